@@ -1,0 +1,74 @@
+// swift-tools-version: 6.2
+//
+// RankKernels: hand-tuned SIMD, multithreaded CPU kernels for the numerical
+// study of Transformers, with a run-time switch to OpenBLAS/LAPACKE.
+//
+// Why 6.2: SwiftPM only accepts `unsafeFlags` in a dependency required by
+// version when the dependency's manifest declares tools-version >= 6.2, and
+// the kernels need `-mavx2 -mfma` to lower `SIMD8<Float>.addingProduct` to
+// `vfmadd…ps ymm` instead of eight `fmaf` library calls.
+
+import PackageDescription
+
+// MARK: - Code generation
+
+/// AVX2 + FMA for the kernel module on x86-64 hosts. Swift takes its target
+/// features from the Clang importer's options, so these are passed with -Xcc.
+/// On other architectures (arm64: NEON and FMA are baseline) no flag is needed.
+/// A binary built this way refuses to start, with a message, on an x86-64 CPU
+/// without AVX2/FMA (see Sources/_RankKernelsCPU).
+#if arch(x86_64)
+let kernelSwiftSettings: [SwiftSetting] = [
+  .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"]),
+  .define("RANKKERNELS_AVX2"),
+]
+let cpuGuardCSettings: [CSetting] = [.define("RANKKERNELS_REQUIRE_AVX2_FMA")]
+#else
+let kernelSwiftSettings: [SwiftSetting] = []
+let cpuGuardCSettings: [CSetting] = []
+#endif
+
+let package = Package(
+  name: "RankKernels",
+  products: [
+    // MARK: Public API
+    .library(name: "RankKernels", targets: ["RankKernels"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+  ],
+  targets: [
+    // MARK: Implementation details
+
+    /// Load-time CPU check, compiled without AVX flags so it can run on any
+    /// x86-64 CPU and explain the refusal instead of dying on SIGILL.
+    .target(
+      name: "_RankKernelsCPU",
+      cSettings: cpuGuardCSettings
+    ),
+
+    // MARK: Kernels
+    .target(
+      name: "RankKernels",
+      dependencies: ["_RankKernelsCPU"],
+      swiftSettings: kernelSwiftSettings,
+      linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
+    ),
+
+    // MARK: Tools
+    .executableTarget(
+      name: "kernel-compare",
+      dependencies: [
+        "RankKernels",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Tools/kernel-compare"
+    ),
+
+    // MARK: Tests
+    .testTarget(
+      name: "RankKernelsTests",
+      dependencies: ["RankKernels"]
+    ),
+  ]
+)

@@ -1,0 +1,141 @@
+// Branch-free SIMD8<Float> elementary functions for the kernels' inner loops.
+//
+// The standard library's `exp`/`log` are scalar libm calls, and SIMD's generic
+// `.max()`/`.rounded()` go out of line; these use only operations that lower to
+// single AVX2 instructions (FMA, blends, integer shifts on the bit pattern).
+// Coefficients are Cephes' single-precision minimax polynomials (S. Moshier);
+// accuracy is stated per function and checked in ElementwiseTests.
+
+@usableFromInline typealias Float8 = SIMD8<Float>
+@usableFromInline typealias Int8x32 = SIMD8<Int32>
+
+/// a·b + c, fused.
+@inline(__always) @usableFromInline
+func fma8(_ a: Float8, _ b: Float8, _ c: Float8) -> Float8 { c.addingProduct(a, b) }
+
+/// Elementwise maximum that compiles to one `vmaxps` (the generic
+/// `pointwiseMax` goes through a slow NaN-aware path).
+@inline(__always) @usableFromInline
+func max8(_ a: Float8, _ b: Float8) -> Float8 { a.replacing(with: b, where: b .> a) }
+
+/// Horizontal sum as a tree (`.sum()` adds the lanes one by one, in order).
+@inline(__always) @usableFromInline
+func horizontalSum(_ v: Float8) -> Float {
+  let four = v.lowHalf + v.highHalf
+  let two = four.lowHalf + four.highHalf
+  return two[0] + two[1]
+}
+
+/// Horizontal maximum as a tree of `vmaxps`.
+@inline(__always) @usableFromInline
+func horizontalMax(_ v: Float8) -> Float {
+  let four = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
+  let two = four.lowHalf.replacing(with: four.highHalf, where: four.highHalf .> four.lowHalf)
+  return two[1] > two[0] ? two[1] : two[0]
+}
+
+/// e^x, relative error ≤ 2 ulp on [-87.3, 88.3]; 0 below -87.3 (so masked
+/// logits of -inf or -1e4 give exactly 0), +inf above 88.72, NaN for NaN.
+@inline(__always) @usableFromInline
+func exp8(_ x: Float8) -> Float8 {
+  let lower: Float = -87.33654, upper: Float = 88.37626
+  var clamped = x.replacing(with: Float8(repeating: upper), where: x .> upper)
+  clamped = clamped.replacing(with: Float8(repeating: lower), where: clamped .< lower)
+  // n = round(x / ln 2) by the 1.5·2^23 shift; its integer sits in the low bits.
+  let shift = Float8(repeating: 12_582_912)
+  let shifted = fma8(clamped, Float8(repeating: 1.442_695_04), shift)
+  let n = shifted - shift
+  var r = fma8(n, Float8(repeating: -0.693_359_375), clamped)
+  r = fma8(n, Float8(repeating: 2.121_944_4e-4), r)
+  let r2 = r * r
+  var p = Float8(repeating: 1.987_569_15e-4)
+  p = fma8(p, r, Float8(repeating: 1.398_199_95e-3))
+  p = fma8(p, r, Float8(repeating: 8.333_451_9e-3))
+  p = fma8(p, r, Float8(repeating: 4.166_579_59e-2))
+  p = fma8(p, r, Float8(repeating: 1.666_666_55e-1))
+  p = fma8(p, r, Float8(repeating: 5.000_000_12e-1))
+  let poly = fma8(p, r2, r) + 1
+  let exponent = unsafeBitCast(shifted, to: Int8x32.self) &- unsafeBitCast(shift, to: Int8x32.self)
+  let scale = unsafeBitCast((exponent &+ 127) &<< 23, to: Float8.self)
+  var result = poly * scale
+  result = result.replacing(with: 0, where: x .< lower)
+  result = result.replacing(with: .infinity, where: x .> 88.72283)
+  return result
+}
+
+/// Natural logarithm for positive normal x, relative error ≤ 2 ulp.
+@inline(__always) @usableFromInline
+func log8(_ x: Float8) -> Float8 {
+  let bits = unsafeBitCast(x, to: Int8x32.self)
+  // x = m · 2^e with m in [0.5, 1).
+  var e = Float8((bits &>> 23) &- 126)
+  var m = unsafeBitCast((bits & 0x007F_FFFF) | 0x3F00_0000, to: Float8.self)
+  let small = m .< 0.707_106_77
+  e = e.replacing(with: e - 1, where: small)
+  m = m.replacing(with: m + m, where: small) - 1
+  let z = m * m
+  var p = Float8(repeating: 7.037_683_6e-2)
+  p = fma8(p, m, Float8(repeating: -1.151_461_03e-1))
+  p = fma8(p, m, Float8(repeating: 1.167_699_87e-1))
+  p = fma8(p, m, Float8(repeating: -1.242_014_08e-1))
+  p = fma8(p, m, Float8(repeating: 1.424_932_28e-1))
+  p = fma8(p, m, Float8(repeating: -1.666_805_77e-1))
+  p = fma8(p, m, Float8(repeating: 2.000_071_48e-1))
+  p = fma8(p, m, Float8(repeating: -2.499_999_4e-1))
+  p = fma8(p, m, Float8(repeating: 3.333_333_1e-1))
+  var y = p * m * z
+  y = fma8(e, Float8(repeating: -2.121_944_4e-4), y)
+  y = fma8(z, Float8(repeating: -0.5), y)
+  return fma8(e, Float8(repeating: 0.693_359_375), m + y)
+}
+
+/// (sin θ, cos θ) for |θ| ≤ 8π, absolute error ≤ 2e-7.
+@inline(__always) @usableFromInline
+func sinCos8(_ theta: Float8) -> (sin: Float8, cos: Float8) {
+  let shift = Float8(repeating: 12_582_912)
+  let shifted = fma8(theta, Float8(repeating: 0.636_619_77), shift)  // θ·2/π
+  let quadrant = unsafeBitCast(shifted, to: Int8x32.self) &- unsafeBitCast(shift, to: Int8x32.self)
+  let j = shifted - shift
+  // Cody–Waite: π/2 split in three parts so y = θ − j·π/2 is exact enough.
+  var y = fma8(j, Float8(repeating: -1.570_312_5), theta)
+  y = fma8(j, Float8(repeating: -4.837_512_97e-4), y)
+  y = fma8(j, Float8(repeating: -7.549_789_95e-8), y)
+  let y2 = y * y
+  var s = Float8(repeating: -1.951_529_59e-4)
+  s = fma8(s, y2, Float8(repeating: 8.332_160_87e-3))
+  s = fma8(s, y2, Float8(repeating: -1.666_665_46e-1))
+  let sinY = fma8(s * y2, y, y)
+  var c = Float8(repeating: 2.443_315_71e-5)
+  c = fma8(c, y2, Float8(repeating: -1.388_731_6e-3))
+  c = fma8(c, y2, Float8(repeating: 4.166_664_57e-2))
+  let cosY = fma8(c * y2, y2, fma8(y2, Float8(repeating: -0.5), Float8(repeating: 1)))
+  // Quadrant q: sin θ = [sin y, cos y, −sin y, −cos y][q], cos θ = sin(θ + π/2).
+  let swap = (quadrant & 1) .!= 0
+  let sinBase = sinY.replacing(with: cosY, where: swap)
+  let cosBase = cosY.replacing(with: sinY, where: swap)
+  let sinSign = unsafeBitCast((quadrant & 2) &<< 30, to: SIMD8<UInt32>.self)
+  let cosSign = unsafeBitCast(((quadrant &+ 1) & 2) &<< 30, to: SIMD8<UInt32>.self)
+  let sinResult = unsafeBitCast(unsafeBitCast(sinBase, to: SIMD8<UInt32>.self) ^ sinSign, to: Float8.self)
+  let cosResult = unsafeBitCast(unsafeBitCast(cosBase, to: SIMD8<UInt32>.self) ^ cosSign, to: Float8.self)
+  return (sinResult, cosResult)
+}
+
+/// erfc(x), relative error ≤ 1.2e-7 + exp's error for all finite x
+/// (Numerical Recipes' Chebyshev fit, `erfcc`).
+@inline(__always) @usableFromInline
+func erfc8(_ x: Float8) -> Float8 {
+  let z = x.replacing(with: -x, where: x .< 0)
+  let t = 1 / fma8(z, Float8(repeating: 0.5), Float8(repeating: 1))
+  var p = Float8(repeating: 0.170_872_77)
+  p = fma8(p, t, Float8(repeating: -0.822_152_23))
+  p = fma8(p, t, Float8(repeating: 1.488_515_87))
+  p = fma8(p, t, Float8(repeating: -1.135_203_98))
+  p = fma8(p, t, Float8(repeating: 0.278_868_07))
+  p = fma8(p, t, Float8(repeating: -0.186_288_06))
+  p = fma8(p, t, Float8(repeating: 0.096_784_18))
+  p = fma8(p, t, Float8(repeating: 0.374_091_96))
+  p = fma8(p, t, Float8(repeating: 1.000_023_68))
+  p = fma8(p, t, Float8(repeating: -1.265_512_23))
+  let positive = t * exp8(fma8(-z, z, p))
+  return positive.replacing(with: 2 - positive, where: x .< 0)
+}

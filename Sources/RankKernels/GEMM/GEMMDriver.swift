@@ -1,0 +1,156 @@
+// The portable GEMM framework (BLIS's five loops), around the micro-kernel.
+//
+// Threads split C into disjoint column (or row) blocks aligned to the tile, and
+// each thread runs the whole blocked algorithm on its block with its own packing
+// buffers. This costs one extra packing of A per thread (M·K copies against
+// M·K·N/threads multiply-adds, negligible at N ≥ 64) and buys a single
+// fork/join per call, with no barriers, and results that do not depend on the
+// thread count: every element of C is reduced over k in the same order.
+
+/// Swift SGEMM: C = alpha·op(A)·op(B) + beta·C, row-major. Arguments checked by
+/// the caller.
+internal func swiftSGEMM(
+  transA: Transpose, transB: Transpose, m: Int, n: Int, k: Int,
+  alpha: Float, a: UnsafePointer<Float>, lda: Int,
+  b: UnsafePointer<Float>, ldb: Int,
+  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
+) {
+  if m == 0 || n == 0 { return }
+  if k == 0 || alpha == 0 {
+    scaleMatrix(m: m, n: n, beta: beta, c: c, ldc: ldc)
+    return
+  }
+  let work = m * n * k
+  let usable = work < GEMMTuning.parallelThreshold ? 1 : max(1, threads)
+  let mr = GEMMMicroKernel.rows, nr = GEMMMicroKernel.columns
+  // Split the dimension that gives every thread whole tiles; prefer N, since
+  // splitting M would make each thread re-pack all of B.
+  let splitColumns = (n + nr - 1) / nr >= usable || (m + mr - 1) / mr < usable
+  let ranges = splitColumns
+    ? splitRange(n, parts: usable, granule: nr) : splitRange(m, parts: usable, granule: mr)
+  let output = UncheckedSendable(c)
+  parallelForEach(taskCount: ranges.count, threads: usable) { task in
+    let range = ranges[task]
+    if splitColumns {
+      let j0 = range.lowerBound
+      let bBlock = transB == .noTranspose ? b + j0 : b + j0 * ldb
+      serialSGEMM(
+        transA: transA, transB: transB, m: m, n: range.count, k: k, alpha: alpha,
+        a: a, lda: lda, b: bBlock, ldb: ldb, beta: beta, c: output.value + j0, ldc: ldc)
+    } else {
+      let i0 = range.lowerBound
+      let aBlock = transA == .noTranspose ? a + i0 * lda : a + i0
+      serialSGEMM(
+        transA: transA, transB: transB, m: range.count, n: n, k: k, alpha: alpha,
+        a: aBlock, lda: lda, b: b, ldb: ldb, beta: beta, c: output.value + i0 * ldc, ldc: ldc)
+    }
+  }
+}
+
+/// C = beta·C without reading C when beta is 0.
+@inline(__always)
+internal func scaleMatrix(m: Int, n: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+  if beta == 1 { return }
+  for i in 0..<m {
+    let row = c + i * ldc
+    if beta == 0 {
+      row.update(repeating: 0, count: n)
+    } else {
+      for j in 0..<n { row[j] *= beta }
+    }
+  }
+}
+
+/// One thread's blocked GEMM: jc (NC) → pc (KC, pack B) → ic (MC, pack A) →
+/// jr (NR) → ir (MR) → micro-kernel.
+///
+/// When all of op(A)'s rows fit in one MC block (every BERT activation shape
+/// with M ≤ 144), each packed B micro-panel is used by exactly one pass over
+/// the rows, so it is packed right before that pass into a buffer that stays
+/// in L1, instead of packing the whole KC×NC block out to L3 and reading it
+/// back.
+internal func serialSGEMM(
+  transA: Transpose, transB: Transpose, m: Int, n: Int, k: Int,
+  alpha: Float, a: UnsafePointer<Float>, lda: Int,
+  b: UnsafePointer<Float>, ldb: Int,
+  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+  let mr = GEMMMicroKernel.rows, nr = GEMMMicroKernel.columns
+  let kcMax = min(k, GEMMTuning.depthBlock)
+  let mcMax = min((m + mr - 1) / mr * mr, GEMMTuning.rowBlock)
+  let ncMax = min((n + nr - 1) / nr * nr, GEMMTuning.columnBlock)
+  let packPanelsJustInTime = m <= mcMax
+  let arena = ScratchArena.current
+  let packedA = arena.buffer(.gemmPackedA, count: mcMax * kcMax, of: Float.self)
+  let chunkColumns = GEMMTuning.panelsPerChunk * nr
+  let packedB = arena.buffer(
+    .gemmPackedB, count: (packPanelsJustInTime ? min(chunkColumns, ncMax) : ncMax) * kcMax, of: Float.self)
+  let edgeTile = arena.buffer(.gemmEdgeTile, count: mr * nr, of: Float.self)
+  let aTransposed = transA == .transpose, bTransposed = transB == .transpose
+
+  var jc = 0
+  while jc < n {
+    let nc = min(ncMax, n - jc)
+    var pc = 0
+    while pc < k {
+      let kc = min(kcMax, k - pc)
+      let betaHere: Float = pc == 0 ? beta : 1
+      let bSource = bTransposed ? b + jc * ldb + pc : b + pc * ldb + jc
+      if !packPanelsJustInTime {
+        packB(transposed: bTransposed, b: bSource, ldb: ldb, kc: kc, nc: nc, into: packedB)
+      }
+      var ic = 0
+      while ic < m {
+        let mc = min(mcMax, m - ic)
+        let aSource = aTransposed ? a + pc * lda + ic : a + ic * lda + pc
+        packA(transposed: aTransposed, a: aSource, lda: lda, mc: mc, kc: kc, into: packedA)
+        var jr = 0
+        while jr < nc {
+          let columns = min(nr, nc - jr)
+          let bPanel: UnsafePointer<Float>
+          let panelStride = nr
+          if packPanelsJustInTime {
+            // Pack a chunk of adjacent panels when entering it: each source row
+            // is then read as several adjacent cache lines, not one line per row.
+            if jr % chunkColumns == 0 {
+              let panelSource = bTransposed ? bSource + jr * ldb : bSource + jr
+              packB(
+                transposed: bTransposed, b: panelSource, ldb: ldb, kc: kc,
+                nc: min(chunkColumns, nc - jr), into: packedB)
+            }
+            bPanel = UnsafePointer(packedB + (jr % chunkColumns) * kc)
+          } else {
+            bPanel = UnsafePointer(packedB + jr * kc)
+          }
+          var ir = 0
+          while ir < mc {
+            let rows = min(mr, mc - ir)
+            let aPanel = UnsafePointer(packedA + ir * kc)
+            let cTile = c + (ic + ir) * ldc + jc + jr
+            if columns == nr {
+              GEMMMicroKernel.tile(
+                dynamicRows: rows, k: kc, packedA: aPanel, packedB: bPanel, ldb: panelStride, alpha: alpha,
+                beta: betaHere, c: cTile, ldc: ldc)
+            } else {
+              GEMMMicroKernel.tile(
+                dynamicRows: rows, k: kc, packedA: aPanel, packedB: bPanel, ldb: panelStride, alpha: alpha, beta: 0,
+                c: edgeTile, ldc: nr)
+              for i in 0..<rows {
+                let target = cTile + i * ldc
+                let source = edgeTile + i * nr
+                for j in 0..<columns {
+                  target[j] = betaHere == 0 ? source[j] : source[j] + betaHere * target[j]
+                }
+              }
+            }
+            ir += mr
+          }
+          jr += nr
+        }
+        ic += mc
+      }
+      pc += kc
+    }
+    jc += nc
+  }
+}

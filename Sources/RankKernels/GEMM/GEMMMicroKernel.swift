@@ -1,0 +1,169 @@
+// The architecture-specific part of GEMM, and the only file in it that knows
+// the vector width. Everything else (packing, blocking, threading) is written
+// in terms of `GEMMMicroKernel.rows` × `GEMMMicroKernel.columns` tiles.
+//
+// Tile 6×16: per k step, 2 vector loads of packed B, 6 broadcasts of packed A,
+// 12 FMAs into 12 accumulators: 15 of the 16 ymm registers, enough independent
+// chains to cover FMA latency on Zen 1 (one ymm FMA per cycle) and Zen 3 (two).
+// Verify the generated code with `Tools/check-assembly.sh`.
+
+/// Register-tile geometry of the GEMM micro-kernel.
+@usableFromInline
+internal enum GEMMMicroKernel {
+  /// MR: rows of C per tile (broadcast elements of packed A per k step).
+  static let rows = 6
+  /// NR: columns of C per tile (two 8-float vectors of packed B per k step).
+  static let columns = 16
+
+  /// C[0..<rows, 0..<16] = alpha · Â·B̂ + beta · C, where Â is a packed
+  /// micro-panel (k-major, 6 floats per step, rows beyond `rows` ignored) and
+  /// B̂ a packed k×16 micro-panel (16 floats per step). With `beta == 0`, C is
+  /// not read (BLAS semantics: NaN in C does not propagate).
+  ///
+  /// `rows` must be a literal at the call site: after inlining, the row
+  /// conditions fold away and each row count gets its own straight-line code.
+  @inline(__always)
+ 
+  static func tile(
+    rows: Int, k: Int, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>, ldb: Int = 16,
+    alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    var accumulators = Accumulators()
+    var a = packedA
+    var b = UnsafeRawPointer(packedB)
+    let stride = ldb * MemoryLayout<Float>.stride
+    // Unrolled by 4 to keep loop overhead off the FMA pipes' critical path.
+    var remaining = k
+    while remaining >= 4 {
+      accumulators.step(rows: rows, a: a, b: b)
+      accumulators.step(rows: rows, a: a + 6, b: b + stride)
+      accumulators.step(rows: rows, a: a + 12, b: b + 2 * stride)
+      accumulators.step(rows: rows, a: a + 18, b: b + 3 * stride)
+      a += 24
+      b += 4 * stride
+      remaining -= 4
+    }
+    while remaining > 0 {
+      accumulators.step(rows: rows, a: a, b: b)
+      a += 6
+      b += stride
+      remaining -= 1
+    }
+    accumulators.store(rows: rows, alpha: alpha, beta: beta, c: c, ldc: ldc)
+  }
+
+  /// The 6×16 register tile: 12 vectors that the optimiser keeps in ymm
+  /// registers once `step` and `store` are inlined (checked in the assembly).
+ 
+  struct Accumulators {
+    typealias V = SIMD8<Float>
+    var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+    var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+
+    @inline(__always)
+    init() {}
+
+    /// One k step: rank-1 update with A's column (rows elements) and B's row.
+    @inline(__always)
+    mutating func step(rows: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer) {
+      let b0 = b.loadUnaligned(as: V.self)
+      let b1 = b.loadUnaligned(fromByteOffset: 32, as: V.self)
+      var broadcast = V(repeating: a[0])
+      c00.addProduct(broadcast, b0); c01.addProduct(broadcast, b1)
+      if rows > 1 {
+        broadcast = V(repeating: a[1])
+        c10.addProduct(broadcast, b0); c11.addProduct(broadcast, b1)
+      }
+      if rows > 2 {
+        broadcast = V(repeating: a[2])
+        c20.addProduct(broadcast, b0); c21.addProduct(broadcast, b1)
+      }
+      if rows > 3 {
+        broadcast = V(repeating: a[3])
+        c30.addProduct(broadcast, b0); c31.addProduct(broadcast, b1)
+      }
+      if rows > 4 {
+        broadcast = V(repeating: a[4])
+        c40.addProduct(broadcast, b0); c41.addProduct(broadcast, b1)
+      }
+      if rows > 5 {
+        broadcast = V(repeating: a[5])
+        c50.addProduct(broadcast, b0); c51.addProduct(broadcast, b1)
+      }
+    }
+
+    @inline(__always)
+    func store(rows: Int, alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+      Self.storeRow(c, alpha: alpha, beta: beta, c00, c01)
+      if rows > 1 { Self.storeRow(c + ldc, alpha: alpha, beta: beta, c10, c11) }
+      if rows > 2 { Self.storeRow(c + 2 * ldc, alpha: alpha, beta: beta, c20, c21) }
+      if rows > 3 { Self.storeRow(c + 3 * ldc, alpha: alpha, beta: beta, c30, c31) }
+      if rows > 4 { Self.storeRow(c + 4 * ldc, alpha: alpha, beta: beta, c40, c41) }
+      if rows > 5 { Self.storeRow(c + 5 * ldc, alpha: alpha, beta: beta, c50, c51) }
+    }
+
+    /// row[0..<16] = alpha·(low, high) + beta·row, not reading row when beta is 0.
+    @inline(__always)
+    static func storeRow(_ row: UnsafeMutablePointer<Float>, alpha: Float, beta: Float, _ low: V, _ high: V) {
+      let destination = UnsafeMutableRawPointer(row)
+      var low = low * alpha, high = high * alpha
+      if beta != 0 {
+        let betaV = V(repeating: beta)
+        low.addProduct(betaV, destination.loadUnaligned(as: V.self))
+        high.addProduct(betaV, destination.loadUnaligned(fromByteOffset: 32, as: V.self))
+      }
+      destination.storeBytes(of: low, as: V.self)
+      destination.storeBytes(of: high, toByteOffset: 32, as: V.self)
+    }
+  }
+
+  /// The tile for a run-time row count 1...6. Each count is a separate
+  /// non-inlined function: kept small, the optimiser fully inlines its loads
+  /// and keeps the accumulators in registers (inlined into the large driver,
+  /// it hit the inliner's size budget and called `loadUnaligned` out of line).
+  @inline(__always)
+  static func tile(
+    dynamicRows rows: Int, k: Int, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>, ldb: Int = 16,
+    alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    let kernel: TileFunction
+    switch rows {
+    case 6: kernel = tile6
+    case 5: kernel = tile5
+    case 4: kernel = tile4
+    case 3: kernel = tile3
+    case 2: kernel = tile2
+    default: kernel = tile1
+    }
+    kernel(k, packedA, packedB, ldb, alpha, beta, c, ldc)
+  }
+
+  typealias TileFunction = (
+    Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, Float, Float, UnsafeMutablePointer<Float>, Int
+  ) -> Void
+
+  @inline(never) static func tile6(
+    _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ alpha: Float, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+  ) { tile(rows: 6, k: k, packedA: a, packedB: b, ldb: ldb, alpha: alpha, beta: beta, c: c, ldc: ldc) }
+  @inline(never) static func tile5(
+    _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ alpha: Float, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+  ) { tile(rows: 5, k: k, packedA: a, packedB: b, ldb: ldb, alpha: alpha, beta: beta, c: c, ldc: ldc) }
+  @inline(never) static func tile4(
+    _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ alpha: Float, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+  ) { tile(rows: 4, k: k, packedA: a, packedB: b, ldb: ldb, alpha: alpha, beta: beta, c: c, ldc: ldc) }
+  @inline(never) static func tile3(
+    _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ alpha: Float, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+  ) { tile(rows: 3, k: k, packedA: a, packedB: b, ldb: ldb, alpha: alpha, beta: beta, c: c, ldc: ldc) }
+  @inline(never) static func tile2(
+    _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ alpha: Float, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+  ) { tile(rows: 2, k: k, packedA: a, packedB: b, ldb: ldb, alpha: alpha, beta: beta, c: c, ldc: ldc) }
+  @inline(never) static func tile1(
+    _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ alpha: Float, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+  ) { tile(rows: 1, k: k, packedA: a, packedB: b, ldb: ldb, alpha: alpha, beta: beta, c: c, ldc: ldc) }
+}

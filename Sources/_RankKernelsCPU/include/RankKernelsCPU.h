@@ -1,0 +1,11 @@
+#ifndef RANKKERNELS_CPU_H
+#define RANKKERNELS_CPU_H
+
+/// 1 when the CPU (and the OS, which must save ymm state) supports AVX2 and
+/// FMA; always 1 on non-x86 hosts, where the kernels need neither.
+int rankkernels_cpu_has_avx2_fma(void);
+
+/// 1 when the kernel module of this build was compiled with AVX2 and FMA.
+int rankkernels_built_with_avx2_fma(void);
+
+#endif

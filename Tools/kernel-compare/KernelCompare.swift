@@ -1,0 +1,68 @@
+import ArgumentParser
+import RankKernels
+
+@main
+struct KernelCompare: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "kernel-compare",
+    abstract: "Measure RankKernels' Swift kernels side by side with OpenBLAS in one process.")
+
+  @Option(help: "Threads for every kernel and backend.")
+  var threads: Int = Threading.defaultThreadCount
+
+  @Option(help: "Alternating timing rounds per contender; the best round is reported.")
+  var rounds: Int = 7
+
+  @Option(help: "Minimum seconds per timing round.")
+  var roundSeconds: Double = 0.2
+
+  @Option(help: "Only shapes whose name contains this text (e.g. 128x768x3072).")
+  var shape: String?
+
+  @Flag(help: "Skip the machine-limit probes (peak FMA, micro-kernel ceiling).")
+  var skipProbes = false
+
+  @Flag(help: "Print one JSON object per line instead of a table.")
+  var json = false
+
+  func validate() throws {
+    guard threads >= 1 else { throw ValidationError("--threads must be >= 1, got \(threads)") }
+    guard rounds >= 1 else { throw ValidationError("--rounds must be >= 1, got \(rounds)") }
+  }
+
+  func run() throws {
+    var backends: [any LinearAlgebraBackend] = [Backends.swift]
+    if let openBLAS = Backends.openBLAS {
+      backends.append(openBLAS)
+    } else {
+      printError("kernel-compare: OpenBLAS unavailable (\(Backends.openBLASUnavailableReason ?? "?")); Swift only")
+    }
+    if !skipProbes {
+    let peak = measurePeakGFLOPS(threads: threads)
+    let microKernel = measureMicroKernelGFLOPS()
+    printError("peak FMA: \(String(format2: peak.perCore)) GFLOP/s on 1 core, \(String(format2: peak.allCores)) on \(threads); GEMM micro-kernel in L1: \(String(format2: microKernel)) GFLOP/s")
+    }
+    let rows = benchmarkGEMM(backends: backends, threads: threads, rounds: rounds, roundSeconds: roundSeconds, shapeFilter: shape)
+    if json {
+      for row in rows { print(row.jsonLine) }
+    } else {
+      print(formatTable(rows))
+    }
+  }
+}
+
+func printError(_ message: String) {
+  var standardError = StandardError()
+  print(message, to: &standardError)
+}
+
+struct StandardError: TextOutputStream {
+  mutating func write(_ string: String) {
+    var bytes = Array(string.utf8)
+    _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+  }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
