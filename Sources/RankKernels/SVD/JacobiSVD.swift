@@ -1,1 +1,121 @@
-internal func swiftSingularValues(m: Int, n: Int, a: UnsafePointer<Float>, lda: Int, into values: UnsafeMutablePointer<Double>) { fatalError("todo") }
+/// The singular values of an `m × n` Float32 matrix, computed in Float64, in
+/// descending order (min(m, n) of them).
+///
+/// Swift backend: the matrix (or its transpose, whichever is tall) is widened
+/// to Float64, reduced to a square triangular factor by Householder QR, and the
+/// factor's singular values are found by one-sided Jacobi (Hestenes), which
+/// has high relative accuracy: tiny singular values come out accurate to Float64
+/// level relative to themselves, not to σ₁, for column-scaled matrices — what
+/// rank decisions near a tolerance need. Cost O(mn² + sweeps·n³); meant for
+/// n up to a few hundred (use ``randomizedSVD(m:n:a:lda:rank:oversampling:powerIterations:seed:threads:)``
+/// beyond).
+///
+/// A matrix with any NaN or ±inf yields NaN singular values.
+public func singularValues(
+  m: Int, n: Int, a: UnsafePointer<Float>, lda: Int,
+  into values: UnsafeMutablePointer<Double>,
+  backend: (any LinearAlgebraBackend)? = nil
+) {
+  let kernel: StaticString = "singularValues"
+  requireNonNegative(kernel, "m", m)
+  requireNonNegative(kernel, "n", n)
+  requireLeadingDimension(kernel, "lda", lda, columns: n, of: "A")
+  (backend ?? Backends.current).singularValues(m: m, n: n, a: a, lda: lda, into: values)
+}
+
+/// Convenience: the singular values of a row-major `m × n` array.
+public func singularValues(
+  of matrix: [Float], rows m: Int, columns n: Int, backend: (any LinearAlgebraBackend)? = nil
+) -> [Double] {
+  if matrix.count != m * n {
+    invalidArgument("singularValues", "matrix.count (\(matrix.count)) must equal rows·columns = \(m)·\(n) = \(m * n)")
+  }
+  var values = [Double](repeating: 0, count: min(m, n))
+  matrix.withUnsafeBufferPointer { a in
+    values.withUnsafeMutableBufferPointer { out in
+      if let base = a.baseAddress, let target = out.baseAddress {
+        singularValues(m: m, n: n, a: base, lda: max(1, n), into: target, backend: backend)
+      }
+    }
+  }
+  return values
+}
+
+internal func swiftSingularValues(
+  m: Int, n: Int, a: UnsafePointer<Float>, lda: Int, into values: UnsafeMutablePointer<Double>
+) {
+  let count = min(m, n)
+  if count == 0 { return }
+  // Work with the tall orientation: p rows ≥ q columns, stored column by column.
+  let transposed = m < n
+  let p = transposed ? n : m, q = count
+  let columns = UnsafeMutablePointer<Double>.allocate(capacity: p * q + q)
+  defer { columns.deallocate() }
+  var finite = true
+  for i in 0..<m {
+    for j in 0..<n {
+      let x = a[i * lda + j]
+      if !x.isFinite { finite = false }
+      // Column-major copy of A (or of Aᵀ): element (row, col) at col*p + row.
+      if transposed { columns[i * p + j] = Double(x) } else { columns[j * p + i] = Double(x) }
+    }
+  }
+  if !finite {
+    values.update(repeating: .nan, count: count)
+    return
+  }
+  let triangle: UnsafeMutablePointer<Double>
+  var ownedTriangle: UnsafeMutablePointer<Double>? = nil
+  if p > q {
+    householderFactor(columns: columns, m: p, n: q, tau: columns + p * q)
+    // Columns of R (q×q, upper triangular), stored contiguously.
+    let r = UnsafeMutablePointer<Double>.allocate(capacity: q * q)
+    for j in 0..<q {
+      for i in 0..<q { r[j * q + i] = i <= j ? columns[j * p + i] : 0 }
+    }
+    triangle = r
+    ownedTriangle = r
+  } else {
+    triangle = columns
+  }
+  defer { ownedTriangle?.deallocate() }
+  oneSidedJacobi(columns: triangle, rows: q, count: q, rightVectors: nil)
+  for j in 0..<q { values[j] = Double.dot(triangle + j * q, triangle + j * q, count: q).squareRoot() }
+  var sorted = UnsafeMutableBufferPointer(start: values, count: q)
+  sorted.sort(by: >)
+}
+
+/// One-sided Jacobi (Hestenes): rotates pairs of the `count` columns (each
+/// `rows` long, stored contiguously) until they are mutually orthogonal to
+/// working precision. Afterwards column j = σ_j·u_j. If `rightVectors` is
+/// non-nil it must hold a `count × count` matrix stored by columns (usually the
+/// identity); the same rotations are applied to it, giving V.
+internal func oneSidedJacobi<T: FactorizationScalar>(
+  columns: UnsafeMutablePointer<T>, rows: Int, count: Int, rightVectors: UnsafeMutablePointer<T>?,
+  maximumSweeps: Int = 60
+) {
+  if count < 2 { return }
+  let tolerance = T.ulpOfOne * T(rows).squareRoot()
+  for _ in 0..<maximumSweeps {
+    var rotated = false
+    for i in 0..<(count - 1) {
+      let x = columns + i * rows
+      for j in (i + 1)..<count {
+        let y = columns + j * rows
+        let alpha = T.dot(x, x, count: rows)
+        let beta = T.dot(y, y, count: rows)
+        let gamma = T.dot(x, y, count: rows)
+        if gamma == 0 || abs(gamma) <= tolerance * (alpha * beta).squareRoot() { continue }
+        rotated = true
+        // Rotation that zeroes the (i, j) entry of the 2×2 Gram matrix.
+        let zeta = (beta - alpha) / (2 * gamma)
+        let t = (zeta >= 0 ? 1 : -1) / (abs(zeta) + (1 + zeta * zeta).squareRoot())
+        let c = 1 / (1 + t * t).squareRoot()
+        let s = c * t
+        T.rotate(x, y, count: rows, c: c, s: s)
+        if let v = rightVectors { T.rotate(v + i * count, v + j * count, count: count, c: c, s: s) }
+      }
+    }
+    if !rotated { return }
+  }
+}

@@ -1,0 +1,104 @@
+/// Which form of GELU to compute.
+public enum GELUApproximation: Sendable, Hashable, CaseIterable {
+  /// The exact form x·Φ(x) = ½·x·(1 + erf(x/√2)), as BERT uses.
+  case none
+  /// ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as GPT-2 uses.
+  case tanh
+}
+
+/// GELU of `count` elements, `output[i] = gelu(input[i])`; `output` may be
+/// `input` (in place).
+///
+/// Both forms are evaluated so that their relative error stays below ~4e-7 for
+/// every finite input, including the far negative tail where GELU(x) → 0⁻
+/// (the erf form goes through erfc(|x|/√2) rather than 1 + erf). NaN maps to NaN.
+public func gelu(
+  _ input: UnsafePointer<Float>, count: Int, approximation: GELUApproximation = .none,
+  output: UnsafeMutablePointer<Float>
+) {
+  requireNonNegative("gelu", "count", count)
+  @inline(__always) func evaluate(_ x: Float8) -> Float8 {
+    switch approximation {
+    case .none:
+      // 1 + erf(x/√2) = 2 − erfc(x/√2) for x ≥ 0 and erfc(|x|/√2) for x < 0;
+      // erfc8 returns 2 − erfc for negative arguments, so one call covers both.
+      let u = x * Float8(repeating: -0.707_106_77)
+      return 0.5 * x * erfc8(u)
+    case .tanh:
+      // ½(1 + tanh z) = 1 / (1 + e^(−2z)): no cancellation for z ≪ 0.
+      let z = x * fma8(x * x, Float8(repeating: 0.044_715 * 0.797_884_56), Float8(repeating: 0.797_884_56))
+      return x / (1 + exp8(-2 * z))
+    }
+  }
+  var i = 0
+  while i + 8 <= count {
+    storeVector(evaluate(loadVector(input + i)), output + i)
+    i += 8
+  }
+  if i < count {
+    var tail = Float8()
+    for lane in 0..<(count - i) { tail[lane] = input[i + lane] }
+    let result = evaluate(tail)
+    for lane in 0..<(count - i) { output[i + lane] = result[lane] }
+  }
+}
+
+/// Softmax of each row of a row-major `rows × columns` matrix, in place:
+/// `x[i, j] ← exp(x[i, j] − max_j x[i, j]) / Σ_j exp(…)`.
+///
+/// Subtracting the row maximum keeps logits of any magnitude (±1e4) finite.
+/// Entries of −inf get probability 0; a row that is all −inf, or contains NaN
+/// or +inf, becomes NaN.
+public func softmaxRows(rows: Int, columns: Int, values: UnsafeMutablePointer<Float>, threads: Int = 1) {
+  requireNonNegative("softmaxRows", "rows", rows)
+  if columns < 1 { invalidArgument("softmaxRows", "columns must be >= 1, got columns = \(columns)") }
+  let target = UncheckedSendable(values)
+  forEachRowBlock(rows: rows, columns: columns, threads: threads) { row in
+    let x = target.value + row * columns
+    let maximum = rowMaximum(UnsafePointer(x), count: columns)
+    let total = exponentiateShifted(x, count: columns, shift: maximum)
+    scaleRow(x, count: columns, by: 1 / total)
+  }
+}
+
+/// max_j x[j] (NaN-propagating is not needed by callers: a NaN row ends NaN
+/// through the exponentials anyway).
+@inline(__always)
+internal func rowMaximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+  var best = Float8(repeating: -.infinity)
+  var j = 0
+  while j + 8 <= count { best = max8(best, loadVector(x + j)); j += 8 }
+  var result = horizontalMax(best)
+  while j < count { if x[j] > result { result = x[j] }; j += 1 }
+  return result
+}
+
+/// x[j] ← exp(x[j] − shift), returning Σ_j of the new values.
+@inline(__always)
+internal func exponentiateShifted(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
+  let shiftV = Float8(repeating: shift)
+  var sum = Float8()
+  var j = 0
+  while j + 8 <= count {
+    let e = exp8(loadVector(x + j) - shiftV)
+    storeVector(e, x + j)
+    sum += e
+    j += 8
+  }
+  if j < count {
+    var tail = Float8(repeating: -.infinity)
+    for lane in 0..<(count - j) { tail[lane] = x[j + lane] }
+    let e = exp8(tail - shiftV)
+    for lane in 0..<(count - j) { x[j + lane] = e[lane] }
+    sum += e
+  }
+  return horizontalSum(sum)
+}
+
+@inline(__always)
+internal func scaleRow(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+  let factorV = Float8(repeating: factor)
+  var j = 0
+  while j + 8 <= count { storeVector(loadVector(x + j) * factorV, x + j); j += 8 }
+  while j < count { x[j] *= factor; j += 1 }
+}
