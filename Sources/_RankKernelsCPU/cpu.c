@@ -28,13 +28,19 @@ int rankkernels_built_with_avx2_fma(void) {
 #endif
 }
 
+void rankkernels_require_cpu_features(void) {
 #if defined(RANKKERNELS_REQUIRE_AVX2_FMA)
-__attribute__((constructor)) static void rankkernels_require_avx2_fma(void) {
   if (!rankkernels_cpu_has_avx2_fma()) {
     fputs("RankKernels: this binary was built for x86-64 CPUs with AVX2 and FMA "
           "(Haswell, Zen or newer), and this CPU lacks them. Rebuild on a "
           "non-x86 host or use a CPU with AVX2+FMA.\n", stderr);
     exit(70);  // EX_SOFTWARE
   }
+#endif
+}
+
+#if defined(RANKKERNELS_REQUIRE_AVX2_FMA)
+__attribute__((constructor)) static void rankkernels_check_at_load(void) {
+  rankkernels_require_cpu_features();
 }
 #endif

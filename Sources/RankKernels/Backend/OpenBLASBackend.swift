@@ -192,7 +192,8 @@ public struct OpenBLASBackend: LinearAlgebraBackend {
     }
     let info = dgesdd(
       lapackRowMajor, CChar(UInt8(ascii: "N")), Self.int32(m, "m"), Self.int32(n, "n"), work,
-      Self.int32(n, "n"), values, nil, 1, nil, 1)
+      // Row-major LAPACKE checks ldu ≥ m and ldvt ≥ n even when jobz = 'N'.
+      Self.int32(n, "n"), values, nil, Self.int32(max(1, m), "m"), nil, Self.int32(max(1, n), "n"))
     if info != 0 {
       // Non-finite input or no convergence: report NaN, as the Swift backend does.
       values.update(repeating: .nan, count: count)

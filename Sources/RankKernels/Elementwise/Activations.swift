@@ -9,9 +9,11 @@ public enum GELUApproximation: Sendable, Hashable, CaseIterable {
 /// GELU of `count` elements, `output[i] = gelu(input[i])`; `output` may be
 /// `input` (in place).
 ///
-/// Both forms are evaluated so that their relative error stays below ~4e-7 for
-/// every finite input, including the far negative tail where GELU(x) → 0⁻
-/// (the erf form goes through erfc(|x|/√2) rather than 1 + erf). NaN maps to NaN.
+/// Both forms are backward stable: the relative error is below
+/// 4e-7 + 4u·κ(x), where κ(x) = |x·f′(x)/f(x)| is GELU's condition number
+/// (≈ 1 for x ≥ 0, ≈ x² in the negative tail, where GELU(x) → 0⁻). No
+/// cancellation occurs there: the erf form goes through erfc(|x|/√2) rather
+/// than 1 + erf, the tanh form through 1/(1 + e^(−2z)). NaN maps to NaN.
 public func gelu(
   _ input: UnsafePointer<Float>, count: Int, approximation: GELUApproximation = .none,
   output: UnsafeMutablePointer<Float>

@@ -8,4 +8,8 @@ int rankkernels_cpu_has_avx2_fma(void);
 /// 1 when the kernel module of this build was compiled with AVX2 and FMA.
 int rankkernels_built_with_avx2_fma(void);
 
+/// Runs the load-time check again (it exits the process with status 70 and a
+/// message when AVX2/FMA are required and missing). For tests.
+void rankkernels_require_cpu_features(void);
+
 #endif

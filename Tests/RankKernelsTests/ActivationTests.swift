@@ -1,0 +1,105 @@
+import RankKernels
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("GELU and softmax")
+struct ActivationTests {
+  /// Inputs across GELU's whole range, awkward count (not a multiple of 8).
+  private let inputs: [Float] = stride(from: -12.0, through: 12.0, by: 0.0137).map { Float($0) } + [0, -0, 1e-30, -1e-30, 40, -40]
+
+  @Test func exactGELUHasSmallRelativeErrorEverywhere() {
+    var output = [Float](repeating: 0, count: inputs.count)
+    gelu(inputs, count: inputs.count, approximation: .none, output: &output)
+    for (x, y) in zip(inputs, output) {
+      let xd = Double(x)
+      let cdf = 0.5 * erfc(-xd / 2.0.squareRoot())
+      let exact = xd * cdf
+      // Condition number |x·f'/f| = |1 + x·φ(x)/Φ(x)| ≈ x² in the negative tail.
+      let density = exp(-xd * xd / 2) / (2 * Double.pi).squareRoot()
+      let condition = cdf > 0 ? abs(1 + xd * density / cdf) : 0
+      // erfc fit 1.2e-7 + exp 2 ulp + roundings, plus κ·u from rounding x/√2.
+      // e^(−2z) saturates at e^88.7: outputs below |x|·e^−88.7 ≈ |x|·3e-39 flush to 0.
+      let underflow = Double(Float.leastNormalMagnitude) * (1 + abs(xd))
+      let bound = (4e-7 + 4 * unitRoundoff * condition) * abs(exact) + underflow
+      #expect(abs(Double(y) - exact) <= bound, "x = \(x)")
+    }
+  }
+
+  @Test func tanhGELUHasSmallRelativeErrorEverywhere() {
+    var output = [Float](repeating: 0, count: inputs.count)
+    gelu(inputs, count: inputs.count, approximation: .tanh, output: &output)
+    for (x, y) in zip(inputs, output) {
+      let xd = Double(x)
+      let z = 0.797_884_560_802_865_4 * (xd + 0.044715 * xd * xd * xd)
+      let sigmoid = 1 / (1 + exp(-2 * z))
+      let exact = xd * sigmoid
+      // Condition number |1 + x·(1 − s)·2z'(x)|, z' = c·(1 + 3·0.044715·x²).
+      let slope = 0.797_884_560_802_865_4 * (1 + 3 * 0.044715 * xd * xd)
+      let condition = abs(1 + xd * (1 - sigmoid) * 2 * slope)
+      // e^(−2z) saturates at e^88.7: outputs below |x|·e^−88.7 ≈ |x|·3e-39 flush to 0.
+      let underflow = Double(Float.leastNormalMagnitude) * (1 + abs(xd))
+      let bound = (4e-7 + 4 * unitRoundoff * condition) * abs(exact) + underflow
+      #expect(abs(Double(y) - exact) <= bound, "x = \(x)")
+    }
+  }
+
+  @Test func geluPropagatesNaN() {
+    let x: [Float] = [.nan, 1]
+    var y: [Float] = [0, 0]
+    gelu(x, count: 2, output: &y)
+    #expect(y[0].isNaN && y[1].isFinite)
+  }
+
+  @Test(arguments: [1, 7, 17, 65, 127, 769])
+  func softmaxRowsMatchReferenceAndSumToOne(columns: Int) {
+    let rows = 3
+    var x = randomMatrix(rows, columns, seed: UInt64(columns)).map { 20 * $0 }
+    let original = x
+    softmaxRows(rows: rows, columns: columns, values: &x)
+    for i in 0..<rows {
+      let row = original[(i * columns)..<((i + 1) * columns)].map(Double.init)
+      let maximum = row.max()!
+      let total = row.reduce(0) { $0 + exp($1 - maximum) }
+      var sum = 0.0
+      for j in 0..<columns {
+        let expected = exp(row[j] - maximum) / total
+        // exp amplifies the rounding of s − max by |s − max|; the sum adds n·u.
+        let bound = (Double(columns) + 8 + abs(row[j] - maximum)) * unitRoundoff * expected + 1e-45
+        #expect(abs(Double(x[i * columns + j]) - expected) <= bound)
+        sum += Double(x[i * columns + j])
+      }
+      #expect(abs(sum - 1) <= (2 * Double(columns) + 8) * unitRoundoff)
+    }
+  }
+
+  @Test func softmaxHandlesHugeLogitsAndMaskedEntries() {
+    var x: [Float] = [1e4, -1e4, 1e4 - 1, -.infinity, 0]
+    softmaxRows(rows: 1, columns: 5, values: &x)
+    #expect(x.allSatisfy { $0.isFinite })
+    #expect(x[1] == 0 && x[3] == 0 && x[4] == 0)
+    #expect(abs(Double(x[0]) - 1 / (1 + exp(-1.0))) < 1e-6)
+  }
+}
+
+/// Array conveniences used by the tests.
+func gelu(_ x: [Float], count: Int, approximation: GELUApproximation = .none, output: inout [Float]) {
+  output.withUnsafeMutableBufferPointer { RankKernels.gelu(x, count: count, approximation: approximation, output: $0.baseAddress!) }
+}
+func softmaxRows(rows: Int, columns: Int, values: inout [Float]) {
+  values.withUnsafeMutableBufferPointer { RankKernels.softmaxRows(rows: rows, columns: columns, values: $0.baseAddress!) }
+}
+func layerNorm(rows: Int, columns: Int, input: [Float], gamma: [Float]?, beta: [Float]?, eps: Float, output: inout [Float], threads: Int = 1) {
+  output.withUnsafeMutableBufferPointer { out in
+    RankKernels.layerNorm(rows: rows, columns: columns, input: input, gamma: gamma, beta: beta, eps: eps, output: out.baseAddress!, threads: threads)
+  }
+}
+func addLayerNorm(rows: Int, columns: Int, input: [Float], residual: [Float], gamma: [Float]?, beta: [Float]?, eps: Float, sum: inout [Float], output: inout [Float]) {
+  sum.withUnsafeMutableBufferPointer { s in
+    output.withUnsafeMutableBufferPointer { out in
+      RankKernels.addLayerNorm(rows: rows, columns: columns, input: input, residual: residual, gamma: gamma, beta: beta, eps: eps, sum: s.baseAddress!, output: out.baseAddress!)
+    }
+  }
+}
