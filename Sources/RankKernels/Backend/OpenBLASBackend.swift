@@ -35,7 +35,8 @@ private typealias LapackeDgesdd = @convention(c) (
 
 /// OpenBLAS's `cblas_sgemm` and LAPACKE's `sgeqrf`/`sorgqr`/`dgesdd`, resolved
 /// with `dlopen` from `libopenblas.so.0` and `liblapacke.so.3` (override the
-/// paths with `RANKKERNELS_OPENBLAS_LIBRARY` / `RANKKERNELS_LAPACKE_LIBRARY`).
+/// paths with `RANKKERNELS_OPENBLAS_LIBRARY` / `RANKKERNELS_LAPACKE_LIBRARY`;
+/// `RANKKERNELS_DISABLE_OPENBLAS=1` behaves as if they were absent).
 ///
 /// Threading: OpenBLAS keeps one global thread count; each call sets it to its
 /// `threads` argument (only when it changes), so concurrent callers should
@@ -79,6 +80,9 @@ public struct OpenBLASBackend: LinearAlgebraBackend {
   }
 
   private static func load() -> Result<OpenBLASBackend, LoadError> {
+    if getenvString("RANKKERNELS_DISABLE_OPENBLAS") == "1" {
+      return .failure(LoadError(message: "disabled by RANKKERNELS_DISABLE_OPENBLAS=1"))
+    }
     let blasNames = [getenvString("RANKKERNELS_OPENBLAS_LIBRARY"), "libopenblas.so.0", "libopenblas.so"]
       .compactMap { $0 }
     let lapackeNames = [getenvString("RANKKERNELS_LAPACKE_LIBRARY"), "liblapacke.so.3", "liblapacke.so"]

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Checks the release build's hot loops for the code the kernels were written
+# for: the GEMM micro-kernel must use ymm FMAs, and no kernel may call libm's
+# scalar fmaf (what SIMD addProduct becomes without -mfma).
+# Usage: Tools/check-assembly.sh [build-dir]   (after `swift build -c release`)
+set -euo pipefail
+build=${1:-.build/release}
+if [ "$(uname -m)" != "x86_64" ]; then
+  echo "check-assembly: not x86-64, nothing to check"; exit 0
+fi
+objects="$build/RankKernels.build"
+kernel="$objects/GEMMMicroKernel.swift.o"
+[ -f "$kernel" ] || { echo "check-assembly: $kernel not found; run swift build -c release first" >&2; exit 2; }
+fma=$(objdump -d --no-show-raw-insn "$kernel" | grep -cE 'vfmadd[0-9]+ps[^,]*%ymm' || true)
+calls=$(objdump -dr "$objects"/*.o | grep -cE 'R_X86_64_(PLT32|PC32)[[:space:]]+fmaf?\b' || true)
+echo "check-assembly: $fma ymm FMA instructions in the GEMM micro-kernel; $calls fmaf calls in RankKernels"
+if [ "$fma" -lt 48 ]; then
+  echo "check-assembly: FAIL: expected the 6x16 tile's 48 ymm FMAs per unrolled step" >&2; exit 1
+fi
+if [ "$calls" -ne 0 ]; then
+  echo "check-assembly: FAIL: scalar fmaf calls found (built without -mfma?)" >&2; exit 1
+fi
+echo "check-assembly: OK"
