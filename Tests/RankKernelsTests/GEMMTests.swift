@@ -2,10 +2,11 @@ import RankKernels
 import Testing
 
 /// Sizes that straddle every tile and block edge: 1, primes below and above
-/// the 6×16 tile, 65/127 around the blocking, 769 past KC = 256·3.
+/// the 6×16 tile, 65/127 around the blocking, 384/385 at the KC edge, 769 =
+/// 2·KC + 1, and M = 150 past the MC = 144 row block.
 private let awkwardShapes: [(m: Int, n: Int, k: Int)] = [
   (1, 1, 1), (1, 7, 17), (7, 1, 17), (17, 7, 1), (7, 17, 65), (65, 17, 7),
-  (17, 65, 127), (127, 33, 17), (6, 16, 256), (13, 31, 257), (1, 769, 7), (5, 9, 769),
+  (17, 65, 127), (127, 33, 17), (6, 16, 384), (13, 31, 385), (1, 769, 7), (5, 9, 769),
   (150, 40, 30), (33, 200, 20),
 ]
 
