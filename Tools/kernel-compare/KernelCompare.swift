@@ -30,13 +30,19 @@ struct KernelCompare: ParsableCommand {
     guard rounds >= 1 else { throw ValidationError("--rounds must be >= 1, got \(rounds)") }
   }
 
+  @Option(help: "Instead of the table, print per-call latency percentiles of SGEMM at this MxKxN shape.")
+  var latency: String?
+
   func run() throws {
-    var backends: [any LinearAlgebraBackend] = [Backends.swift]
-    if let openBLAS = Backends.openBLAS {
-      backends.append(openBLAS)
-    } else {
-      printError("kernel-compare: OpenBLAS unavailable (\(Backends.openBLASUnavailableReason ?? "?")); Swift only")
+    if let latency {
+      let sizes = latency.split(separator: "x").compactMap { Int($0) }
+      guard sizes.count == 3, sizes.allSatisfy({ $0 > 0 }) else {
+        throw ValidationError("--latency expects MxKxN with positive sizes, got '\(latency)'")
+      }
+      printLatencyPercentiles(m: sizes[0], k: sizes[1], n: sizes[2], threads: threads)
+      return
     }
+    let backends = availableBackends()
     if !skipProbes {
     let peak = measurePeakGFLOPS(threads: threads)
     let microKernel = measureMicroKernelGFLOPS()
@@ -49,6 +55,12 @@ struct KernelCompare: ParsableCommand {
       print(formatTable(rows))
     }
   }
+}
+
+func availableBackends() -> [any LinearAlgebraBackend] {
+  if let openBLAS = Backends.openBLAS { return [Backends.swift, openBLAS] }
+  printError("kernel-compare: OpenBLAS unavailable (\(Backends.openBLASUnavailableReason ?? "?")); Swift only")
+  return [Backends.swift]
 }
 
 func printError(_ message: String) {
