@@ -11,8 +11,8 @@ import Darwin
 /// Kernels take a `threads` argument. `1` runs on the calling thread with no
 /// dispatch at all, which is what callers that already parallelise over
 /// samples want (no oversubscription). Larger values split the kernel's work
-/// with `DispatchQueue.concurrentPerform`; a kernel may use fewer threads than
-/// asked when the work is too small to pay for the hand-off (about 1.5 µs).
+/// over persistent worker threads (`WorkerPool`); a kernel may use fewer threads
+/// than asked when the work is too small to pay for the hand-off.
 public enum Threading {
   /// The number of processors currently online: the default for `threads`.
   public static var defaultThreadCount: Int {
@@ -22,10 +22,10 @@ public enum Threading {
 
 /// Wraps a value that is shared across `concurrentPerform` workers which touch
 /// disjoint parts of it (raw output pointers, mostly).
-@usableFromInline
+
 internal struct UncheckedSendable<Value>: @unchecked Sendable {
-  @usableFromInline var value: Value
-  @inlinable init(_ value: Value) { self.value = value }
+  var value: Value
+  init(_ value: Value) { self.value = value }
 }
 
 /// Runs `body(task)` for `task` in `0..<taskCount` on up to `threads` threads.
@@ -33,24 +33,19 @@ internal struct UncheckedSendable<Value>: @unchecked Sendable {
 /// Which thread runs which task is unspecified, so results must not depend on
 /// it: every kernel gives each task a disjoint part of the output and never
 /// reduces across tasks in a thread-dependent order.
-@inlinable
+
 internal func parallelForEach(taskCount: Int, threads: Int, _ body: (Int) -> Void) {
   if taskCount <= 0 { return }
   if threads <= 1 || taskCount == 1 {
     for task in 0..<taskCount { body(task) }
     return
   }
-  withoutActuallyEscaping(body) { escapingBody in
-    let shared = UncheckedSendable(escapingBody)
-    DispatchQueue.concurrentPerform(iterations: taskCount) { task in
-      shared.value(task)
-    }
-  }
+  WorkerPool.shared.run(taskCount: taskCount, threads: threads, body)
 }
 
 /// Splits `0..<count` into `parts` contiguous ranges whose bounds are multiples
 /// of `granule` (except the last), as evenly as the granule allows.
-@inlinable
+
 internal func splitRange(_ count: Int, parts: Int, granule: Int) -> [Range<Int>] {
   let granules = (count + granule - 1) / granule
   let parts = max(1, min(parts, granules))
