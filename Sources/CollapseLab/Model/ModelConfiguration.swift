@@ -1,0 +1,143 @@
+/// Errors in a run's configuration, each naming the setting and its value.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}
+
+/// An encoder architecture variant: self-attention plus optional components,
+/// named by joining them with `+`: `attn`, `attn+ln`, `attn+res`,
+/// `attn+res+ln`, `attn+res+ln+mlp` (= BERT-base), `attn+res+preln+mlp`.
+public struct Variant: Hashable, Codable, Sendable, CustomStringConvertible {
+  /// Residual connections around each sublayer.
+  public var residual: Bool
+  /// Post-sublayer LayerNorm (BERT's post-LN).
+  public var postLayerNorm: Bool
+  /// LayerNorm on each sublayer's input (pre-LN).
+  public var preLayerNorm: Bool
+  /// The feed-forward sublayer d → d_ff → d with GELU.
+  public var mlp: Bool
+
+  public init(residual: Bool = false, postLayerNorm: Bool = false, preLayerNorm: Bool = false, mlp: Bool = false) {
+    self.residual = residual
+    self.postLayerNorm = postLayerNorm
+    self.preLayerNorm = preLayerNorm
+    self.mlp = mlp
+  }
+
+  /// Parses `attn+res+ln+mlp`-style names.
+  public init(parsing name: String) throws(ConfigurationError) {
+    let parts = name.split(separator: "+", omittingEmptySubsequences: false).map(String.init)
+    guard parts.first == "attn" else {
+      throw ConfigurationError("variant '\(name)': must start with 'attn' (components: attn, res, ln, preln, mlp)")
+    }
+    var seen: Set<String> = ["attn"]
+    self.init()
+    for part in parts.dropFirst() {
+      guard seen.insert(part).inserted else { throw ConfigurationError("variant '\(name)': component '\(part)' repeated") }
+      switch part {
+      case "res": residual = true
+      case "ln": postLayerNorm = true
+      case "preln": preLayerNorm = true
+      case "mlp": mlp = true
+      default:
+        throw ConfigurationError("variant '\(name)': unknown component '\(part)' (expected res, ln, preln or mlp)")
+      }
+    }
+    if postLayerNorm && preLayerNorm {
+      throw ConfigurationError("variant '\(name)': 'ln' (post-LN) and 'preln' exclude each other")
+    }
+  }
+
+  /// The canonical name, components in the order attn, res, ln/preln, mlp.
+  public var description: String {
+    var parts = ["attn"]
+    if residual { parts.append("res") }
+    if postLayerNorm { parts.append("ln") }
+    if preLayerNorm { parts.append("preln") }
+    if mlp { parts.append("mlp") }
+    return parts.joined(separator: "+")
+  }
+
+  public static let defaults: [Variant] = ["attn", "attn+res", "attn+res+ln", "attn+res+ln+mlp"].map { try! Variant(parsing: $0) }
+
+  public init(from decoder: any Decoder) throws {
+    let name = try decoder.singleValueContainer().decode(String.self)
+    try self.init(parsing: name)
+  }
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(description)
+  }
+}
+
+/// How the entries of weight matrices are drawn.
+public enum WeightDistribution: String, Codable, Sendable, CaseIterable {
+  /// iid N(0, σ²).
+  case gaussian
+  /// iid uniform on [−σ√3, σ√3] (the same variance).
+  case uniform
+}
+
+/// The token matrix X₀ fed to the first layer.
+public enum InputKind: String, Codable, Sendable, CaseIterable {
+  /// iid N(0, 1) token rows.
+  case gaussian
+  /// BERT's embedding layer at initialisation: LayerNorm(word + position +
+  /// token type). With distinct token ids and positions the rows of the word
+  /// and position tables are independent, so the tables are sampled only for
+  /// the rows used: word and position rows iid N(0, 0.02²), one shared token
+  /// type row — exact in distribution.
+  case bertEmbeddings = "bert-embeddings"
+}
+
+/// Every setting that determines a run's results.
+public struct ModelConfiguration: Codable, Hashable, Sendable {
+  public var layers = 12
+  public var modelDimension = 768
+  public var heads = 12
+  public var feedForwardDimension = 3072
+  public var sequenceLength = 16
+  public var layerNormEpsilon: Float = 1e-12
+  /// Standard deviation of weight entries (BERT's initialiser: 0.02).
+  public var weightScale: Float = 0.02
+  public var weightDistribution: WeightDistribution = .gaussian
+  /// Draw biases iid N(0, weightScale²) instead of 0.
+  public var randomBiases = false
+  /// Draw LayerNorm gamma = 1 + N(0, weightScale²) and beta = N(0, weightScale²)
+  /// instead of 1 and 0.
+  public var randomLayerNormAffine = false
+  public var input: InputKind = .gaussian
+  /// If set, X₀ = G₁·G₂/√r with G₁ (n×r), G₂ (r×d) Gaussian: an exactly rank-r input.
+  public var inputRank: Int? = nil
+  public var variants: [Variant] = Variant.defaults
+  /// Numerical rank counts σᵢ > factor·σ₁·max(n, d)·ε_f32 (factor 1: NumPy's rule).
+  public var rankToleranceFactor: Double = 1
+
+  public init() {}
+
+  public var headDimension: Int { modelDimension / heads }
+
+  /// Checks every setting, naming the offending one.
+  public func validate() throws(ConfigurationError) {
+    func positive(_ value: Int, _ name: String) throws(ConfigurationError) {
+      if value < 1 { throw ConfigurationError("\(name) must be positive, got \(value)") }
+    }
+    try positive(layers, "--layers")
+    try positive(modelDimension, "--d-model")
+    try positive(heads, "--heads")
+    try positive(feedForwardDimension, "--d-ff")
+    try positive(sequenceLength, "--seq-len")
+    if modelDimension % heads != 0 {
+      throw ConfigurationError("--d-model (\(modelDimension)) must be divisible by --heads (\(heads))")
+    }
+    if sequenceLength < 2 { throw ConfigurationError("--seq-len must be at least 2 (affine rank needs two tokens), got \(sequenceLength)") }
+    if !(weightScale > 0) || !weightScale.isFinite { throw ConfigurationError("--sigma must be a positive number, got \(weightScale)") }
+    if !(layerNormEpsilon >= 0) { throw ConfigurationError("--ln-eps must be >= 0, got \(layerNormEpsilon)") }
+    if let rank = inputRank, rank < 1 || rank > min(sequenceLength, modelDimension) {
+      throw ConfigurationError("--input-rank must be in 1...min(seq-len, d-model) = \(min(sequenceLength, modelDimension)), got \(rank)")
+    }
+    if variants.isEmpty { throw ConfigurationError("--variants must name at least one variant") }
+    if Set(variants).count != variants.count { throw ConfigurationError("--variants lists a variant twice") }
+    if !(rankToleranceFactor > 0) { throw ConfigurationError("--rank-tolerance must be positive, got \(rankToleranceFactor)") }
+  }
+}
