@@ -33,6 +33,8 @@ let package = Package(
   products: [
     // MARK: Public API
     .library(name: "RankKernels", targets: ["RankKernels"]),
+    .library(name: "CollapseLab", targets: ["CollapseLab"]),
+    .executable(name: "mc-generic", targets: ["mc-generic"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -55,6 +57,19 @@ let package = Package(
       linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
     ),
 
+    // MARK: Monte Carlo rank tracking
+    .target(
+      name: "CollapseLab",
+      dependencies: ["RankKernels"]
+    ),
+    .executableTarget(
+      name: "mc-generic",
+      dependencies: [
+        "CollapseLab", "RankKernels",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+
     // MARK: Tools
     .executableTarget(
       name: "kernel-compare",
@@ -69,6 +84,10 @@ let package = Package(
     .testTarget(
       name: "RankKernelsTests",
       dependencies: ["RankKernels"]
+    ),
+    .testTarget(
+      name: "CollapseLabTests",
+      dependencies: ["CollapseLab", "RankKernels"]
     ),
   ]
 )

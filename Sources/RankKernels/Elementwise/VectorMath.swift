@@ -64,15 +64,18 @@ func exp8(_ x: Float8) -> Float8 {
 }
 
 /// Natural logarithm for positive normal x, relative error ≤ 2 ulp.
+///
+/// Branch- and mask-free: subtracting the bits of √½ before splitting off the
+/// exponent puts the mantissa m directly in [√½, √2) (musl's reduction), so no
+/// comparison is needed; the exponent becomes a float through the 1.5·2²³
+/// shift instead of an int→float conversion.
 @inline(__always) @usableFromInline
 func log8(_ x: Float8) -> Float8 {
-  let bits = unsafeBitCast(x, to: Int8x32.self)
-  // x = m · 2^e with m in [0.5, 1).
-  var e = Float8((bits &>> 23) &- 126)
-  var m = unsafeBitCast((bits & 0x007F_FFFF) | 0x3F00_0000, to: Float8.self)
-  let small = m .< 0.707_106_77
-  e = e.replacing(with: e - 1, where: small)
-  m = m.replacing(with: m + m, where: small) - 1
+  let sqrtHalfBits: Int32 = 0x3F35_04F3
+  let shifted = unsafeBitCast(x, to: Int8x32.self) &- sqrtHalfBits
+  let exponent = shifted &>> 23  // arithmetic shift: may be negative
+  let m = unsafeBitCast((shifted & 0x007F_FFFF) &+ sqrtHalfBits, to: Float8.self) - 1
+  let e = unsafeBitCast(exponent &+ 0x4B40_0000, to: Float8.self) - Float8(repeating: 12_582_912)
   let z = m * m
   var p = Float8(repeating: 7.037_683_6e-2)
   p = fma8(p, m, Float8(repeating: -1.151_461_03e-1))
@@ -87,6 +90,19 @@ func log8(_ x: Float8) -> Float8 {
   y = fma8(e, Float8(repeating: -2.121_944_4e-4), y)
   y = fma8(z, Float8(repeating: -0.5), y)
   return fma8(e, Float8(repeating: 0.693_359_375), m + y)
+}
+
+/// √x for positive normal x, relative error ≤ 2 ulp: a bit-level estimate of
+/// 1/√x refined by three Newton steps (SIMD's generic `squareRoot()` calls
+/// libm's sqrtf lane by lane).
+@inline(__always) @usableFromInline
+func sqrt8(_ x: Float8) -> Float8 {
+  var r = unsafeBitCast(Int8x32(repeating: 0x5F37_5A86) &- (unsafeBitCast(x, to: Int8x32.self) &>> 1), to: Float8.self)
+  let half = x * 0.5
+  for _ in 0..<3 { r = r * fma8(-half * r, r, Float8(repeating: 1.5)) }
+  let root = x * r
+  // One Newton step on the root itself (Heron) recovers the last bits.
+  return fma8(fma8(-root, root, x), r * 0.5, root)
 }
 
 /// (sin θ, cos θ) for |θ| ≤ 8π, absolute error ≤ 2e-7.
@@ -110,13 +126,16 @@ func sinCos8(_ theta: Float8) -> (sin: Float8, cos: Float8) {
   c = fma8(c, y2, Float8(repeating: 4.166_664_57e-2))
   let cosY = fma8(c * y2, y2, fma8(y2, Float8(repeating: -0.5), Float8(repeating: 1)))
   // Quadrant q: sin θ = [sin y, cos y, −sin y, −cos y][q], cos θ = sin(θ + π/2).
-  let swap = (quadrant & 1) .!= 0
-  let sinBase = sinY.replacing(with: cosY, where: swap)
-  let cosBase = cosY.replacing(with: sinY, where: swap)
+  // Selections are bit masks (0 − (q & 1) is all ones for odd q): an integer
+  // `.!=` comparison builds its SIMDMask lane by lane through generic code.
+  let swap = unsafeBitCast(Int8x32(repeating: 0) &- (quadrant & 1), to: SIMD8<UInt32>.self)
+  let sinBits = unsafeBitCast(sinY, to: SIMD8<UInt32>.self), cosBits = unsafeBitCast(cosY, to: SIMD8<UInt32>.self)
+  let sinBase = (sinBits & ~swap) | (cosBits & swap)
+  let cosBase = (cosBits & ~swap) | (sinBits & swap)
   let sinSign = unsafeBitCast((quadrant & 2) &<< 30, to: SIMD8<UInt32>.self)
   let cosSign = unsafeBitCast(((quadrant &+ 1) & 2) &<< 30, to: SIMD8<UInt32>.self)
-  let sinResult = unsafeBitCast(unsafeBitCast(sinBase, to: SIMD8<UInt32>.self) ^ sinSign, to: Float8.self)
-  let cosResult = unsafeBitCast(unsafeBitCast(cosBase, to: SIMD8<UInt32>.self) ^ cosSign, to: Float8.self)
+  let sinResult = unsafeBitCast(sinBase ^ sinSign, to: Float8.self)
+  let cosResult = unsafeBitCast(cosBase ^ cosSign, to: Float8.self)
   return (sinResult, cosResult)
 }
 

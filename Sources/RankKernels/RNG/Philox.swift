@@ -28,6 +28,24 @@ public enum Philox4x32 {
     return c
   }
 
+  /// The 64-bit products x[i]·m split into high and low 32-bit halves.
+  ///
+  /// The lanes are reinterpreted as four 64-bit lanes and the even and odd
+  /// 32-bit halves multiplied separately with a 0xFFFF_FFFF mask, which LLVM
+  /// lowers to `vpmuludq`; the generic SIMD width conversions it replaces are
+  /// outlined library calls.
+  @inline(__always) @usableFromInline
+  static func multiplyHighLow(_ x: SIMD8<UInt32>, _ m: UInt32) -> (high: SIMD8<UInt32>, low: SIMD8<UInt32>) {
+    let wide = unsafeBitCast(x, to: SIMD4<UInt64>.self)
+    let mask = SIMD4<UInt64>(repeating: 0xFFFF_FFFF)
+    let multiplier = SIMD4<UInt64>(repeating: UInt64(m))
+    let even = (wide & mask) &* multiplier
+    let odd = (wide &>> 32) &* multiplier
+    let low = (even & mask) | (odd &<< 32)
+    let high = (even &>> 32) | (odd & ~mask)
+    return (unsafeBitCast(high, to: SIMD8<UInt32>.self), unsafeBitCast(low, to: SIMD8<UInt32>.self))
+  }
+
   /// Eight blocks at once, one per lane: the vectorised form used in bulk.
   @inline(__always) @usableFromInline
   static func blocks8(
@@ -36,17 +54,10 @@ public enum Philox4x32 {
   ) -> (SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>) {
     var x0 = c0, x1 = c1, x2 = c2, x3 = c3
     var k0 = key.0, k1 = key.1
-    let m0 = SIMD8<UInt64>(repeating: UInt64(multiplier0))
-    let m1 = SIMD8<UInt64>(repeating: UInt64(multiplier1))
     for round in 0..<10 {
       if round > 0 { k0 &+= weyl0; k1 &+= weyl1 }
-      // 32×32→64 products; LLVM lowers zero-extended multiplies to vpmuludq.
-      let p0 = m0 &* SIMD8<UInt64>(truncatingIfNeeded: x0)
-      let p1 = m1 &* SIMD8<UInt64>(truncatingIfNeeded: x2)
-      let hi0 = SIMD8<UInt32>(truncatingIfNeeded: p0 &>> 32)
-      let hi1 = SIMD8<UInt32>(truncatingIfNeeded: p1 &>> 32)
-      let lo0 = SIMD8<UInt32>(truncatingIfNeeded: p0)
-      let lo1 = SIMD8<UInt32>(truncatingIfNeeded: p1)
+      let (hi0, lo0) = multiplyHighLow(x0, multiplier0)
+      let (hi1, lo1) = multiplyHighLow(x2, multiplier1)
       x0 = hi1 ^ x1 ^ SIMD8(repeating: k0)
       x2 = hi0 ^ x3 ^ SIMD8(repeating: k1)
       x1 = lo1

@@ -19,19 +19,21 @@ public struct RandomStream: Sendable, Hashable {
     self.stream = stream
   }
 
-  /// Uniform floats in the open interval (0, 1), 24 random bits each, at
+  /// Uniform floats in the open interval (0, 1), 23 random bits each
+  /// ((k + ½)·2⁻²³ for the top 23 bits k of a word), at
   /// positions `start ..< start + count`.
   public func fillUniform(
     _ buffer: UnsafeMutablePointer<Float>, count: Int, startingAt start: UInt64 = 0, threads: Int = 1
   ) {
     fill(buffer, count: count, start: start, threads: threads) { words in
-      (uniform24(words.0), uniform24(words.1), uniform24(words.2), uniform24(words.3))
+      (uniform23(words.0), uniform23(words.1), uniform23(words.2), uniform23(words.3))
     }
   }
 
   /// Normal floats N(mean, standardDeviation²) at positions
-  /// `start ..< start + count`, by Box–Muller (tails to ±6.66σ: the smallest
-  /// radius uniform is 2⁻³²).
+  /// `start ..< start + count`, by Box–Muller on a radius uniform with 32
+  /// random bits (tails to ±6.76σ: its smallest value is 2⁻³³) and an angle
+  /// uniform with 23.
   public func fillNormal(
     _ buffer: UnsafeMutablePointer<Float>, count: Int, startingAt start: UInt64 = 0,
     mean: Float = 0, standardDeviation: Float = 1, threads: Int = 1
@@ -49,7 +51,7 @@ public struct RandomStream: Sendable, Hashable {
   public func uniform(at position: UInt64) -> Float {
     let (block, word) = Self.blockAndWord(position)
     let bits = Philox4x32.block(counter: counter(block), key: key)
-    return (Float(bits[word] >> 8) + 0.5) * 0x1p-24
+    return (Float(bits[word] >> 9) + 0.5) * 0x1p-23
   }
 
   /// Element `position` of the standard-normal stream, computed alone in
@@ -58,8 +60,9 @@ public struct RandomStream: Sendable, Hashable {
     let (block, word) = Self.blockAndWord(position)
     let bits = Philox4x32.block(counter: counter(block), key: key)
     let pair = word / 2
-    let radiusUniform = (Double(Float(Int32(bitPattern: bits[2 * pair] >> 1))) + 0.5) * 0x1p-31
-    let angleUniform = (Double(bits[2 * pair + 1] >> 8) + 0.5) * 0x1p-24
+    let radiusBits = bits[2 * pair]
+    let radiusUniform = Double(Float(Double(radiusBits >> 9) * 0x1p-23 + (Double(radiusBits & 0x1FF) * 0x1p-9 + 0x1p-10) * 0x1p-23))
+    let angleUniform = (Double(bits[2 * pair + 1] >> 9) + 0.5) * 0x1p-23
     let radius = (-2 * _log(radiusUniform)).squareRoot()
     let angle = 2 * Double.pi * (angleUniform - 0.5)
     return word % 2 == 0 ? radius * _cos(angle) : radius * _sin(angle)
@@ -132,20 +135,30 @@ public struct RandomStream: Sendable, Hashable {
   }
 }
 
-/// 24 random bits → uniform in (0, 1), never 0 or 1.
+/// The top 23 bits k of each word → (k + ½)·2⁻²³ in (0, 1), never 0 or 1.
+/// Built by setting k as the mantissa of 1.0 (exact, no int→float conversion,
+/// which the generic SIMD initialiser performs out of line).
 @inline(__always)
-private func uniform24(_ bits: SIMD8<UInt32>) -> Float8 {
-  let integer = unsafeBitCast(bits &>> 8, to: Int8x32.self)
-  return fma8(Float8(integer), Float8(repeating: 0x1p-24), Float8(repeating: 0x1p-25))
+private func uniform23(_ bits: SIMD8<UInt32>) -> Float8 {
+  unitInterval(bits &>> 9) + Float8(repeating: 0x1p-24)
 }
 
-/// Box–Muller: radius from 31 bits (never 0), angle from 24 bits in (−π, π).
+/// k·2⁻²³ for 23-bit integers k, exactly.
+@inline(__always)
+private func unitInterval(_ mantissa: SIMD8<UInt32>) -> Float8 {
+  unsafeBitCast(mantissa | 0x3F80_0000, to: Float8.self) - 1
+}
+
+/// Box–Muller: radius from all 32 bits (k/2²³ plus the low 9 bits as a finer
+/// fraction, so small uniforms keep their resolution; never 0), angle from the
+/// top 23 bits, in (−π, π).
 @inline(__always)
 private func boxMuller(_ radiusBits: SIMD8<UInt32>, _ angleBits: SIMD8<UInt32>) -> (Float8, Float8) {
-  let radiusInteger = unsafeBitCast(radiusBits &>> 1, to: Int8x32.self)
-  let radiusUniform = fma8(Float8(radiusInteger), Float8(repeating: 0x1p-31), Float8(repeating: 0x1p-32))
-  let radius = (log8(radiusUniform) * -2).squareRoot()
-  let angleUniform = uniform24(angleBits) - 0.5
+  let coarse = unitInterval(radiusBits &>> 9)
+  let fine = unitInterval((radiusBits & 0x1FF) &<< 14) + Float8(repeating: 0x1p-10)
+  let radiusUniform = fma8(fine, Float8(repeating: 0x1p-23), coarse)
+  let radius = sqrt8(log8(radiusUniform) * -2)
+  let angleUniform = uniform23(angleBits) - 0.5
   let (sine, cosine) = sinCos8(angleUniform * (2 * Float.pi))
   return (radius * cosine, radius * sine)
 }

@@ -1,0 +1,24 @@
+/// Runs one Monte Carlo sample: draws its parameters and input from the
+/// counter-based RNG keyed by (seed, sample index) and returns the metrics of
+/// every variant at layer 0 (the input) and after each layer.
+///
+/// Engines must be deterministic functions of (configuration, seed, sample):
+/// no state may carry over between samples, so results do not depend on the
+/// thread count, the order of samples or the sharding.
+public protocol ForwardEngine: Sendable {
+  var name: String { get }
+  /// `result[v][l]` for variant v of `configuration.variants` and layer l in 0...layers.
+  func run(sample: UInt64, configuration: ModelConfiguration, seed: UInt64) -> [[MetricValues]]
+}
+
+/// Random stream ids: one per (sample, layer, purpose), so every quantity of
+/// every sample has its own reproducible numbers.
+enum StreamPurpose: UInt64 {
+  case input = 0, inputAuxiliary, inputShared
+  case query = 8, key, value, output, feedForwardIn, feedForwardOut, biases, layerNormAffine
+}
+
+func streamID(sample: UInt64, layer: Int, _ purpose: StreamPurpose) -> UInt64 {
+  // 16 bits for (layer, purpose): layers < 1024.
+  (sample << 16) | (UInt64(layer) << 5) | purpose.rawValue
+}

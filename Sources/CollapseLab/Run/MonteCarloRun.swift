@@ -1,0 +1,194 @@
+import Foundation
+import RankKernels
+
+/// How a run ended.
+public enum RunOutcome: Sendable {
+  case completed(RunState)
+  /// Stopped on request after finishing the block in flight; the state on
+  /// disk (if any) resumes exactly.
+  case interrupted(RunState)
+
+  public var state: RunState {
+    switch self { case .completed(let s), .interrupted(let s): return s }
+  }
+}
+
+/// Options that change how a run executes but never its numbers.
+public struct ExecutionOptions: Sendable {
+  public var threads: Int = Threading.defaultThreadCount
+  /// Where `state.json`, `summary.json`, `samples.csv` and `plot.svg` go (nil: nowhere).
+  public var outputDirectory: URL? = nil
+  /// Append one CSV row per (sample, variant, layer) to `samples.csv`.
+  public var perSample = false
+  /// Seconds between checkpoints of the state.
+  public var checkpointInterval: Double = 5
+  /// Receives (completed samples, samples to do, seconds elapsed).
+  public var progress: (@Sendable (Int, Int, Double) -> Void)? = nil
+  public init() {}
+}
+
+/// A Monte Carlo run over samples `0..<identity.samples` (or the shard's part).
+///
+/// Samples are processed in blocks of `identity.blockSize` consecutive indices,
+/// blocks in increasing order, the samples of a block in parallel. Each
+/// block's moments are folded in sample order and inserted into the canonical
+/// `ReductionTree`, so the results are bit-identical for any thread count,
+/// resume point or sharding.
+public struct MonteCarloRun: Sendable {
+  public var identity: RunIdentity
+  public var shard: Shard
+  public var engine: any ForwardEngine
+
+  public init(identity: RunIdentity, shard: Shard = .whole, engine: any ForwardEngine) {
+    self.identity = identity
+    self.shard = shard
+    self.engine = engine
+  }
+
+  /// Runs the owned blocks not yet in `resuming` (or all of them), checking
+  /// `shouldStop` between blocks.
+  public func run(
+    resuming previous: RunState? = nil, options: ExecutionOptions = ExecutionOptions(),
+    shouldStop: @Sendable () -> Bool = { false }
+  ) throws -> RunOutcome {
+    var state = previous ?? RunState(identity: identity, shard: shard)
+    if let previous {
+      if let difference = identity.mismatch(with: previous.identity) {
+        throw ConfigurationError("cannot resume: the saved run's \(difference)")
+      }
+      if previous.shard != shard { throw ConfigurationError("cannot resume: the saved run is shard \(previous.shard), not \(shard)") }
+    }
+    let c = identity.configuration
+    let specs = identity.histogramSpecs
+    let owned = shard.blocks(of: identity.totalBlocks)
+    let done = Set(state.tree.coveredBlocks.flatMap { Array($0) })
+    let pending = owned.filter { !done.contains($0) }
+    let samplesToDo = pending.reduce(0) { $0 + sampleRange(of: $1).count }
+    let csv = try options.perSample ? PerSampleWriter(directory: options.outputDirectory, state: state, identity: identity) : nil
+    let start = Date()
+    let elapsedBefore = state.elapsedSeconds
+    var lastCheckpoint = Date()
+    var samplesDone = 0
+    if let directory = options.outputDirectory { try state.write(to: directory) }
+
+    for block in pending {
+      if shouldStop() {
+        state.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(start)
+        try checkpoint(&state, csv: csv, options: options)
+        return .interrupted(state)
+      }
+      let samples = sampleRange(of: block)
+      let results = computeBlock(samples, threads: options.threads)
+      var table = identity.emptyTable
+      for values in results {
+        for (v, perLayer) in values.enumerated() {
+          for (layer, metrics) in perLayer.enumerated() {
+            for (m, value) in metrics.values.enumerated() {
+              let entry = identity.entry(variant: v, layer: layer, metric: m)
+              table.entries[entry].add(value)
+              state.tallies.add(value, at: entry, spec: specs[entry])
+            }
+          }
+        }
+      }
+      try state.tree.insert(block: block, table)
+      try csv?.append(samples: samples, results: results, configuration: c)
+      state.completedSamples += samples.count
+      samplesDone += samples.count
+      options.progress?(samplesDone, samplesToDo, Date().timeIntervalSince(start))
+      if Date().timeIntervalSince(lastCheckpoint) >= options.checkpointInterval {
+        state.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(start)
+        try checkpoint(&state, csv: csv, options: options)
+        lastCheckpoint = Date()
+      }
+    }
+    state.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(start)
+    try checkpoint(&state, csv: csv, options: options)
+    return .completed(state)
+  }
+
+  private func sampleRange(of block: Int) -> Range<Int> {
+    (block * identity.blockSize)..<min(identity.samples, (block + 1) * identity.blockSize)
+  }
+
+  private func checkpoint(_ state: inout RunState, csv: PerSampleWriter?, options: ExecutionOptions) throws {
+    guard let directory = options.outputDirectory else { return }
+    if let csv { state.perSampleBytes = try csv.flush() }
+    try state.write(to: directory)
+    try Summary(state: state).write(to: directory)
+  }
+
+  /// The samples of one block, computed in parallel, returned in sample order.
+  private func computeBlock(_ samples: Range<Int>, threads: Int) -> [[[MetricValues]]] {
+    let results = UnsafeMutableBufferPointer<[[MetricValues]]>.allocate(capacity: samples.count)
+    results.initialize(repeating: [])
+    defer { results.deallocate() }
+    let shared = SendableBuffer(results)
+    let engine = self.engine, configuration = identity.configuration, seed = identity.seed
+    let lowerBound = samples.lowerBound
+    DispatchQueue.concurrentPerform(iterations: min(max(1, threads), samples.count)) { worker in
+      var index = worker
+      while index < samples.count {
+        shared.buffer[index] = engine.run(sample: UInt64(lowerBound + index), configuration: configuration, seed: seed)
+        index += max(1, threads)
+      }
+    }
+    return Array(results)
+  }
+}
+
+struct SendableBuffer<T>: @unchecked Sendable {
+  var buffer: UnsafeMutableBufferPointer<T>
+  init(_ buffer: UnsafeMutableBufferPointer<T>) { self.buffer = buffer }
+}
+
+/// Appends per-sample rows to `samples.csv`; on resume, first cuts the file
+/// back to the bytes that belong to completed blocks.
+final class PerSampleWriter: @unchecked Sendable {
+  let handle: FileHandle
+  var pending = Data()
+  var written: Int
+
+  init?(directory: URL?, state: RunState, identity: RunIdentity) throws {
+    guard let directory else { return nil }
+    let url = directory.appendingPathComponent("samples.csv")
+    let fileManager = FileManager.default
+    if !fileManager.fileExists(atPath: url.path) {
+      let header = "sample,variant,layer," + Metric.allCases.map(\.rawValue).joined(separator: ",") + ",rank_tolerance\n"
+      try Data(header.utf8).write(to: url)
+    }
+    handle = try FileHandle(forUpdating: url)
+    let end = Int(try handle.seekToEnd())
+    let keep = state.perSampleBytes ?? end
+    if state.perSampleBytes != nil { try handle.truncate(atOffset: UInt64(keep)) }
+    try handle.seek(toOffset: UInt64(keep))
+    written = keep
+  }
+
+  func append(samples: Range<Int>, results: [[[MetricValues]]], configuration c: ModelConfiguration) throws {
+    var text = ""
+    let scale = c.rankToleranceFactor * Double(max(c.sequenceLength, c.modelDimension)) * Double(Float.ulpOfOne)
+    for (offset, sample) in samples.enumerated() {
+      for (v, variant) in c.variants.enumerated() {
+        for (layer, metrics) in results[offset][v].enumerated() {
+          text += "\(sample),\(variant),\(layer),"
+          text += metrics.values.map { $0.isNaN ? "" : "\($0)" }.joined(separator: ",")
+          text += ",\(metrics[.sigmaMax] * scale)\n"
+        }
+      }
+    }
+    pending.append(Data(text.utf8))
+    if pending.count > 1 << 20 { _ = try flush() }
+  }
+
+  /// Writes buffered rows; returns the file length.
+  func flush() throws -> Int {
+    if !pending.isEmpty {
+      try handle.write(contentsOf: pending)
+      written += pending.count
+      pending.removeAll(keepingCapacity: true)
+    }
+    try handle.synchronize()
+    return written
+  }
+}

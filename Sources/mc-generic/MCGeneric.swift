@@ -1,0 +1,271 @@
+import ArgumentParser
+import CollapseLab
+import Foundation
+import RankKernels
+import Synchronization
+
+@main
+struct MCGeneric: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "mc-generic",
+    abstract: "Monte Carlo rank tracking over randomly sampled Transformer encoders (BERT-base by default).",
+    discussion: """
+      Samples weights and inputs from a density, runs every architecture variant, and reports \
+      how often rank, affine rank and residual ratios behave as the rank-collapse literature claims, \
+      with exact confidence bounds. Results are determined by --seed, whatever the thread count, \
+      interruption or sharding.
+      """,
+    version: collapseLabVersion,
+    subcommands: [Run.self, Merge.self, Plot.self],
+    defaultSubcommand: Run.self)
+}
+
+/// Set from SIGINT/SIGTERM; the run finishes its block in flight and saves.
+let stopRequested = Atomic<Bool>(false)
+
+struct ModelOptions: ParsableArguments {
+  @Option(help: "Encoder layers L.") var layers = 12
+  @Option(name: .customLong("d-model"), help: "Model width d.") var dModel = 768
+  @Option(help: "Attention heads H (d must be divisible by H).") var heads = 12
+  @Option(name: .customLong("d-ff"), help: "Feed-forward width.") var dFF = 3072
+  @Option(name: .customLong("seq-len"), help: "Tokens per sequence n.") var seqLen = 16
+  @Option(help: "Comma-separated variants: attn plus any of res, ln, preln, mlp joined by '+'.")
+  var variants = "attn,attn+res,attn+res+ln,attn+res+ln+mlp"
+  @Option(help: "Standard deviation of weight entries.") var sigma: Float = 0.02
+  @Option(name: .customLong("weight-distribution"), help: "gaussian or uniform (same variance).")
+  var weightDistribution = "gaussian"
+  @Flag(name: .customLong("random-biases"), help: "Draw biases from N(0, sigma²) instead of 0.") var randomBiases = false
+  @Flag(name: .customLong("random-layernorm"), help: "Draw LayerNorm gamma = 1 + N(0, sigma²), beta = N(0, sigma²).")
+  var randomLayerNorm = false
+  @Option(help: "Input tokens: gaussian or bert-embeddings.") var input = "gaussian"
+  @Option(name: .customLong("input-rank"), help: "Use an exactly rank-r Gaussian input instead.") var inputRank: Int?
+  @Option(name: .customLong("ln-eps"), help: "LayerNorm epsilon.") var lnEps: Float = 1e-12
+  @Option(name: .customLong("rank-tolerance"), help: "Rank counts σ > factor·σ₁·max(n,d)·ε_f32; this is the factor.")
+  var rankTolerance: Double = 1
+
+  func makeConfiguration() throws -> ModelConfiguration {
+    var c = ModelConfiguration()
+    c.layers = layers; c.modelDimension = dModel; c.heads = heads; c.feedForwardDimension = dFF
+    c.sequenceLength = seqLen; c.weightScale = sigma; c.layerNormEpsilon = lnEps
+    c.randomBiases = randomBiases; c.randomLayerNormAffine = randomLayerNorm
+    c.inputRank = inputRank; c.rankToleranceFactor = rankTolerance
+    guard let distribution = WeightDistribution(rawValue: weightDistribution) else {
+      throw ValidationError("--weight-distribution must be gaussian or uniform, got '\(weightDistribution)'")
+    }
+    c.weightDistribution = distribution
+    guard let inputKind = InputKind(rawValue: input) else {
+      throw ValidationError("--input must be gaussian or bert-embeddings, got '\(input)'")
+    }
+    c.input = inputKind
+    do {
+      c.variants = try variants.split(separator: ",").map { try Variant(parsing: String($0)) }
+      try c.validate()
+    } catch let error as ConfigurationError {
+      throw ValidationError(error.description)
+    }
+    return c
+  }
+}
+
+extension MCGeneric {
+  struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the Monte Carlo experiment (the default subcommand).")
+
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Number of samples (the whole run, across all shards).") var samples = 1000
+    @Option(help: "Seed of the counter-based RNG.") var seed: UInt64 = 0
+    @Option(help: "Engine: dense (materialises the weights). The faster sketch engine is issue 4.")
+    var engine = "dense"
+    @Option(name: .customLong("rank-method"), help: "exact (Float64 singular values).") var rankMethod = "exact"
+    @Option(help: "Threads, parallel over samples (kernels run single-threaded inside a sample).")
+    var threads = Threading.defaultThreadCount
+    @Option(help: "Linear-algebra backend: swift or openblas.") var backend = "swift"
+    @Option(help: "Directory for state.json, summary.json, plot.svg (and samples.csv); must not hold results yet.")
+    var output: String?
+    @Option(help: "Continue the interrupted run saved in this directory (same options as the original run).")
+    var resume: String?
+    @Option(help: "Run shard K of N (0-based): a contiguous, disjoint part of the samples. Defaults from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX/MC_SHARD_COUNT.")
+    var shard: String?
+    @Flag(name: .customLong("per-sample"), help: "Also write samples.csv: one row per (sample, variant, layer).")
+    var perSample = false
+    @Option(name: .customLong("checkpoint-seconds"), help: "Seconds between checkpoints.") var checkpointSeconds = 5.0
+    @Flag(help: "No progress on stderr.") var quiet = false
+
+    func validate() throws {
+      if samples < 1 { throw ValidationError("--samples must be positive, got \(samples)") }
+      if threads < 1 { throw ValidationError("--threads must be positive, got \(threads)") }
+      if engine != "dense" {
+        throw ValidationError(engine == "sketch"
+          ? "--engine sketch is not available yet (issue 4); use --engine dense"
+          : "--engine must be dense, got '\(engine)'")
+      }
+      if rankMethod != "exact" {
+        throw ValidationError("--rank-method \(rankMethod) is not available yet; use exact")
+      }
+      if output != nil && resume != nil && output != resume {
+        throw ValidationError("--output and --resume name different directories; --resume DIR writes to DIR")
+      }
+      if checkpointSeconds <= 0 { throw ValidationError("--checkpoint-seconds must be positive, got \(checkpointSeconds)") }
+    }
+
+    func run() throws {
+      let configuration = try model.makeConfiguration()
+      do {
+        Backends.current = try Backends.named(backend)
+      } catch {
+        throw ValidationError("--backend: \(error)")
+      }
+      let shard = try resolveShard()
+      let identity = RunIdentity(
+        configuration: configuration, seed: seed, samples: samples, engine: engine, blockSize: 16,
+        codeVersion: collapseLabVersion)
+      var previous: RunState? = nil
+      var directory: URL? = nil
+      if let resume {
+        directory = URL(fileURLWithPath: resume)
+        previous = try wrapped { try RunState.read(from: directory!) }
+      } else if let output {
+        directory = try prepareOutputDirectory(output)
+      }
+      var options = ExecutionOptions()
+      options.threads = threads
+      options.outputDirectory = directory
+      options.perSample = perSample
+      if perSample && directory == nil { throw ValidationError("--per-sample needs --output DIR") }
+      options.checkpointInterval = checkpointSeconds
+      let reporter = ProgressReporter(enabled: !quiet)
+      options.progress = { done, total, seconds in reporter.update(done: done, total: total, seconds: seconds) }
+      installStopHandlers()
+      let run = MonteCarloRun(identity: identity, shard: shard, engine: DenseEngine())
+      let outcome = try wrapped { try run.run(resuming: previous, options: options, shouldStop: { stopRequested.load(ordering: .relaxed) }) }
+      reporter.finish()
+      let summary = Summary(state: outcome.state)
+      if let directory { try writeLayerPlot(summary, to: directory) }
+      switch outcome {
+      case .completed:
+        print(summary.table())
+        if let directory { printError("mc-generic: wrote \(directory.path)/summary.json and plot.svg") }
+      case .interrupted(let state):
+        let where_ = directory.map { "; continue with --resume \($0.path) and the same options" } ?? " (no --output: nothing saved)"
+        printError("mc-generic: interrupted after \(state.completedSamples) samples\(where_)")
+        throw ExitCode(130)
+      }
+    }
+
+    private func resolveShard() throws -> Shard {
+      let environment = ProcessInfo.processInfo.environment
+      var text = shard
+      if text == nil, let k = environment["SLURM_ARRAY_TASK_ID"], let n = environment["SLURM_ARRAY_TASK_COUNT"] {
+        text = "\(k)/\(n)"
+      }
+      if text == nil, let k = environment["JOB_COMPLETION_INDEX"], let n = environment["MC_SHARD_COUNT"] { text = "\(k)/\(n)" }
+      guard let text else { return .whole }
+      do { return try Shard(parsing: text) } catch { throw ValidationError(error.description) }
+    }
+  }
+
+  struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Combine shard (or partial) result directories into the summary one run would give.")
+    @Argument(help: "Result directories written by --output.") var directories: [String]
+    @Option(help: "Directory for the merged results; must not hold results yet.") var output: String
+
+    func run() throws {
+      if directories.isEmpty { throw ValidationError("merge needs at least one result directory") }
+      let merged = try wrapped { try mergeResults(from: directories.map { URL(fileURLWithPath: $0) }) }
+      let directory = try prepareOutputDirectory(output)
+      try merged.write(to: directory)
+      let summary = Summary(state: merged)
+      try summary.write(to: directory)
+      try writeLayerPlot(summary, to: directory)
+      print(summary.table())
+      if !summary.isComplete { printError("mc-generic merge: warning: the inputs do not cover every sample; the summary is partial") }
+    }
+  }
+
+  struct Plot: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write DIR/plot.svg from the results in DIR.")
+    @Argument(help: "A result directory.") var directory: String
+    func run() throws {
+      let url = URL(fileURLWithPath: directory)
+      let state = try wrapped { try RunState.read(from: url) }
+      try writeLayerPlot(Summary(state: state), to: url)
+      printError("mc-generic: wrote \(url.path)/plot.svg")
+    }
+  }
+}
+
+/// Creates `path` if needed; refuses a directory that already holds results
+/// (nothing is ever overwritten) or cannot be written.
+func prepareOutputDirectory(_ path: String) throws -> URL {
+  let url = URL(fileURLWithPath: path)
+  let fileManager = FileManager.default
+  if fileManager.fileExists(atPath: url.appendingPathComponent(RunState.fileName).path) {
+    throw ValidationError("--output \(path) already holds results (state.json); use --resume \(path) to continue, or another directory")
+  }
+  do {
+    try fileManager.createDirectory(at: url, withIntermediateDirectories: true)
+    let probe = url.appendingPathComponent(".write-test-\(getpid())")
+    try Data().write(to: probe)
+    try fileManager.removeItem(at: probe)
+  } catch {
+    throw ValidationError("--output \(path) is not a writable directory: \(error.localizedDescription)")
+  }
+  return url
+}
+
+/// Turns library configuration errors into one-line CLI errors.
+func wrapped<T>(_ body: () throws -> T) throws -> T {
+  do { return try body() } catch let error as ConfigurationError { throw ValidationError(error.description) }
+}
+
+func installStopHandlers() {
+  for signalNumber in [SIGINT, SIGTERM] {
+    signal(signalNumber) { _ in
+      if stopRequested.load(ordering: .relaxed) { _exit(130) }  // second Ctrl-C: stop now
+      stopRequested.store(true, ordering: .relaxed)
+    }
+  }
+}
+
+func printError(_ message: String) {
+  FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Progress on stderr: a redrawn line on a terminal, a line every 10 s otherwise.
+final class ProgressReporter: @unchecked Sendable {
+  let enabled: Bool
+  let terminal = isatty(2) != 0
+  private let lock = NSLock()
+  private var lastPrint = -1.0
+  private var printed = false
+
+  init(enabled: Bool) { self.enabled = enabled }
+
+  func update(done: Int, total: Int, seconds: Double) {
+    guard enabled else { return }
+    lock.lock(); defer { lock.unlock() }
+    let interval = terminal ? 0.2 : 10
+    if seconds - lastPrint < interval && done < total { return }
+    lastPrint = seconds
+    let rate = seconds > 0 ? Double(done) / seconds : 0
+    let eta = rate > 0 ? Double(total - done) / rate : .nan
+    let line = "\(done)/\(total) samples  \(String(format: "%.2f", rate)) samples/s  ETA \(formatDuration(eta))"
+    if terminal {
+      FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+      printed = true
+    } else {
+      printError("mc-generic: \(line)")
+    }
+  }
+
+  func finish() {
+    if enabled && terminal && printed { FileHandle.standardError.write(Data("\n".utf8)) }
+  }
+}
+
+func formatDuration(_ seconds: Double) -> String {
+  guard seconds.isFinite else { return "--" }
+  let s = Int(seconds.rounded())
+  return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : "\(s / 60)m\(String(format: "%02d", s % 60))s"
+}
