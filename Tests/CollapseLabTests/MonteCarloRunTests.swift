@@ -1,0 +1,139 @@
+@testable import CollapseLab
+import Foundation
+import RankKernels
+import Testing
+
+/// A small encoder (fast in debug builds) with BERT's structure.
+func smallConfiguration(layers: Int = 3) -> ModelConfiguration {
+  var c = ModelConfiguration()
+  c.layers = layers
+  c.modelDimension = 32
+  c.heads = 4
+  c.feedForwardDimension = 64
+  c.sequenceLength = 8
+  return c
+}
+
+func temporaryDirectory(_ name: String) -> URL {
+  let url = FileManager.default.temporaryDirectory.appendingPathComponent("collapselab-\(name)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
+  try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  return url
+}
+
+@Suite("Monte Carlo runs are reproducible")
+struct MonteCarloRunTests {
+  let identity = RunIdentity(configuration: smallConfiguration(), seed: 11, samples: 40, engine: "dense", blockSize: 16)
+
+  private func uninterrupted(threads: Int = 2) throws -> RunState {
+    var options = ExecutionOptions()
+    options.threads = threads
+    return try MonteCarloRun(identity: identity, engine: DenseEngine()).run(options: options).state
+  }
+
+  @Test func resultsDoNotDependOnThreadCount() throws {
+    let one = try uninterrupted(threads: 1), three = try uninterrupted(threads: 3)
+    #expect(Summary(state: one).moments == Summary(state: three).moments)
+    #expect(one.tallies == three.tallies)
+  }
+
+  @Test func shardedAndMergedEqualsUnsharded() throws {
+    let whole = try uninterrupted()
+    var directories: [URL] = []
+    for k in 0..<3 {
+      let directory = temporaryDirectory("shard\(k)")
+      var options = ExecutionOptions()
+      options.outputDirectory = directory
+      _ = try MonteCarloRun(identity: identity, shard: Shard(index: k, count: 3), engine: DenseEngine()).run(options: options)
+      directories.append(directory)
+    }
+    let merged = try mergeResults(from: directories.reversed())
+    let mergedSummary = Summary(state: merged), wholeSummary = Summary(state: whole)
+    #expect(mergedSummary.isComplete && wholeSummary.isComplete)
+    #expect(mergedSummary.moments == wholeSummary.moments)  // bit for bit
+    #expect(merged.tallies == whole.tallies)
+    #expect(merged.completedSamples == 40)
+    // Merging a shard twice is refused.
+    #expect(throws: ConfigurationError.self) { try mergeResults(from: [directories[0], directories[0]]) }
+  }
+
+  @Test func interruptedAndResumedEqualsUninterrupted() throws {
+    let whole = try uninterrupted()
+    let directory = temporaryDirectory("resume")
+    var options = ExecutionOptions()
+    options.outputDirectory = directory
+    options.perSample = true
+    let calls = Counter()
+    let run = MonteCarloRun(identity: identity, engine: DenseEngine())
+    // Stop before the second block, as SIGINT would.
+    let first = try run.run(options: options, shouldStop: { calls.increment() >= 2 })
+    guard case .interrupted(let partial) = first else { Issue.record("run was not interrupted"); return }
+    #expect(partial.completedSamples == 16)
+    // Simulate a crash that left rows of an unfinished block in the CSV.
+    let csv = directory.appendingPathComponent("samples.csv")
+    let handle = try FileHandle(forWritingTo: csv)
+    try handle.seekToEnd()
+    try handle.write(contentsOf: Data("garbage,from,a,killed,process\n".utf8))
+    try handle.close()
+    let saved = try RunState.read(from: directory)
+    let resumed = try run.run(resuming: saved, options: options)
+    guard case .completed(let final) = resumed else { Issue.record("resume did not complete"); return }
+    #expect(Summary(state: final).moments == Summary(state: whole).moments)
+    #expect(final.tallies == whole.tallies)
+    let rows = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
+    #expect(rows.count == 1 + 40 * identity.configuration.variants.count * (identity.configuration.layers + 1))
+    #expect(!rows.contains { $0.hasPrefix("garbage") })
+    // A different configuration cannot resume these results.
+    var other = identity
+    other.seed = 12
+    #expect(throws: ConfigurationError.self) { try MonteCarloRun(identity: other, engine: DenseEngine()).run(resuming: saved) }
+  }
+
+  @Test func corruptedStateIsDetected() throws {
+    let directory = temporaryDirectory("corrupt")
+    var options = ExecutionOptions()
+    options.outputDirectory = directory
+    _ = try MonteCarloRun(identity: RunIdentity(configuration: smallConfiguration(layers: 1), seed: 1, samples: 4, engine: "dense"), engine: DenseEngine()).run(options: options)
+    let url = directory.appendingPathComponent(RunState.fileName)
+    var bytes = try Data(contentsOf: url)
+    bytes[bytes.count - 20] ^= 0x01
+    try bytes.write(to: url)
+    #expect(throws: ConfigurationError.self) { try RunState.read(from: directory) }
+  }
+
+  /// The facts the literature predicts at BERT's initialisation scale, on a
+  /// 12-layer encoder of reduced width: pure attention loses numerical rank,
+  /// every residual variant keeps full rank and full affine rank.
+  @Test func pureAttentionCollapsesAndResidualsDoNot() throws {
+    var c = smallConfiguration(layers: 12)
+    c.modelDimension = 64
+    c.feedForwardDimension = 128
+    c.sequenceLength = 16
+    let state = try MonteCarloRun(identity: RunIdentity(configuration: c, seed: 3, samples: 6, engine: "dense"), engine: DenseEngine())
+      .run().state
+    let summary = Summary(state: state)
+    for (v, variant) in c.variants.enumerated() {
+      let full = summary.fullRankFraction(variant: v, layer: 12, affine: false)
+      let affine = summary.fullRankFraction(variant: v, layer: 12, affine: true)
+      if variant.residual {
+        #expect(full.count == full.of && affine.count == affine.of, "\(variant)")
+        #expect(summary.moments(variant: v, layer: 12, .residualRatio).minimum > 0.5)
+      } else {
+        #expect(full.count == 0, "\(variant) kept full rank")
+        #expect(summary.moments(variant: v, layer: 12, .residualRatio).maximum < 1e-6)
+      }
+    }
+    // The input is full rank for every variant.
+    #expect(summary.fullRankFraction(variant: 0, layer: 0, affine: false).count == 6)
+    // The summary, table and plot render.
+    let json = try JSONSerialization.data(withJSONObject: summary.jsonObject())
+    #expect(json.count > 1000)
+    #expect(summary.table().contains("attn+res+ln+mlp"))
+    #expect(layerPlotSVG(summary).hasPrefix("<svg"))
+  }
+}
+
+final class Counter: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = 0
+  func increment() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
+}
