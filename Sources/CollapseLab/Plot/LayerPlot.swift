@@ -5,11 +5,14 @@ import Foundation
 /// line per variant, with a shared legend.
 public func layerPlotSVG(_ summary: Summary) -> String {
   let c = summary.configuration
-  let panels: [(title: String, metric: Metric, logarithmic: Bool)] = [
-    ("residual ratio ‖X − 1·meanᵀ‖F / ‖X‖F (mean, log scale)", .residualRatio, true),
-    ("log10 σmin/σmax (mean)", .log10SigmaRatio, false),
-    ("numerical rank (mean)", .rank, false),
+  // Collapsed samples reach exact zeros (bitwise identical token rows); below
+  // the floor nothing is resolvable in Float32, so values are clamped there.
+  let panels: [(title: String, metric: Metric, logarithmic: Bool, floor: Double?)] = [
+    ("residual ratio ‖X − 1·meanᵀ‖F / ‖X‖F (mean, log)", .residualRatio, true, -20),
+    ("log10 σmin/σmax (mean)", .log10SigmaRatio, false, -20),
+    ("numerical rank (mean)", .rank, false, nil),
   ]
+  let dashes = ["", "7 4", "2 3", "10 3 2 3", "4 2", "1 4", "12 6", "5 2 1 2"]
   let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
   let panelWidth = 360.0, panelHeight = 260.0, margin = 56.0, top = 60.0
   let width = Double(panels.count) * (panelWidth + margin) + margin
@@ -27,22 +30,18 @@ public func layerPlotSVG(_ summary: Summary) -> String {
       series.append((0...c.layers).map { layer in
         let m = summary.moments(variant: v, layer: layer, panel.metric)
         guard m.count > 0 else { return .nan }
-        return panel.logarithmic ? log10(max(m.mean, 1e-300)) : m.mean
+        let value = panel.logarithmic ? log10(max(m.mean, 1e-300)) : m.mean
+        return panel.floor.map { max(value, $0) } ?? value
       })
     }
     let finite = series.flatMap { $0 }.filter { $0.isFinite }
-    var low = finite.min() ?? 0, high = finite.max() ?? 1
-    if panel.logarithmic { low = floor(low); high = max(ceil(high), low + 1) }
-    if high - low < 1e-9 { low -= 0.5; high += 0.5 }
-    let pad = panel.logarithmic ? 0 : (high - low) * 0.05
-    low -= pad; high += pad
+    let (low, high, ticks) = niceAxis(low: finite.min() ?? 0, high: finite.max() ?? 1, includeZero: panel.metric == .rank)
     func px(_ layer: Int) -> Double { x0 + Double(layer) / Double(max(1, c.layers)) * panelWidth }
     func py(_ value: Double) -> Double { y0 + panelHeight - (value - low) / (high - low) * panelHeight }
     svg += "<text x=\"\(x0)\" y=\"\(y0 - 10)\" font-weight=\"bold\">\(escape(panel.title))</text>\n"
     svg += "<rect x=\"\(x0)\" y=\"\(y0)\" width=\"\(panelWidth)\" height=\"\(panelHeight)\" fill=\"none\" stroke=\"#444\"/>\n"
-    for tick in 0...4 {
-      let value = low + (high - low) * Double(tick) / 4
-      let label = panel.logarithmic ? "1e\(Int(value.rounded()))" : String(format: "%.3g", value)
+    for value in ticks {
+      let label = panel.logarithmic ? (value == 0 ? "1" : "1e\(Int(value.rounded()))") : String(format: "%g", value)
       svg += "<line x1=\"\(x0)\" x2=\"\(x0 + panelWidth)\" y1=\"\(py(value))\" y2=\"\(py(value))\" stroke=\"#e5e5e5\"/>\n"
       svg += "<text x=\"\(x0 - 6)\" y=\"\(py(value) + 4)\" text-anchor=\"end\">\(label)</text>\n"
     }
@@ -54,7 +53,7 @@ public func layerPlotSVG(_ summary: Summary) -> String {
     for (v, values) in series.enumerated() {
       let points = values.enumerated().filter { $0.element.isFinite }.map { "\(px($0.offset)),\(py($0.element))" }
       let color = colors[v % colors.count]
-      svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>\n"
+      svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" stroke-dasharray=\"\(dashes[v % dashes.count])\" points=\"\(points.joined(separator: " "))\"/>\n"
       for point in points {
         let xy = point.split(separator: ",")
         svg += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"2.5\" fill=\"\(color)\"/>\n"
@@ -64,11 +63,25 @@ public func layerPlotSVG(_ summary: Summary) -> String {
   let legendY = top + panelHeight + 64
   for (v, variant) in c.variants.enumerated() {
     let x = margin + Double(v) * 190
-    svg += "<line x1=\"\(x)\" x2=\"\(x + 24)\" y1=\"\(legendY)\" y2=\"\(legendY)\" stroke=\"\(colors[v % colors.count])\" stroke-width=\"3\"/>\n"
-    svg += "<text x=\"\(x + 30)\" y=\"\(legendY + 4)\">\(escape(variant.description))</text>\n"
+    svg += "<line x1=\"\(x)\" x2=\"\(x + 30)\" y1=\"\(legendY)\" y2=\"\(legendY)\" stroke=\"\(colors[v % colors.count])\" stroke-width=\"3\" stroke-dasharray=\"\(dashes[v % dashes.count])\"/>\n"
+    svg += "<text x=\"\(x + 38)\" y=\"\(legendY + 4)\">\(escape(variant.description))</text>\n"
   }
+  svg += "<text x=\"\(margin)\" y=\"\(legendY + 26)\" fill=\"#555\">Means over samples. Values below 1e-20 (residual ratio) or −20 (log10 ratio), including exact zeros of fully collapsed samples,</text>\n"
+  svg += "<text x=\"\(margin)\" y=\"\(legendY + 42)\" fill=\"#555\">are drawn at the axis floor. Coinciding curves are told apart by their dash patterns.</text>\n"
   svg += "</svg>\n"
   return svg
+}
+
+/// An axis range with 1-2-5 tick steps covering [low, high].
+func niceAxis(low: Double, high: Double, includeZero: Bool) -> (Double, Double, [Double]) {
+  var low = includeZero ? min(low, 0) : low, high = high
+  if high - low < 1e-9 { low -= 0.5; high += 0.5 }
+  let rough = (high - low) / 5
+  let magnitude = pow(10, floor(log10(rough)))
+  let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? 10 * magnitude
+  let start = floor(low / step) * step, end = ceil(high / step) * step
+  let ticks = stride(from: start, through: end + step / 2, by: step).map { $0 }
+  return (start, end, ticks)
 }
 
 private func escape(_ text: String) -> String {
