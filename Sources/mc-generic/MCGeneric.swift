@@ -76,7 +76,8 @@ extension MCGeneric {
     @Option(help: "Seed of the counter-based RNG.") var seed: UInt64 = 0
     @Option(help: "Engine: dense (materialises the weights). The faster sketch engine is issue 4.")
     var engine = "dense"
-    @Option(name: .customLong("rank-method"), help: "exact (Float64 singular values).") var rankMethod = "exact"
+    @Option(name: .customLong("rank-method"), help: "exact (Float64 singular values) or randomized (fixed-precision randomized rank estimate, for long sequences).")
+    var rankMethod = "exact"
     @Option(help: "Threads, parallel over samples (kernels run single-threaded inside a sample).")
     var threads = Threading.defaultThreadCount
     @Option(help: "Linear-algebra backend: swift or openblas.") var backend = "swift"
@@ -99,8 +100,8 @@ extension MCGeneric {
           ? "--engine sketch is not available yet (issue 4); use --engine dense"
           : "--engine must be dense, got '\(engine)'")
       }
-      if rankMethod != "exact" {
-        throw ValidationError("--rank-method \(rankMethod) is not available yet; use exact")
+      if RankMethod(rawValue: rankMethod) == nil {
+        throw ValidationError("--rank-method must be exact or randomized, got '\(rankMethod)'")
       }
       if output != nil && resume != nil && output != resume {
         throw ValidationError("--output and --resume name different directories; --resume DIR writes to DIR")
@@ -109,7 +110,8 @@ extension MCGeneric {
     }
 
     func run() throws {
-      let configuration = try model.makeConfiguration()
+      var configuration = try model.makeConfiguration()
+      configuration.rankMethod = RankMethod(rawValue: rankMethod)!
       do {
         Backends.current = try Backends.named(backend)
       } catch {

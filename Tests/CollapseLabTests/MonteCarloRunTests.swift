@@ -137,3 +137,29 @@ final class Counter: @unchecked Sendable {
   private var value = 0
   func increment() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
 }
+
+@Suite("Randomized rank method")
+struct RandomizedRankMethodTests {
+  /// The randomized estimate must give the same ranks as exact singular values,
+  /// on full-rank and on collapsed (pure attention) token matrices.
+  @Test func agreesWithExactRanks() throws {
+    var exact = smallConfiguration(layers: 4)
+    exact.sequenceLength = 12
+    var randomized = exact
+    randomized.rankMethod = .randomized
+    let a = try MonteCarloRun(identity: RunIdentity(configuration: exact, seed: 4, samples: 5, engine: "dense"), engine: DenseEngine()).run().state
+    let b = try MonteCarloRun(identity: RunIdentity(configuration: randomized, seed: 4, samples: 5, engine: "dense"), engine: DenseEngine()).run().state
+    let identity = a.identity
+    for v in exact.variants.indices {
+      for layer in 0...exact.layers {
+        for metric in [Metric.rank, .affineRank] {
+          let entry = identity.entry(variant: v, layer: layer, metric: Metric.allCases.firstIndex(of: metric)!)
+          #expect(a.tallies.counts[entry] == b.tallies.counts[entry], "\(exact.variants[v]) layer \(layer) \(metric)")
+        }
+        let sigmaA = Summary(state: a).moments(variant: v, layer: layer, .sigmaMax).mean
+        let sigmaB = Summary(state: b).moments(variant: v, layer: layer, .sigmaMax).mean
+        #expect(abs(sigmaA - sigmaB) <= 1e-5 * sigmaA)
+      }
+    }
+  }
+}

@@ -14,7 +14,7 @@ public struct DenseEngine: ForwardEngine {
     let n = c.sequenceLength, d = c.modelDimension, dff = c.feedForwardDimension
     let input = sampleInput(sample: sample, configuration: c, seed: seed)
     let inputMetrics = input.withUnsafeBufferPointer {
-      measure($0.baseAddress!, rows: n, columns: d, attentionEntropy: .nan, rankToleranceFactor: c.rankToleranceFactor)
+      measure($0.baseAddress!, rows: n, columns: d, attentionEntropy: .nan, rankToleranceFactor: c.rankToleranceFactor, rankMethod: c.rankMethod)
     }
     var results = c.variants.map { _ in [inputMetrics] }
     var states = c.variants.map { _ in input }
@@ -25,7 +25,7 @@ public struct DenseEngine: ForwardEngine {
       for (v, variant) in c.variants.enumerated() {
         let entropy = forward(variant, state: &states[v], weights: weights, configuration: c)
         let metrics = states[v].withUnsafeBufferPointer {
-          measure($0.baseAddress!, rows: n, columns: d, attentionEntropy: entropy, rankToleranceFactor: c.rankToleranceFactor)
+          measure($0.baseAddress!, rows: n, columns: d, attentionEntropy: entropy, rankToleranceFactor: c.rankToleranceFactor, rankMethod: c.rankMethod)
         }
         results[v].append(metrics)
       }

@@ -48,11 +48,24 @@ public struct MetricValues: Sendable, Equatable {
 /// Float64 and rounded once to Float32.
 public func measure(
   _ x: UnsafePointer<Float>, rows n: Int, columns d: Int, attentionEntropy: Double,
-  rankToleranceFactor: Double = 1
+  rankToleranceFactor: Double = 1, rankMethod: RankMethod = .exact
 ) -> MetricValues {
   let count = min(n, d)
-  var sigma = [Double](repeating: 0, count: count)
-  sigma.withUnsafeMutableBufferPointer { singularValues(m: n, n: d, a: x, lda: d, into: $0.baseAddress!) }
+  let relativeTolerance = rankToleranceFactor * Double(max(n, d)) * Double(Float.ulpOfOne)
+  /// Singular values (count of them, descending) by the chosen method.
+  func spectrum(_ a: UnsafePointer<Float>) -> [Double] {
+    var values = [Double](repeating: 0, count: count)
+    switch rankMethod {
+    case .exact:
+      values.withUnsafeMutableBufferPointer { singularValues(m: n, n: d, a: a, lda: d, into: $0.baseAddress!) }
+    case .randomized:
+      let estimate = randomizedRankEstimate(
+        m: n, n: d, a: a, lda: d, relativeTolerance: min(0.5, relativeTolerance), powerIterations: 1, seed: 0, threads: 1)
+      for (i, value) in estimate.singularValues.prefix(count).enumerated() { values[i] = value }
+    }
+    return values
+  }
+  let sigma = spectrum(x)
   // Centre over tokens in Float64.
   var mean = [Double](repeating: 0, count: d)
   for i in 0..<n { for j in 0..<d { mean[j] += Double(x[i * d + j]) } }
@@ -68,12 +81,9 @@ public func measure(
       totalSquares += value * value
     }
   }
-  var centredSigma = [Double](repeating: 0, count: count)
-  centred.withUnsafeBufferPointer { c in
-    centredSigma.withUnsafeMutableBufferPointer { singularValues(m: n, n: d, a: c.baseAddress!, lda: d, into: $0.baseAddress!) }
-  }
+  let centredSigma = centred.withUnsafeBufferPointer { spectrum($0.baseAddress!) }
   let sigmaMax = sigma.first ?? 0
-  let tolerance = rankToleranceFactor * sigmaMax * Double(max(n, d)) * Double(Float.ulpOfOne)
+  let tolerance = relativeTolerance * sigmaMax
   var values = MetricValues(values: [Double](repeating: .nan, count: Metric.allCases.count))
   values[.rank] = Double(sigma.filter { $0 > tolerance }.count)
   values[.affineRank] = Double(centredSigma.filter { $0 > tolerance }.count)

@@ -90,6 +90,16 @@ public enum InputKind: String, Codable, Sendable, CaseIterable {
   case bertEmbeddings = "bert-embeddings"
 }
 
+/// How singular values (hence ranks) are computed.
+public enum RankMethod: String, Codable, Sendable, CaseIterable {
+  /// All singular values in Float64 (QR, then one-sided Jacobi).
+  case exact
+  /// `randomizedRankEstimate`: a range basis grown until the residual is under
+  /// the rank tolerance; singular values beyond the converged basis are below
+  /// the tolerance and reported as 0. For long sequences.
+  case randomized
+}
+
 /// Every setting that determines a run's results.
 public struct ModelConfiguration: Codable, Hashable, Sendable {
   public var layers = 12
@@ -112,8 +122,30 @@ public struct ModelConfiguration: Codable, Hashable, Sendable {
   public var variants: [Variant] = Variant.defaults
   /// Numerical rank counts σᵢ > factor·σ₁·max(n, d)·ε_f32 (factor 1: NumPy's rule).
   public var rankToleranceFactor: Double = 1
+  public var rankMethod: RankMethod = .exact
 
   public init() {}
+
+  // Decoding tolerates settings added after a state file was written.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    self.init()
+    layers = try c.decode(Int.self, forKey: .layers)
+    modelDimension = try c.decode(Int.self, forKey: .modelDimension)
+    heads = try c.decode(Int.self, forKey: .heads)
+    feedForwardDimension = try c.decode(Int.self, forKey: .feedForwardDimension)
+    sequenceLength = try c.decode(Int.self, forKey: .sequenceLength)
+    layerNormEpsilon = try c.decode(Float.self, forKey: .layerNormEpsilon)
+    weightScale = try c.decode(Float.self, forKey: .weightScale)
+    weightDistribution = try c.decode(WeightDistribution.self, forKey: .weightDistribution)
+    randomBiases = try c.decode(Bool.self, forKey: .randomBiases)
+    randomLayerNormAffine = try c.decode(Bool.self, forKey: .randomLayerNormAffine)
+    input = try c.decode(InputKind.self, forKey: .input)
+    inputRank = try c.decodeIfPresent(Int.self, forKey: .inputRank)
+    variants = try c.decode([Variant].self, forKey: .variants)
+    rankToleranceFactor = try c.decode(Double.self, forKey: .rankToleranceFactor)
+    rankMethod = try c.decodeIfPresent(RankMethod.self, forKey: .rankMethod) ?? .exact
+  }
 
   public var headDimension: Int { modelDimension / heads }
 
