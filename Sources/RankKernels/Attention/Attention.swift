@@ -83,7 +83,6 @@ public func multiHeadAttention(
 
   let queryBlocks = (n + AttentionTuning.queryBlock - 1) / AttentionTuning.queryBlock
   let taskCount = shape.batch * shape.heads * queryBlocks
-  let targets = UncheckedSendable((output, probabilities, rowEntropy))
   let logitScale = scale ?? 1 / Float(shape.headDimension).squareRoot()
   parallelForEach(taskCount: taskCount, threads: min(threads, taskCount)) { task in
     let queryBlockIndex = task % queryBlocks
@@ -94,7 +93,7 @@ public func multiHeadAttention(
       queryRows: (queryBlockIndex * AttentionTuning.queryBlock)..<min(n, (queryBlockIndex + 1) * AttentionTuning.queryBlock),
       query: query, key: key, value: value,
       mask: mask.map { $0 + batch * maskBatchStride }, scale: logitScale,
-      output: targets.value.0, probabilities: targets.value.1, rowEntropy: targets.value.2)
+      output: output, probabilities: probabilities, rowEntropy: rowEntropy)
   }
 }
 

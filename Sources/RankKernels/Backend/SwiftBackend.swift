@@ -25,14 +25,13 @@ public struct SwiftBackend: LinearAlgebraBackend {
     // Parallelise over the batch when it can occupy every thread: each product
     // then runs single-threaded with no inner fork/join.
     if batchCount >= threads || m * n * k < GEMMTuning.parallelThreshold {
-      let output = UncheckedSendable(c)
       let chunks = splitRange(batchCount, parts: max(1, threads) * 4, granule: 1)
       parallelForEach(taskCount: chunks.count, threads: threads) { chunk in
         for item in chunks[chunk] {
           swiftSGEMM(
             transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
             a: a + item * strideA, lda: lda, b: b + item * strideB, ldb: ldb,
-            beta: beta, c: output.value + item * strideC, ldc: ldc, threads: 1)
+            beta: beta, c: c + item * strideC, ldc: ldc, threads: 1)
         }
       }
     } else {

@@ -54,9 +54,8 @@ public func gelu(
 public func softmaxRows(rows: Int, columns: Int, values: UnsafeMutablePointer<Float>, threads: Int = 1) {
   requireNonNegative("softmaxRows", "rows", rows)
   if columns < 1 { invalidArgument("softmaxRows", "columns must be >= 1, got columns = \(columns)") }
-  let target = UncheckedSendable(values)
   forEachRowBlock(rows: rows, columns: columns, threads: threads) { row in
-    let x = target.value + row * columns
+    let x = values + row * columns
     let maximum = rowMaximum(UnsafePointer(x), count: columns)
     let total = exponentiateShifted(x, count: columns, shift: maximum)
     scaleRow(x, count: columns, by: 1 / total)

@@ -28,7 +28,6 @@ internal func swiftSGEMM(
   let splitColumns = (n + nr - 1) / nr >= usable || (m + mr - 1) / mr < usable
   let ranges = splitColumns
     ? splitRange(n, parts: usable, granule: nr) : splitRange(m, parts: usable, granule: mr)
-  let output = UncheckedSendable(c)
   parallelForEach(taskCount: ranges.count, threads: usable) { task in
     let range = ranges[task]
     if splitColumns {
@@ -36,13 +35,13 @@ internal func swiftSGEMM(
       let bBlock = transB == .noTranspose ? b + j0 : b + j0 * ldb
       serialSGEMM(
         transA: transA, transB: transB, m: m, n: range.count, k: k, alpha: alpha,
-        a: a, lda: lda, b: bBlock, ldb: ldb, beta: beta, c: output.value + j0, ldc: ldc)
+        a: a, lda: lda, b: bBlock, ldb: ldb, beta: beta, c: c + j0, ldc: ldc)
     } else {
       let i0 = range.lowerBound
       let aBlock = transA == .noTranspose ? a + i0 * lda : a + i0
       serialSGEMM(
         transA: transA, transB: transB, m: range.count, n: n, k: k, alpha: alpha,
-        a: aBlock, lda: lda, b: b, ldb: ldb, beta: beta, c: output.value + i0 * ldc, ldc: ldc)
+        a: aBlock, lda: lda, b: b, ldb: ldb, beta: beta, c: c + i0 * ldc, ldc: ldc)
     }
   }
 }

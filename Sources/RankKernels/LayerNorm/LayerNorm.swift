@@ -20,11 +20,10 @@ public func layerNorm(
   output: UnsafeMutablePointer<Float>, threads: Int = 1
 ) {
   validateLayerNorm("layerNorm", rows: rows, columns: columns, eps: eps, threads: threads)
-  let target = UncheckedSendable(output)
   forEachRowBlock(rows: rows, columns: columns, threads: threads) { row in
     normalizeRow(
       input + row * columns, count: columns, gamma: gamma, beta: beta, eps: eps,
-      output: target.value + row * columns)
+      output: output + row * columns)
   }
 }
 
@@ -41,11 +40,9 @@ public func addLayerNorm(
   sum: UnsafeMutablePointer<Float>? = nil, output: UnsafeMutablePointer<Float>, threads: Int = 1
 ) {
   validateLayerNorm("addLayerNorm", rows: rows, columns: columns, eps: eps, threads: threads)
-  let target = UncheckedSendable(output)
-  let sumTarget = UncheckedSendable(sum)
   forEachRowBlock(rows: rows, columns: columns, threads: threads) { row in
-    let destination = target.value + row * columns
-    let h = sumTarget.value.map { $0 + row * columns } ?? destination
+    let destination = output + row * columns
+    let h = sum.map { $0 + row * columns } ?? destination
     addVectors(input + row * columns, residual + row * columns, count: columns, into: h)
     normalizeRow(UnsafePointer(h), count: columns, gamma: gamma, beta: beta, eps: eps, output: destination)
   }

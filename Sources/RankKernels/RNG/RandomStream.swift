@@ -97,35 +97,31 @@ public struct RandomStream: Sendable, Hashable {
     let streamLow = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: stream))
     let streamHigh = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: stream >> 32))
     let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
-    let output = UncheckedSendable(buffer)
     let chunks = splitRange(groupCount, parts: count >= 1 << 16 ? threads : 1, granule: 64)
-    withoutActuallyEscaping(transform) { transform in
-      let transform = UncheckedSendable(transform)
-      parallelForEach(taskCount: chunks.count, threads: threads) { chunk in
-        var edge = (Float8(), Float8(), Float8(), Float8())
-        for groupOffset in chunks[chunk] {
-          let group = firstGroup + UInt64(groupOffset)
-          let block = 8 * group
-          let low = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: block)) &+ lanes
-          let high = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: block >> 32))
-          let words = Philox4x32.blocks8(low, high, streamLow, streamHigh, key: key)
-          let values = transform.value(words)
-          let groupStart = group * 32
-          if groupStart >= start && groupStart + 32 <= start + UInt64(count) {
-            let target = UnsafeMutableRawPointer(output.value + Int(groupStart - start))
-            target.storeBytes(of: values.0, as: Float8.self)
-            target.storeBytes(of: values.1, toByteOffset: 32, as: Float8.self)
-            target.storeBytes(of: values.2, toByteOffset: 64, as: Float8.self)
-            target.storeBytes(of: values.3, toByteOffset: 96, as: Float8.self)
-          } else {
-            edge = values
-            withUnsafeBytes(of: &edge) { raw in
-              let all = raw.bindMemory(to: Float.self)
-              for index in 0..<32 {
-                let position = groupStart + UInt64(index)
-                if position >= start && position < start + UInt64(count) {
-                  output.value[Int(position - start)] = all[index]
-                }
+    parallelForEach(taskCount: chunks.count, threads: threads) { chunk in
+      var edge = (Float8(), Float8(), Float8(), Float8())
+      for groupOffset in chunks[chunk] {
+        let group = firstGroup + UInt64(groupOffset)
+        let block = 8 * group
+        let low = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: block)) &+ lanes
+        let high = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: block >> 32))
+        let words = Philox4x32.blocks8(low, high, streamLow, streamHigh, key: key)
+        let values = transform(words)
+        let groupStart = group * 32
+        if groupStart >= start && groupStart + 32 <= start + UInt64(count) {
+          let target = UnsafeMutableRawPointer(buffer + Int(groupStart - start))
+          target.storeBytes(of: values.0, as: Float8.self)
+          target.storeBytes(of: values.1, toByteOffset: 32, as: Float8.self)
+          target.storeBytes(of: values.2, toByteOffset: 64, as: Float8.self)
+          target.storeBytes(of: values.3, toByteOffset: 96, as: Float8.self)
+        } else {
+          edge = values
+          withUnsafeBytes(of: &edge) { raw in
+            let all = raw.bindMemory(to: Float.self)
+            for index in 0..<32 {
+              let position = groupStart + UInt64(index)
+              if position >= start && position < start + UInt64(count) {
+                buffer[Int(position - start)] = all[index]
               }
             }
           }

@@ -46,14 +46,9 @@ public func randomizedSVD(
   }
   var basis = [Float](repeating: 0, count: m * width)   // Q: m × width
   var coBasis = [Float](repeating: 0, count: n * width) // Z: n × width
-  multiply(a, lda, .noTranspose, omega, rows: m, inner: n, width: width, into: &basis, threads: threads, backend: backend)
-  orthonormalize(&basis, rows: m, columns: width, backend: backend)
-  for _ in 0..<powerIterations {
-    multiply(a, lda, .transpose, basis, rows: n, inner: m, width: width, into: &coBasis, threads: threads, backend: backend)
-    orthonormalize(&coBasis, rows: n, columns: width, backend: backend)
-    multiply(a, lda, .noTranspose, coBasis, rows: m, inner: n, width: width, into: &basis, threads: threads, backend: backend)
-    orthonormalize(&basis, rows: m, columns: width, backend: backend)
-  }
+  orthonormalRange(
+    of: a, lda, m: m, n: n, probe: omega, width: width, powerIterations: powerIterations,
+    orthogonalTo: [], basisSize: 0, into: &basis, threads: threads, backend: backend)
   // Bᵀ = Aᵀ·Q (n × width); its SVD Bᵀ = U'ΣV'ᵀ gives A ≈ (Q·V')·Σ·U'ᵀ.
   multiply(a, lda, .transpose, basis, rows: n, inner: m, width: width, into: &coBasis, threads: threads, backend: backend)
   let (values, leftFactor, rightVectors) = thinSVD(of: coBasis, rows: n, columns: width)
@@ -129,17 +124,9 @@ public func randomizedRankEstimate(
       RandomStream(seed: seed, stream: UInt64(block)).fillNormal($0.baseAddress!, count: n * width)
     }
     var sketch = [Float](repeating: 0, count: m * width)
-    var coSketch = [Float](repeating: 0, count: n * width)
-    multiply(a, lda, .noTranspose, probe, rows: m, inner: n, width: width, into: &sketch, threads: threads, backend: backend)
-    projectOut(&sketch, basis: basis, rows: m, basisSize: size, width: width)
-    orthonormalize(&sketch, rows: m, columns: width, backend: backend)
-    for _ in 0..<powerIterations {
-      multiply(a, lda, .transpose, sketch, rows: n, inner: m, width: width, into: &coSketch, threads: threads, backend: backend)
-      orthonormalize(&coSketch, rows: n, columns: width, backend: backend)
-      multiply(a, lda, .noTranspose, coSketch, rows: m, inner: n, width: width, into: &sketch, threads: threads, backend: backend)
-      projectOut(&sketch, basis: basis, rows: m, basisSize: size, width: width)
-      orthonormalize(&sketch, rows: m, columns: width, backend: backend)
-    }
+    orthonormalRange(
+      of: a, lda, m: m, n: n, probe: probe, width: width, powerIterations: powerIterations,
+      orthogonalTo: basis, basisSize: size, into: &sketch, threads: threads, backend: backend)
     // Twice is enough (Giraud et al.): re-project to keep Q orthonormal.
     projectOut(&sketch, basis: basis, rows: m, basisSize: size, width: width)
     orthonormalize(&sketch, rows: m, columns: width, backend: backend)
@@ -160,6 +147,29 @@ public func randomizedRankEstimate(
 }
 
 // MARK: - Helpers
+
+/// The range finder shared by both algorithms: `range` (m × width) becomes an
+/// orthonormal basis of (A·Aᵀ)^q·A·probe, kept orthogonal to the first
+/// `basisSize` columns of `existing` (m × basisSize; empty for none), with a QR
+/// re-orthonormalisation after every product so that small singular directions
+/// survive round-off.
+private func orthonormalRange(
+  of a: UnsafePointer<Float>, _ lda: Int, m: Int, n: Int, probe: [Float], width: Int, powerIterations: Int,
+  orthogonalTo existing: [Float], basisSize: Int, into range: inout [Float], threads: Int,
+  backend: any LinearAlgebraBackend
+) {
+  var coRange = [Float](repeating: 0, count: n * width)
+  multiply(a, lda, .noTranspose, probe, rows: m, inner: n, width: width, into: &range, threads: threads, backend: backend)
+  projectOut(&range, basis: existing, rows: m, basisSize: basisSize, width: width)
+  orthonormalize(&range, rows: m, columns: width, backend: backend)
+  for _ in 0..<powerIterations {
+    multiply(a, lda, .transpose, range, rows: n, inner: m, width: width, into: &coRange, threads: threads, backend: backend)
+    orthonormalize(&coRange, rows: n, columns: width, backend: backend)
+    multiply(a, lda, .noTranspose, coRange, rows: m, inner: n, width: width, into: &range, threads: threads, backend: backend)
+    projectOut(&range, basis: existing, rows: m, basisSize: basisSize, width: width)
+    orthonormalize(&range, rows: m, columns: width, backend: backend)
+  }
+}
 
 /// out (rows × width) = op(A) · x, where x is inner × width row-major.
 private func multiply(

@@ -1,4 +1,3 @@
-import Dispatch
 
 #if canImport(Glibc)
 import Glibc
@@ -18,14 +17,6 @@ public enum Threading {
   public static var defaultThreadCount: Int {
     max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
   }
-}
-
-/// Wraps a value that is shared across `concurrentPerform` workers which touch
-/// disjoint parts of it (raw output pointers, mostly).
-
-internal struct UncheckedSendable<Value>: @unchecked Sendable {
-  var value: Value
-  init(_ value: Value) { self.value = value }
 }
 
 /// Runs `body(task)` for `task` in `0..<taskCount` on up to `threads` threads.
