@@ -38,6 +38,8 @@ if "$bin" --samples 4 --heads 7 2> "$work/err.txt"; then fail "--heads 7 accepte
 grep -q "divisible by --heads (7)" "$work/err.txt" || fail "unclear message: $(cat "$work/err.txt")"
 if "$bin" --samples 4 --variants attn+foo 2> "$work/err.txt"; then fail "unknown variant accepted"; fi
 grep -q "unknown component 'foo'" "$work/err.txt" || fail "unclear message: $(cat "$work/err.txt")"
+if "$bin" --samples 2 --seq-len 40 --d-model 32 --heads 4 2> "$work/err.txt"; then fail "rank-capped configuration accepted"; fi
+grep -q "allow-rank-cap" "$work/err.txt" || fail "unclear message: $(cat "$work/err.txt")"
 before=$(sha256sum "$work/defaults/state.json")
 if "$bin" --samples 8 --output "$work/defaults" --quiet 2> "$work/err.txt"; then fail "existing results overwritten"; fi
 grep -q "already holds results" "$work/err.txt" || fail "unclear message: $(cat "$work/err.txt")"

@@ -20,6 +20,13 @@ struct MCGeneric: ParsableCommand {
     defaultSubcommand: Run.self)
 }
 
+/// An error found while running (after parsing): printed as one line,
+/// without the usage text that ArgumentParser adds to validation errors.
+struct RunError: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
+}
+
 /// Set from SIGINT/SIGTERM; the run finishes its block in flight and saves.
 let stopRequested = Atomic<Bool>(false)
 
@@ -50,18 +57,18 @@ struct ModelOptions: ParsableArguments {
     c.randomBiases = randomBiases; c.randomLayerNormAffine = randomLayerNorm
     c.inputRank = inputRank; c.rankToleranceFactor = rankTolerance
     guard let distribution = WeightDistribution(rawValue: weightDistribution) else {
-      throw ValidationError("--weight-distribution must be gaussian or uniform, got '\(weightDistribution)'")
+      throw RunError("--weight-distribution must be gaussian or uniform, got '\(weightDistribution)'")
     }
     c.weightDistribution = distribution
     guard let inputKind = InputKind(rawValue: input) else {
-      throw ValidationError("--input must be gaussian or bert-embeddings, got '\(input)'")
+      throw RunError("--input must be gaussian or bert-embeddings, got '\(input)'")
     }
     c.input = inputKind
     do {
       c.variants = try variants.split(separator: ",").map { try Variant(parsing: String($0)) }
       try c.validate()
     } catch let error as ConfigurationError {
-      throw ValidationError(error.description)
+      throw RunError(error.description)
     }
     return c
   }
@@ -91,6 +98,8 @@ extension MCGeneric {
     var perSample = false
     @Option(name: .customLong("checkpoint-seconds"), help: "Seconds between checkpoints.") var checkpointSeconds = 5.0
     @Flag(help: "No progress on stderr.") var quiet = false
+    @Flag(name: .customLong("allow-rank-cap"), help: "Allow --seq-len >= --d-model with post-LN variants, whose rank is then capped at d-1.")
+    var allowRankCap = false
 
     func validate() throws {
       if samples < 1 { throw ValidationError("--samples must be positive, got \(samples)") }
@@ -112,10 +121,16 @@ extension MCGeneric {
     func run() throws {
       var configuration = try model.makeConfiguration()
       configuration.rankMethod = RankMethod(rawValue: rankMethod)!
+      if configuration.sequenceLength >= configuration.modelDimension,
+        configuration.variants.contains(where: \.postLayerNorm), !allowRankCap
+      {
+        throw RunError(
+          "--seq-len (\(configuration.sequenceLength)) >= --d-model (\(configuration.modelDimension)): post-LN outputs lie in a (d-1)-dimensional subspace, so 'full rank' is impossible by construction; pass --allow-rank-cap to run anyway")
+      }
       do {
         Backends.current = try Backends.named(backend)
       } catch {
-        throw ValidationError("--backend: \(error)")
+        throw RunError("--backend: \(error)")
       }
       let shard = try resolveShard()
       let identity = RunIdentity(
@@ -133,7 +148,7 @@ extension MCGeneric {
       options.threads = threads
       options.outputDirectory = directory
       options.perSample = perSample
-      if perSample && directory == nil { throw ValidationError("--per-sample needs --output DIR") }
+      if perSample && directory == nil { throw RunError("--per-sample needs --output DIR") }
       options.checkpointInterval = checkpointSeconds
       let reporter = ProgressReporter(enabled: !quiet)
       options.progress = { done, total, seconds in reporter.update(done: done, total: total, seconds: seconds) }
@@ -162,7 +177,7 @@ extension MCGeneric {
       }
       if text == nil, let k = environment["JOB_COMPLETION_INDEX"], let n = environment["MC_SHARD_COUNT"] { text = "\(k)/\(n)" }
       guard let text else { return .whole }
-      do { return try Shard(parsing: text) } catch { throw ValidationError(error.description) }
+      do { return try Shard(parsing: text) } catch { throw RunError(error.description) }
     }
   }
 
@@ -173,7 +188,7 @@ extension MCGeneric {
     @Option(help: "Directory for the merged results; must not hold results yet.") var output: String
 
     func run() throws {
-      if directories.isEmpty { throw ValidationError("merge needs at least one result directory") }
+      if directories.isEmpty { throw RunError("merge needs at least one result directory") }
       let merged = try wrapped { try mergeResults(from: directories.map { URL(fileURLWithPath: $0) }) }
       let directory = try prepareOutputDirectory(output)
       try merged.write(to: directory)
@@ -203,7 +218,7 @@ func prepareOutputDirectory(_ path: String) throws -> URL {
   let url = URL(fileURLWithPath: path)
   let fileManager = FileManager.default
   if fileManager.fileExists(atPath: url.appendingPathComponent(RunState.fileName).path) {
-    throw ValidationError("--output \(path) already holds results (state.json); use --resume \(path) to continue, or another directory")
+    throw RunError("--output \(path) already holds results (state.json); use --resume \(path) to continue, or another directory")
   }
   do {
     try fileManager.createDirectory(at: url, withIntermediateDirectories: true)
@@ -211,14 +226,14 @@ func prepareOutputDirectory(_ path: String) throws -> URL {
     try Data().write(to: probe)
     try fileManager.removeItem(at: probe)
   } catch {
-    throw ValidationError("--output \(path) is not a writable directory: \(error.localizedDescription)")
+    throw RunError("--output \(path) is not a writable directory: \(error.localizedDescription)")
   }
   return url
 }
 
 /// Turns library configuration errors into one-line CLI errors.
 func wrapped<T>(_ body: () throws -> T) throws -> T {
-  do { return try body() } catch let error as ConfigurationError { throw ValidationError(error.description) }
+  do { return try body() } catch let error as ConfigurationError { throw RunError(error.description) }
 }
 
 func installStopHandlers() {

@@ -49,8 +49,10 @@ internal func swiftSingularValues(
   // Work with the tall orientation: p rows ≥ q columns, stored column by column.
   let transposed = m < n
   let p = transposed ? n : m, q = count
-  let columns = UnsafeMutablePointer<Double>.allocate(capacity: p * q + q)
-  defer { columns.deallocate() }
+  // Per-thread scratch: no allocation per call once warm (mc-generic calls
+  // this twice per layer per variant per sample).
+  let arena = ScratchArena.current
+  let columns = arena.buffer(.factorization, count: p * q + q, of: Double.self)
   var finite = true
   for i in 0..<m {
     for j in 0..<n {
@@ -65,20 +67,17 @@ internal func swiftSingularValues(
     return
   }
   let triangle: UnsafeMutablePointer<Double>
-  var ownedTriangle: UnsafeMutablePointer<Double>? = nil
   if p > q {
     householderFactor(columns: columns, m: p, n: q, tau: columns + p * q)
     // Columns of R (q×q, upper triangular), stored contiguously.
-    let r = UnsafeMutablePointer<Double>.allocate(capacity: q * q)
+    let r = arena.buffer(.factorizationVectors, count: q * q, of: Double.self)
     for j in 0..<q {
       for i in 0..<q { r[j * q + i] = i <= j ? columns[j * p + i] : 0 }
     }
     triangle = r
-    ownedTriangle = r
   } else {
     triangle = columns
   }
-  defer { ownedTriangle?.deallocate() }
   oneSidedJacobi(columns: triangle, rows: q, count: q, rightVectors: nil)
   for j in 0..<q { values[j] = Double.dot(triangle + j * q, triangle + j * q, count: q).squareRoot() }
   var sorted = UnsafeMutableBufferPointer(start: values, count: q)
