@@ -81,8 +81,8 @@ extension MCGeneric {
     @OptionGroup var model: ModelOptions
     @Option(help: "Number of samples (the whole run, across all shards).") var samples = 1000
     @Option(help: "Seed of the counter-based RNG.") var seed: UInt64 = 0
-    @Option(help: "Engine: dense (materialises the weights). The faster sketch engine is issue 4.")
-    var engine = "dense"
+    @Option(help: "Engine: sketch (exact in distribution for Gaussian weights, never forms them; the default) or dense (materialises every weight matrix; needed for uniform weights).")
+    var engine: String?
     @Option(name: .customLong("rank-method"), help: "exact (Float64 singular values) or randomized (fixed-precision randomized rank estimate, for long sequences).")
     var rankMethod = "exact"
     @Option(help: "Threads, parallel over samples (kernels run single-threaded inside a sample).")
@@ -104,10 +104,11 @@ extension MCGeneric {
     func validate() throws {
       if samples < 1 { throw ValidationError("--samples must be positive, got \(samples)") }
       if threads < 1 { throw ValidationError("--threads must be positive, got \(threads)") }
-      if engine != "dense" {
-        throw ValidationError(engine == "sketch"
-          ? "--engine sketch is not available yet (issue 4); use --engine dense"
-          : "--engine must be dense, got '\(engine)'")
+      if let engine, engine != "dense" && engine != "sketch" {
+        throw ValidationError("--engine must be sketch or dense, got '\(engine)'")
+      }
+      if engine == "sketch" && model.weightDistribution != "gaussian" {
+        throw ValidationError("--engine sketch needs Gaussian weights (its shortcut relies on rotation invariance); use --engine dense with --weight-distribution \(model.weightDistribution)")
       }
       if RankMethod(rawValue: rankMethod) == nil {
         throw ValidationError("--rank-method must be exact or randomized, got '\(rankMethod)'")
@@ -133,8 +134,9 @@ extension MCGeneric {
         throw RunError("--backend: \(error)")
       }
       let shard = try resolveShard()
+      let engineName = engine ?? (configuration.weightDistribution == .gaussian ? "sketch" : "dense")
       let identity = RunIdentity(
-        configuration: configuration, seed: seed, samples: samples, engine: engine, blockSize: 16,
+        configuration: configuration, seed: seed, samples: samples, engine: engineName, blockSize: 16,
         codeVersion: collapseLabVersion)
       var previous: RunState? = nil
       var directory: URL? = nil
@@ -153,7 +155,7 @@ extension MCGeneric {
       let reporter = ProgressReporter(enabled: !quiet)
       options.progress = { done, total, seconds in reporter.update(done: done, total: total, seconds: seconds) }
       installStopHandlers()
-      let run = MonteCarloRun(identity: identity, shard: shard, engine: DenseEngine())
+      let run = MonteCarloRun(identity: identity, shard: shard, engine: engineName == "sketch" ? SketchEngine() : DenseEngine())
       let outcome = try wrapped { try run.run(resuming: previous, options: options, shouldStop: { stopRequested.load(ordering: .relaxed) }) }
       reporter.finish()
       let summary = Summary(state: outcome.state)

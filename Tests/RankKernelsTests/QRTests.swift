@@ -72,3 +72,33 @@ struct QRTests {
     #expect(r[3 * n + 3] > 0.1)
   }
 }
+
+@Suite("LQ factor")
+struct LQTests {
+  /// L·Lᵀ = X·Xᵀ (Q has orthonormal rows), L lower triangular, diag ≥ 0, and L
+  /// equals the transpose of the QR of Xᵀ's R.
+  @Test(arguments: [(1, 1), (7, 17), (16, 768), (17, 17), (8, 769)])
+  func reproducesTheGramMatrix(size: (rows: Int, columns: Int)) {
+    let (n, k) = size
+    let x = randomMatrix(n, k, seed: UInt64(n * 1000 + k))
+    var l = [Float](repeating: .nan, count: n * n)
+    l.withUnsafeMutableBufferPointer { lqLowerFactor(rows: n, columns: k, x: x, ldx: k, l: $0.baseAddress!, ldl: n) }
+    for i in 0..<n {
+      #expect(l[i * n + i] >= 0)
+      for j in (i + 1)..<max(i + 1, n) { #expect(l[i * n + j] == 0) }
+    }
+    var worst = 0.0
+    for i in 0..<n {
+      for j in 0..<n {
+        var gram = 0.0, lowerGram = 0.0
+        for p in 0..<k { gram += Double(x[i * k + p]) * Double(x[j * k + p]) }
+        for p in 0..<n { lowerGram += Double(l[i * n + p]) * Double(l[j * n + p]) }
+        // Backward error of Householder QR: O(k·n·u) relative to ‖x_i‖‖x_j‖.
+        let rowNorms = (0..<k).reduce(0.0) { $0 + Double(x[i * k + $1] * x[i * k + $1]) }.squareRoot()
+          * (0..<k).reduce(0.0) { $0 + Double(x[j * k + $1] * x[j * k + $1]) }.squareRoot()
+        worst = max(worst, abs(gram - lowerGram) / (Double(k * n) * unitRoundoff * rowNorms + 1e-30))
+      }
+    }
+    #expect(worst <= 1)
+  }
+}

@@ -11,63 +11,110 @@ public struct DenseEngine: ForwardEngine {
   public var name: String { "dense" }
 
   public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
-    let n = c.sequenceLength, d = c.modelDimension, dff = c.feedForwardDimension
-    let input = sampleInput(sample: sample, configuration: c, seed: seed)
-    let inputMetrics = input.withUnsafeBufferPointer {
-      measure($0.baseAddress!, rows: n, columns: d, attentionEntropy: .nan, rankToleranceFactor: c.rankToleranceFactor, rankMethod: c.rankMethod)
-    }
-    var results = c.variants.map { _ in [inputMetrics] }
-    var states = c.variants.map { _ in input }
     let needsMLP = c.variants.contains { $0.mlp }
-    let weights = LayerWeights(modelDimension: d, feedForwardDimension: needsMLP ? dff : 0)
-    for layer in 1...max(1, c.layers) where layer <= c.layers {
-      weights.draw(sample: sample, layer: layer, configuration: c, seed: seed, includeMLP: needsMLP)
-      for (v, variant) in c.variants.enumerated() {
-        let entropy = forward(variant, state: &states[v], weights: weights, configuration: c)
-        let metrics = states[v].withUnsafeBufferPointer {
-          measure($0.baseAddress!, rows: n, columns: d, attentionEntropy: entropy, rankToleranceFactor: c.rankToleranceFactor, rankMethod: c.rankMethod)
-        }
-        results[v].append(metrics)
-      }
+    let weights = LayerWeights(modelDimension: c.modelDimension, feedForwardDimension: needsMLP ? c.feedForwardDimension : 0)
+    return runEncoder(sample: sample, configuration: c, seed: seed) { layer in
+      weights.draw(sample: sample, layer: layer, configuration: c, seed: seed, includeMatrices: true, includeMLP: needsMLP)
+      return (weights, { _ in DenseProjector(weights: weights) })
     }
-    return results
   }
+}
 
-  /// One encoder layer in place; returns the mean attention-row entropy.
-  func forward(_ variant: Variant, state x: inout [Float], weights w: LayerWeights, configuration c: ModelConfiguration) -> Double {
-    let n = c.sequenceLength, d = c.modelDimension, dff = c.feedForwardDimension
-    let eps = c.layerNormEpsilon
-    var attentionInput = x
-    if variant.preLayerNorm {
-      applyLayerNorm(&attentionInput, rows: n, columns: d, gamma: w.gamma1, beta: w.beta1, eps: eps)
+/// Multiplies a layer's activations by one of its weight matrices.
+protocol WeightProjector {
+  /// Y (rows × inner) · W_purpose (inner × columns).
+  func project(_ y: [Float], rows: Int, columns: Int, purpose: StreamPurpose) -> [Float]
+}
+
+/// The dense engine's projector: the drawn matrices themselves.
+struct DenseProjector: WeightProjector {
+  let weights: LayerWeights
+  func project(_ y: [Float], rows: Int, columns: Int, purpose: StreamPurpose) -> [Float] {
+    let matrix: [Float]
+    switch purpose {
+    case .query: matrix = weights.query
+    case .key: matrix = weights.key
+    case .value: matrix = weights.value
+    case .output: matrix = weights.output
+    case .feedForwardIn: matrix = weights.feedForwardIn
+    case .feedForwardOut: matrix = weights.feedForwardOut
+    default: preconditionFailure("no weight matrix for \(purpose)")
     }
-    let q = project(attentionInput, rows: n, w.query, bias: w.biasQuery, columns: d)
-    let k = project(attentionInput, rows: n, w.key, bias: w.biasKey, columns: d)
-    let v = project(attentionInput, rows: n, w.value, bias: w.biasValue, columns: d)
-    var attended = [Float](repeating: 0, count: n * d)
-    var entropies = [Float](repeating: 0, count: c.heads * n)
-    attended.withUnsafeMutableBufferPointer { out in
-      entropies.withUnsafeMutableBufferPointer { e in
-        multiHeadAttention(
-          shape: AttentionShape(batch: 1, sequenceLength: n, heads: c.heads, headDimension: c.headDimension),
-          query: q, key: k, value: v, output: out.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
-      }
-    }
-    let sublayer = project(attended, rows: n, w.output, bias: w.biasOutput, columns: d)
-    var h = variant.residual ? zip(x, sublayer).map { $0 + $1 } : sublayer
-    if variant.postLayerNorm { applyLayerNorm(&h, rows: n, columns: d, gamma: w.gamma1, beta: w.beta1, eps: eps) }
-    if variant.mlp {
-      var mlpInput = h
-      if variant.preLayerNorm { applyLayerNorm(&mlpInput, rows: n, columns: d, gamma: w.gamma2, beta: w.beta2, eps: eps) }
-      var hidden = project(mlpInput, rows: n, w.feedForwardIn, bias: w.biasFeedForwardIn, columns: dff)
-      hidden.withUnsafeMutableBufferPointer { gelu($0.baseAddress!, count: n * dff, output: $0.baseAddress!) }
-      let feedForward = project(hidden, rows: n, w.feedForwardOut, bias: w.biasFeedForwardOut, columns: d)
-      h = variant.residual ? zip(h, feedForward).map { $0 + $1 } : feedForward
-      if variant.postLayerNorm { applyLayerNorm(&h, rows: n, columns: d, gamma: w.gamma2, beta: w.beta2, eps: eps) }
-    }
-    x = h
-    return entropies.reduce(0.0) { $0 + Double($1) } / Double(entropies.count)
+    return CollapseLab.project(y, rows: rows, matrix, bias: nil, columns: columns)
   }
+}
+
+/// Runs the input and every layer for every variant. `prepareLayer(layer)`
+/// returns the layer's vector parameters and, per variant index, the projector.
+func runEncoder(
+  sample: UInt64, configuration c: ModelConfiguration, seed: UInt64,
+  prepareLayer: (Int) -> (LayerWeights, (Int) -> any WeightProjector)
+) -> [[MetricValues]] {
+  let n = c.sequenceLength, d = c.modelDimension
+  let input = sampleInput(sample: sample, configuration: c, seed: seed)
+  let inputMetrics = input.withUnsafeBufferPointer {
+    measure($0.baseAddress!, rows: n, columns: d, attentionEntropy: .nan, rankToleranceFactor: c.rankToleranceFactor, rankMethod: c.rankMethod)
+  }
+  var results = c.variants.map { _ in [inputMetrics] }
+  var states = c.variants.map { _ in input }
+  for layer in stride(from: 1, through: c.layers, by: 1) {
+    let (weights, projectorFor) = prepareLayer(layer)
+    for (v, variant) in c.variants.enumerated() {
+      let entropy = encoderLayer(variant, state: &states[v], weights: weights, projector: projectorFor(v), configuration: c)
+      let metrics = states[v].withUnsafeBufferPointer {
+        measure($0.baseAddress!, rows: n, columns: d, attentionEntropy: entropy, rankToleranceFactor: c.rankToleranceFactor, rankMethod: c.rankMethod)
+      }
+      results[v].append(metrics)
+    }
+  }
+  return results
+}
+
+/// One encoder layer in place; returns the mean attention-row entropy.
+func encoderLayer(
+  _ variant: Variant, state x: inout [Float], weights w: LayerWeights, projector: any WeightProjector,
+  configuration c: ModelConfiguration
+) -> Double {
+  let n = c.sequenceLength, d = c.modelDimension, dff = c.feedForwardDimension
+  let eps = c.layerNormEpsilon
+  func addBias(_ y: inout [Float], _ bias: [Float]?, columns: Int) {
+    guard let bias else { return }
+    for i in 0..<n { for j in 0..<columns { y[i * columns + j] += bias[j] } }
+  }
+  var attentionInput = x
+  if variant.preLayerNorm {
+    applyLayerNorm(&attentionInput, rows: n, columns: d, gamma: w.gamma1, beta: w.beta1, eps: eps)
+  }
+  var q = projector.project(attentionInput, rows: n, columns: d, purpose: .query)
+  var k = projector.project(attentionInput, rows: n, columns: d, purpose: .key)
+  var v = projector.project(attentionInput, rows: n, columns: d, purpose: .value)
+  addBias(&q, w.biasQuery, columns: d); addBias(&k, w.biasKey, columns: d); addBias(&v, w.biasValue, columns: d)
+  var attended = [Float](repeating: 0, count: n * d)
+  var entropies = [Float](repeating: 0, count: c.heads * n)
+  attended.withUnsafeMutableBufferPointer { out in
+    entropies.withUnsafeMutableBufferPointer { e in
+      multiHeadAttention(
+        shape: AttentionShape(batch: 1, sequenceLength: n, heads: c.heads, headDimension: c.headDimension),
+        query: q, key: k, value: v, output: out.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
+    }
+  }
+  var sublayer = projector.project(attended, rows: n, columns: d, purpose: .output)
+  addBias(&sublayer, w.biasOutput, columns: d)
+  var h = variant.residual ? zip(x, sublayer).map { $0 + $1 } : sublayer
+  if variant.postLayerNorm { applyLayerNorm(&h, rows: n, columns: d, gamma: w.gamma1, beta: w.beta1, eps: eps) }
+  if variant.mlp {
+    var mlpInput = h
+    if variant.preLayerNorm { applyLayerNorm(&mlpInput, rows: n, columns: d, gamma: w.gamma2, beta: w.beta2, eps: eps) }
+    var hidden = projector.project(mlpInput, rows: n, columns: dff, purpose: .feedForwardIn)
+    addBias(&hidden, w.biasFeedForwardIn, columns: dff)
+    hidden.withUnsafeMutableBufferPointer { gelu($0.baseAddress!, count: n * dff, output: $0.baseAddress!) }
+    var feedForward = projector.project(hidden, rows: n, columns: d, purpose: .feedForwardOut)
+    addBias(&feedForward, w.biasFeedForwardOut, columns: d)
+    h = variant.residual ? zip(h, feedForward).map { $0 + $1 } : feedForward
+    if variant.postLayerNorm { applyLayerNorm(&h, rows: n, columns: d, gamma: w.gamma2, beta: w.beta2, eps: eps) }
+  }
+  x = h
+  return entropies.reduce(0.0) { $0 + Double($1) } / Double(entropies.count)
 }
 
 /// X (rows × inner) · W (inner × columns) + bias, single-threaded.
@@ -101,12 +148,16 @@ final class LayerWeights {
     feedForwardIn = [Float](repeating: 0, count: d * dff); feedForwardOut = feedForwardIn
   }
 
-  func draw(sample: UInt64, layer: Int, configuration c: ModelConfiguration, seed: UInt64, includeMLP: Bool) {
+  /// Draws the layer's parameters; the weight matrices only if
+  /// `includeMatrices` (the sketch engine never materialises them).
+  func draw(sample: UInt64, layer: Int, configuration c: ModelConfiguration, seed: UInt64, includeMatrices: Bool, includeMLP: Bool) {
     func fill(_ matrix: inout [Float], _ purpose: StreamPurpose) {
       drawWeights(&matrix, stream: RandomStream(seed: seed, stream: streamID(sample: sample, layer: layer, purpose)), configuration: c)
     }
-    fill(&query, .query); fill(&key, .key); fill(&value, .value); fill(&output, .output)
-    if includeMLP { fill(&feedForwardIn, .feedForwardIn); fill(&feedForwardOut, .feedForwardOut) }
+    if includeMatrices {
+      fill(&query, .query); fill(&key, .key); fill(&value, .value); fill(&output, .output)
+      if includeMLP { fill(&feedForwardIn, .feedForwardIn); fill(&feedForwardOut, .feedForwardOut) }
+    }
     let d = c.modelDimension, dff = c.feedForwardDimension
     if c.randomBiases {
       var all = [Float](repeating: 0, count: 5 * d + dff)

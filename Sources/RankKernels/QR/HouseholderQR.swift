@@ -112,3 +112,36 @@ internal func householderFormQ<T: FactorizationScalar>(
     }
   }
 }
+
+/// LQ factorisation of a wide `rows × columns` matrix (rows ≤ columns):
+/// X = L·Q with L `rows × rows` lower triangular (non-negative diagonal) and Q
+/// with orthonormal rows. Writes L (leading dimension `ldl` ≥ rows); Q is not
+/// formed.
+///
+/// This is the R of the thin QR of Xᵀ (L = Rᵀ), computed from X's rows in
+/// place of Xᵀ's columns, so no transpose is needed. Its use: for W with iid
+/// N(0, s²) entries independent of X, X·W = L·(Q·W) and Q·W again has iid
+/// N(0, s²) entries, so X·W can be sampled as L·G with G `rows × m` Gaussian
+/// (mc-generic's sketch engine). Backward stable like the QR; single-threaded,
+/// per-thread scratch only.
+public func lqLowerFactor(
+  rows: Int, columns: Int, x: UnsafePointer<Float>, ldx: Int,
+  l: UnsafeMutablePointer<Float>, ldl: Int
+) {
+  let kernel: StaticString = "lqLowerFactor"
+  requireNonNegative(kernel, "rows", rows)
+  if columns < rows { invalidArgument(kernel, "needs a wide matrix (columns >= rows), got rows = \(rows), columns = \(columns)") }
+  requireLeadingDimension(kernel, "ldx", ldx, columns: columns, of: "X")
+  requireLeadingDimension(kernel, "ldl", ldl, columns: rows, of: "L")
+  if rows == 0 { return }
+  let arena = ScratchArena.current
+  // Row i of X is column i of Xᵀ: copy rows into the column-major work layout.
+  let work = arena.buffer(.factorization, count: rows * columns + rows, of: Float.self)
+  for i in 0..<rows { (work + i * columns).update(from: x + i * ldx, count: columns) }
+  householderFactor(columns: work, m: columns, n: rows, tau: work + rows * columns)
+  for i in 0..<rows {
+    // L[j][i] = R[i][j] for j ≥ i; flip column i of L where R's diagonal is negative.
+    let sign: Float = work[i * columns + i] < 0 ? -1 : 1
+    for j in 0..<rows { l[j * ldl + i] = j < i ? 0 : sign * work[j * columns + i] }
+  }
+}

@@ -1,0 +1,106 @@
+@testable import CollapseLab
+import Foundation
+import Testing
+
+func roundedToSignificantDigits(_ x: Double, _ digits: Int) -> Double {
+  guard x.isFinite, x != 0 else { return x }
+  let scale = pow(10, Double(digits - 1) - floor(log10(abs(x))))
+  return (x * scale).rounded() / scale
+}
+
+/// Two-sample Kolmogorov–Smirnov statistic.
+func kolmogorovSmirnov(_ a: [Double], _ b: [Double]) -> Double {
+  let x = a.sorted(), y = b.sorted()
+  var i = 0, j = 0, statistic = 0.0
+  while i < x.count && j < y.count {
+    let value = min(x[i], y[j])
+    while i < x.count && x[i] <= value { i += 1 }
+    while j < y.count && y[j] <= value { j += 1 }
+    statistic = max(statistic, abs(Double(i) / Double(x.count) - Double(j) / Double(y.count)))
+  }
+  return statistic
+}
+
+@Suite("Sketch engine agrees in distribution with the dense engine")
+struct SketchEngineTests {
+  /// L=3, d=64, H=4, d_ff=256, n=8: small enough for debug builds.
+  static var configuration: ModelConfiguration {
+    var c = ModelConfiguration()
+    c.layers = 3; c.modelDimension = 64; c.heads = 4; c.feedForwardDimension = 256; c.sequenceLength = 8
+    return c
+  }
+  static let samples = 240
+
+  /// Per (variant, layer, metric): the sample values at Float32-meaningful
+  /// resolution. Collapsed rows are bitwise identical after dense products
+  /// (residual ratio exactly 0, trailing singular values exactly 0) but carry
+  /// LQ round-off of order u·‖X‖ under the sketch (ratio ~1e-8, effective rank
+  /// 1 + 1e-6); both mean "collapsed" and no Float32 computation resolves the
+  /// difference. So ratios are floored at 1e-5 (log10 ratios at −5) and every
+  /// value is rounded to 4 significant digits.
+  static func values(_ engine: any ForwardEngine, seed: UInt64) -> [[Double]] {
+    let c = configuration
+    var table = [[Double]](repeating: [], count: c.variants.count * (c.layers + 1) * Metric.allCases.count)
+    for sample in 0..<samples {
+      let result = engine.run(sample: UInt64(sample), configuration: c, seed: seed)
+      for v in result.indices {
+        for layer in result[v].indices {
+          for (m, metric) in Metric.allCases.enumerated() {
+            var x = result[v][layer].values[m]
+            switch metric {
+            case .residualRatio, .dongRatio: x = max(x, 1e-5)
+            case .log10SigmaRatio: x = max(x, -5)
+            default: break
+            }
+            x = roundedToSignificantDigits(x, 4)
+            table[(v * (c.layers + 1) + layer) * Metric.allCases.count + m].append(x)
+          }
+        }
+      }
+    }
+    return table
+  }
+
+  /// Largest KS statistic over every (variant, layer ≥ 1, metric), and where.
+  static func worstStatistic(_ a: [[Double]], _ b: [[Double]]) -> (Double, String) {
+    let c = configuration
+    var worst = (0.0, "")
+    for (index, (x, y)) in zip(a, b).enumerated() {
+      let layer = (index / Metric.allCases.count) % (c.layers + 1)
+      if layer == 0 || x.contains(where: \.isNaN) { continue }  // the input is identical by construction
+      let d = kolmogorovSmirnov(x, y)
+      if d > worst.0 {
+        let v = index / (Metric.allCases.count * (c.layers + 1))
+        worst = (d, "\(c.variants[v]) layer \(layer) \(Metric.allCases[index % Metric.allCases.count].rawValue)")
+      }
+    }
+    return worst
+  }
+
+  /// Critical value of the two-sample KS test at α = 1e-5 per comparison
+  /// (≈ 130 comparisons: family-wise false alarm ≈ 0.1 %):
+  /// c(α)·√(2/n) with c(α) = √(−ln(α/2)/2) = 2.47.
+  static let critical = (-log(1e-5 / 2) / 2).squareRoot() * (2.0 / Double(samples)).squareRoot()
+
+  #if DEBUG
+  static let optimized = false
+  #else
+  static let optimized = true
+  #endif
+
+  /// 3 × 240 forward passes take 0.6 s optimised but minutes in a debug build,
+  /// so this runs in release (CI: `swift test -c release -Xswiftc -enable-testing
+  /// --filter SketchEngineTests`).
+  @Test(.enabled(if: optimized, "statistical comparison runs in release builds (see .ci/run)"))
+  func everyMetricAgreesAndAVarianceBugIsCaught() {
+    let dense = Self.values(DenseEngine(), seed: 21)
+    let sketch = Self.values(SketchEngine(), seed: 21)
+    let (statistic, location) = Self.worstStatistic(dense, sketch)
+    #expect(statistic < Self.critical, "KS \(statistic) ≥ \(Self.critical) at \(location)")
+    // Negative control: G with 1.25× the right standard deviation (a wrong
+    // variance scaling) must fail the same test.
+    let wrong = Self.values(SketchEngine(varianceScaleForTesting: 1.25), seed: 21)
+    let (badStatistic, badLocation) = Self.worstStatistic(dense, wrong)
+    #expect(badStatistic > Self.critical, "a 1.25× scale error went undetected (KS \(badStatistic) at \(badLocation))")
+  }
+}
