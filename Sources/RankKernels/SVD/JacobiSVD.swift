@@ -95,14 +95,18 @@ internal func oneSidedJacobi<T: FactorizationScalar>(
 ) {
   if count < 2 { return }
   let tolerance = T.ulpOfOne * T(rows).squareRoot()
+  // Squared column norms, updated through each rotation and recomputed exactly
+  // at the start of every sweep (so drift cannot accumulate): each pair then
+  // costs one inner product instead of three.
+  var norms = [T](repeating: 0, count: count)
   for _ in 0..<maximumSweeps {
+    for i in 0..<count { norms[i] = T.dot(columns + i * rows, columns + i * rows, count: rows) }
     var rotated = false
     for i in 0..<(count - 1) {
       let x = columns + i * rows
       for j in (i + 1)..<count {
         let y = columns + j * rows
-        let alpha = T.dot(x, x, count: rows)
-        let beta = T.dot(y, y, count: rows)
+        let alpha = norms[i], beta = norms[j]
         let gamma = T.dot(x, y, count: rows)
         if gamma == 0 || abs(gamma) <= tolerance * (alpha * beta).squareRoot() { continue }
         rotated = true
@@ -113,6 +117,9 @@ internal func oneSidedJacobi<T: FactorizationScalar>(
         let s = c * t
         T.rotate(x, y, count: rows, c: c, s: s)
         if let v = rightVectors { T.rotate(v + i * count, v + j * count, count: count, c: c, s: s) }
+        // With the off-diagonal zeroed: α' = α − t·γ, β' = β + t·γ.
+        norms[i] = max(0, alpha - t * gamma)
+        norms[j] = beta + t * gamma
       }
     }
     if !rotated { return }
