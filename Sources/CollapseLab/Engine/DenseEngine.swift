@@ -40,7 +40,7 @@ struct DenseProjector: WeightProjector {
     case .feedForwardOut: matrix = weights.feedForwardOut
     default: preconditionFailure("no weight matrix for \(purpose)")
     }
-    return CollapseLab.project(y, rows: rows, matrix, bias: nil, columns: columns)
+    return CollapseLab.project(y, rows: rows, matrix, columns: columns)
   }
 }
 
@@ -117,15 +117,12 @@ func encoderLayer(
   return entropies.reduce(0.0) { $0 + Double($1) } / Double(entropies.count)
 }
 
-/// X (rows × inner) · W (inner × columns) + bias, single-threaded.
-func project(_ x: [Float], rows: Int, _ w: [Float], bias: [Float]?, columns: Int) -> [Float] {
+/// X (rows × inner) · W (inner × columns), single-threaded.
+func project(_ x: [Float], rows: Int, _ w: [Float], columns: Int) -> [Float] {
   let inner = x.count / rows
   var y = [Float](repeating: 0, count: rows * columns)
   y.withUnsafeMutableBufferPointer { out in
     sgemm(m: rows, n: columns, k: inner, a: x, lda: inner, b: w, ldb: columns, c: out.baseAddress!, ldc: columns, threads: 1)
-  }
-  if let bias {
-    for i in 0..<rows { for j in 0..<columns { y[i * columns + j] += bias[j] } }
   }
   return y
 }
@@ -211,7 +208,7 @@ func sampleInput(sample: UInt64, configuration c: ModelConfiguration, seed: UInt
   if let r = c.inputRank {
     // Exactly rank r: G₁ (n×r) · G₂ (r×d) / √r, entries of unit variance.
     let left = normals(n * r, .input, 1), right = normals(r * d, .inputAuxiliary, 1 / Float(r).squareRoot())
-    return project(left, rows: n, right, bias: nil, columns: d)
+    return project(left, rows: n, right, columns: d)
   }
   switch c.input {
   case .gaussian:

@@ -49,7 +49,7 @@ struct SketchProjector: WeightProjector {
     if n > k {
       var w = [Float](repeating: 0, count: k * m)
       w.withUnsafeMutableBufferPointer { stream.fillNormal($0.baseAddress!, count: k * m, standardDeviation: scale) }
-      return CollapseLab.project(y, rows: n, w, bias: nil, columns: m)
+      return CollapseLab.project(y, rows: n, w, columns: m)
     }
     var lower = [Float](repeating: 0, count: n * n)
     lower.withUnsafeMutableBufferPointer { l in
@@ -57,6 +57,6 @@ struct SketchProjector: WeightProjector {
     }
     var gaussian = [Float](repeating: 0, count: n * m)
     gaussian.withUnsafeMutableBufferPointer { stream.fillNormal($0.baseAddress!, count: n * m, standardDeviation: scale) }
-    return CollapseLab.project(lower, rows: n, gaussian, bias: nil, columns: m)
+    return CollapseLab.project(lower, rows: n, gaussian, columns: m)
   }
 }

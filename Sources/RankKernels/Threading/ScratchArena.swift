@@ -14,8 +14,8 @@ import Darwin
 @usableFromInline
 internal enum ScratchSlot: Int, CaseIterable {
   case gemmPackedA, gemmPackedB, gemmEdgeTile
-  case attentionScores, attentionRowState, attentionOutput
-  case factorization, factorizationVectors, randomizedBasis, randomizedSketch, randomizedProjection
+  case attentionScores, attentionRowState
+  case factorization, factorizationVectors
 }
 
 @usableFromInline
