@@ -6,7 +6,7 @@ import RankKernels
 func printLatencyPercentiles(m: Int, k: Int, n: Int, threads: Int, calls: Int = 300) {
   let a = randomBuffer(m * k, seed: 1), b = randomBuffer(k * n, seed: 2)
   let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
-  defer { a.deallocate(); b.deallocate(); c.deallocate() }
+  defer { c.deallocate() }
   let quantiles = [0.0, 0.1, 0.5, 0.9, 0.99]
   print("sgemm \(m)x\(k)x\(n), \(threads) threads, \(calls) calls; ms at p" + quantiles.map { "\(Int($0 * 100))" }.joined(separator: "/p"))
   for backend in availableBackends() {

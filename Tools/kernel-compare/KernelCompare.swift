@@ -16,6 +16,9 @@ struct KernelCompare: ParsableCommand {
   @Option(help: "Minimum seconds per timing round.")
   var roundSeconds: Double = 0.2
 
+  @Option(help: "Only kernels whose name contains this text (e.g. sgemm, qr, singular_values).")
+  var kernel: String?
+
   @Option(help: "Only shapes whose name contains this text (e.g. 128x768x3072).")
   var shape: String?
 
@@ -48,12 +51,20 @@ struct KernelCompare: ParsableCommand {
     let microKernel = measureMicroKernelGFLOPS()
     printError("peak FMA: \(String(format2: peak.perCore)) GFLOP/s on 1 core, \(String(format2: peak.allCores)) on \(threads); GEMM micro-kernel in L1: \(String(format2: microKernel)) GFLOP/s")
     }
-    let rows = benchmarkGEMM(backends: backends, threads: threads, rounds: rounds, roundSeconds: roundSeconds, shapeFilter: shape)
-    if json {
-      for row in rows { print(row.jsonLine) }
-    } else {
-      print(formatTable(rows))
+    var cases = gemmCases(backends: backends, threads: threads)
+    cases += factorizationCases(backends: backends, threads: threads)
+    cases += rngCases(threads: threads)
+    let selected = cases.filter { benchmark in
+      (kernel.map { benchmark.kernel.contains($0) } ?? true) && (shape.map { benchmark.shape.contains($0) } ?? true)
     }
+    if selected.isEmpty { throw ValidationError("no benchmark matches --kernel \(kernel ?? "*") --shape \(shape ?? "*")") }
+    var rows: [Measurement] = []
+    for benchmark in selected {
+      let measured = measure(benchmark, threads: threads, rounds: rounds, roundSeconds: roundSeconds)
+      if json { measured.forEach { print($0.jsonLine) } }
+      rows += measured
+    }
+    if !json { print(formatTable(rows)) }
   }
 }
 

@@ -7,7 +7,7 @@ struct Measurement {
   var seconds: Double
   /// Work rate: GFLOP/s for compute-bound kernels, GB/s for memory-bound ones.
   var rate: Double
-  var rateUnit: String
+  var rateUnit: BenchmarkCase.RateUnit
   var ratioToOpenBLAS: Double?
 
   var jsonLine: String {
@@ -15,7 +15,7 @@ struct Measurement {
       "\"kernel\": \"\(kernel)\"", "\"shape\": \"\(shape)\"", "\"backend\": \"\(backend)\"",
       "\"threads\": \(threads)", "\"seconds\": \(seconds)",
     ]
-    fields.append(rateUnit == "GFLOP/s" ? "\"gflops\": \(rate)" : "\"gbps\": \(rate)")
+    fields.append("\"\(rateUnit.jsonKey)\": \(rate)")
     fields.append("\"ratio_to_openblas\": \(ratioToOpenBLAS.map { "\($0)" } ?? "null")")
     return "{" + fields.joined(separator: ", ") + "}"
   }
@@ -26,7 +26,7 @@ func formatTable(_ rows: [Measurement]) -> String {
   let body = rows.map { row -> [String] in
     [
       row.kernel, row.shape, row.backend, "\(row.threads)",
-      formatSeconds(row.seconds), String(format2: row.rate) + " " + row.rateUnit,
+      formatSeconds(row.seconds), String(format2: row.rate) + " " + row.rateUnit.rawValue,
       row.ratioToOpenBLAS.map { String(format2: $0) + "×" } ?? "-",
     ]
   }

@@ -89,26 +89,57 @@ internal func swiftSingularValues(
 /// working precision. Afterwards column j = σ_j·u_j. If `rightVectors` is
 /// non-nil it must hold a `count × count` matrix stored by columns (usually the
 /// identity); the same rotations are applied to it, giving V.
+///
+/// Pairs are visited in round-robin (tournament) order: each round holds
+/// count/2 disjoint pairs, so their rotations are independent and the CPU
+/// overlaps them. The cyclic row order chains every rotation on the previous
+/// one through a shared column, and on small matrices the sqrt/divide latency
+/// of that chain, not arithmetic, set the time. Round-robin ordering converges
+/// like the cyclic one (Luk & Park 1989).
 internal func oneSidedJacobi<T: FactorizationScalar>(
   columns: UnsafeMutablePointer<T>, rows: Int, count: Int, rightVectors: UnsafeMutablePointer<T>?,
   maximumSweeps: Int = 60
 ) {
   if count < 2 { return }
   let tolerance = T.ulpOfOne * T(rows).squareRoot()
+  // Scale by a power of two (exact) so the largest entry is near 1, then treat
+  // columns whose squared norm is below `negligible` (≈ 2e-292 in Float64,
+  // i.e. columns under ~1e-146 of the largest entry) as zero. Rotations
+  // between such a column and another cannot reduce their inner product (the
+  // updates fall below the representable range and run on subnormals); on
+  // collapsed token matrices they kept Jacobi rotating for all 60 sweeps.
+  var largest: T = 0
+  for index in 0..<(rows * count) { largest = max(largest, abs(columns[index])) }
+  if largest == 0 || !largest.isFinite { return }
+  let scale = T(sign: .plus, exponent: -largest.exponent, significand: 1)
+  for index in 0..<(rows * count) { columns[index] *= scale }
+  defer { for index in 0..<(rows * count) { columns[index] /= scale } }
+  let negligible = T.leastNormalMagnitude / T.ulpOfOne
   // Squared column norms, updated through each rotation and recomputed exactly
   // at the start of every sweep (so drift cannot accumulate): each pair then
   // costs one inner product instead of three.
-  var norms = [T](repeating: 0, count: count)
+  let norms = UnsafeMutablePointer<T>.allocate(capacity: count)
+  defer { norms.deallocate() }
+  // Tournament seating: an even number of seats, the last one empty when
+  // count is odd; seat 0 stays, the others rotate by one each round.
+  let seats = count + count % 2
+  var seating = Array(0..<seats)
   for _ in 0..<maximumSweeps {
     for i in 0..<count { norms[i] = T.dot(columns + i * rows, columns + i * rows, count: rows) }
     var rotated = false
-    for i in 0..<(count - 1) {
-      let x = columns + i * rows
-      for j in (i + 1)..<count {
-        let y = columns + j * rows
+    for _ in 0..<(seats - 1) {
+      for pair in 0..<(seats / 2) {
+        let first = seating[pair], second = seating[seats - 1 - pair]
+        if first >= count || second >= count { continue }
+        let i = min(first, second), j = max(first, second)
+        let x = columns + i * rows, y = columns + j * rows
         let alpha = norms[i], beta = norms[j]
         let gamma = T.dot(x, y, count: rows)
-        if gamma == 0 || abs(gamma) <= tolerance * (alpha * beta).squareRoot() { continue }
+        if gamma == 0 || alpha < negligible || beta < negligible
+          || abs(gamma) <= tolerance * alpha.squareRoot() * beta.squareRoot()
+        {
+          continue
+        }
         rotated = true
         // Rotation that zeroes the (i, j) entry of the 2×2 Gram matrix.
         let zeta = (beta - alpha) / (2 * gamma)
@@ -121,7 +152,11 @@ internal func oneSidedJacobi<T: FactorizationScalar>(
         norms[i] = max(0, alpha - t * gamma)
         norms[j] = beta + t * gamma
       }
+      // Rotate every seat but the first one place.
+      let last = seating[seats - 1]
+      for seat in stride(from: seats - 1, to: 1, by: -1) { seating[seat] = seating[seat - 1] }
+      seating[1] = last
     }
-    if !rotated { return }
+    if !rotated { break }
   }
 }

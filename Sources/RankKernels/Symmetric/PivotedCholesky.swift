@@ -1,0 +1,70 @@
+/// A factor F (`n × n`, Float64, row-major, leading dimension `ldf`) with
+/// F·Fᵀ = A for a symmetric positive semidefinite A, by Cholesky with
+/// diagonal pivoting (LAPACK's dpstrf algorithm, unblocked). Returns the
+/// numerical rank r: elimination stops when every remaining diagonal entry is
+/// at most `n·ε·max(diag A)`, and the columns of F from r on are zero.
+///
+/// F is the pivoted lower-triangular factor with its rows put back in the
+/// original order (F = Pᵀ·L), so F·Fᵀ = A up to the backward error of the
+/// pivoted Cholesky, about n·ε·max(diag A) per entry. The sketch engine uses it
+/// on Gram matrices X·Xᵀ: any F with F·Fᵀ = X·Xᵀ turns a Gaussian G into a
+/// sample of X·W, and pivoting keeps it stable when X is (numerically)
+/// rank-deficient, which collapsed token matrices are.
+///
+/// Only the upper triangle of `a` is read; `a` is not modified.
+/// Single-threaded; allocates O(n²) scratch per call.
+@discardableResult
+public func pivotedCholesky(
+  n: Int, a: UnsafePointer<Double>, lda: Int, factor: UnsafeMutablePointer<Double>, ldf: Int
+) -> Int {
+  let kernel: StaticString = "pivotedCholesky"
+  requireNonNegative(kernel, "n", n)
+  requireLeadingDimension(kernel, "lda", lda, columns: n, of: "A")
+  requireLeadingDimension(kernel, "ldf", ldf, columns: n, of: "F")
+  for i in 0..<n { (factor + i * ldf).update(repeating: 0, count: n) }
+  if n == 0 { return 0 }
+  // work: the permuted matrix, full storage; its lower triangle becomes L.
+  var work = [Double](repeating: 0, count: n * n)
+  var order = Array(0..<n)
+  var largestDiagonal = 0.0
+  for i in 0..<n {
+    for j in i..<n {
+      work[i * n + j] = a[i * lda + j]
+      work[j * n + i] = a[i * lda + j]
+    }
+    largestDiagonal = max(largestDiagonal, a[i * lda + i])
+  }
+  let tolerance = Double(n) * Double.ulpOfOne * largestDiagonal
+  var rank = 0
+  for j in 0..<n {
+    // Pivot: the largest remaining diagonal entry (Schur complement).
+    var pivot = j
+    for i in (j + 1)..<n where work[i * n + i] > work[pivot * n + pivot] { pivot = i }
+    let diagonal = work[pivot * n + pivot]
+    if !(diagonal > tolerance) { break }
+    if pivot != j {
+      // Symmetric swap of rows and columns j and pivot.
+      for k in 0..<n { work.swapAt(j * n + k, pivot * n + k) }
+      for k in 0..<n { work.swapAt(k * n + j, k * n + pivot) }
+      order.swapAt(j, pivot)
+    }
+    let root = diagonal.squareRoot()
+    work[j * n + j] = root
+    for i in (j + 1)..<n { work[i * n + j] /= root }
+    // Schur complement update of the trailing block (lower triangle suffices,
+    // kept symmetric for the diagonal scan).
+    for i in (j + 1)..<n {
+      let lij = work[i * n + j]
+      for k in (j + 1)...i {
+        work[i * n + k] -= lij * work[k * n + j]
+        work[k * n + i] = work[i * n + k]
+      }
+    }
+    rank += 1
+  }
+  for i in 0..<n {
+    let row = factor + order[i] * ldf
+    for k in 0..<min(i + 1, rank) { row[k] = work[i * n + k] }
+  }
+  return rank
+}

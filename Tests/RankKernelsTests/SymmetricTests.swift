@@ -1,0 +1,113 @@
+import Foundation
+import RankKernels
+import Testing
+
+@Suite("Gram matrix, symmetric eigenvalues, pivoted Cholesky")
+struct SymmetricTests {
+  private let epsilon = Double.ulpOfOne
+
+  /// Against a Float64 reference summed in a different order: both carry the
+  /// summation error γ_k·Σ|x_ik·x_jk| at most (products of Floats are exact),
+  /// so they differ by at most twice that.
+  @Test(arguments: [(1, 1), (2, 3), (7, 17), (16, 768), (17, 769), (3, 1000)])
+  func gramMatchesFloat64Reference(size: (rows: Int, columns: Int)) {
+    let (n, k) = size
+    let ld = k + 3  // a leading dimension larger than the row
+    let x = gaussianMatrix(n, ld, seed: UInt64(n * 1000 + k))
+    var gram = [Double](repeating: .nan, count: n * (n + 1))
+    x.withUnsafeBufferPointer { xp in
+      gram.withUnsafeMutableBufferPointer { gramMatrix(rows: n, columns: k, x: xp.baseAddress!, ldx: ld, gram: $0.baseAddress!, ldg: n + 1) }
+    }
+    let gamma = Double(k) * epsilon / (1 - Double(k) * epsilon)
+    for i in 0..<n {
+      for j in 0..<n {
+        var reference = 0.0, magnitude = 0.0
+        for p in stride(from: k - 1, through: 0, by: -1) {
+          let product = Double(x[i * ld + p]) * Double(x[j * ld + p])
+          reference += product
+          magnitude += abs(product)
+        }
+        #expect(abs(gram[i * (n + 1) + j] - reference) <= 2 * gamma * magnitude, "G[\(i), \(j)]")
+      }
+    }
+  }
+
+  /// A = U·diag(λ)·Uᵀ formed in Float64 (error ≲ n·ε·max|λ| per entry, so
+  /// ≲ n²·ε·max|λ| in 2-norm), then Householder + QL adds a backward error of
+  /// a small multiple of n·ε·‖A‖₂. The bound allows 4·n²·ε·max|λ|.
+  @Test(arguments: [1, 2, 3, 7, 16, 65])
+  func knownSpectrum(n: Int) {
+    var lambda = (0..<n).map { i in Double(i % 5 == 3 ? -1 : 1) * pow(2, -Double(i) / 2) }
+    if n >= 4 { lambda[2] = lambda[1] }  // a repeated eigenvalue
+    let u = randomOrthonormal(n, n, seed: UInt64(n))
+    var scaled = u
+    for i in 0..<n { for j in 0..<n { scaled[i * n + j] *= lambda[j] } }
+    var ut = [Double](repeating: 0, count: n * n)
+    for i in 0..<n { for j in 0..<n { ut[j * n + i] = u[i * n + j] } }
+    let a = product(scaled, ut, n, n, n)
+    var values = [Double](repeating: 0, count: n)
+    a.withUnsafeBufferPointer { ap in
+      values.withUnsafeMutableBufferPointer { symmetricEigenvalues(n: n, a: ap.baseAddress!, lda: n, into: $0.baseAddress!) }
+    }
+    let expected = lambda.sorted(by: >)
+    let largest = lambda.map(abs).max()!
+    let bound = 4 * Double(n * n) * epsilon * largest
+    for i in 0..<n { #expect(abs(values[i] - expected[i]) <= bound, "λ_\(i): \(values[i]) vs \(expected[i])") }
+  }
+
+  @Test func diagonalZeroAndNonFinite() {
+    let diagonal: [Double] = [3, 0, 0, 0, -1, 0, 0, 0, 2]
+    var values = [Double](repeating: 0, count: 3)
+    symmetricEigenvalues(n: 3, a: diagonal, lda: 3, into: &values)
+    #expect(values == [3, 2, -1])
+    symmetricEigenvalues(n: 3, a: [Double](repeating: 0, count: 9), lda: 3, into: &values)
+    #expect(values == [0, 0, 0])
+    var withNaN = diagonal
+    withNaN[1] = .nan
+    symmetricEigenvalues(n: 3, a: withNaN, lda: 3, into: &values)
+    #expect(values.allSatisfy { $0.isNaN })
+  }
+
+  /// σ(X)² are the eigenvalues of X·Xᵀ: on a 16 × 768 matrix with a known
+  /// spectrum the square roots agree with the singular values to the Gram
+  /// route's resolution, |σ̂² − σ²| ≲ (k·ε + u)·‖X‖_F² (u: rounding X to Float).
+  @Test func gramEigenvaluesGiveSingularValues() {
+    let (n, k) = (16, 768)
+    let sigma = (0..<n).map { pow(10, -Double($0) / 3) }
+    let x = matrixWithSpectrum(sigma, rows: n, columns: k, seed: 9).map { Float($0) }
+    var gram = [Double](repeating: 0, count: n * n), values = [Double](repeating: 0, count: n)
+    gramMatrix(rows: n, columns: k, x: x, ldx: k, gram: &gram, ldg: n)
+    symmetricEigenvalues(n: n, a: gram, lda: n, into: &values)
+    let frobenius = frobeniusNorm(x)
+    let bound = (Double(k) * epsilon + 2 * Double(Float.ulpOfOne)) * frobenius * frobenius
+    for i in 0..<n { #expect(abs(values[i] - sigma[i] * sigma[i]) <= bound, "σ_\(i)²") }
+  }
+
+  /// F·Fᵀ reproduces A = B·Bᵀ (B n × r) to the pivoted Cholesky's backward
+  /// error, a small multiple of n·ε·max(diag A); the returned rank is r and
+  /// the columns of F from r on are zero.
+  @Test(arguments: [(1, 1), (7, 7), (16, 5), (16, 16), (17, 1)])
+  func pivotedCholeskyReproducesLowRankGram(size: (n: Int, rank: Int)) {
+    let (n, r) = size
+    let b = gaussianMatrix(n, r, seed: UInt64(n * 7 + r)).map(Double.init)
+    var bt = [Double](repeating: 0, count: r * n)
+    for i in 0..<n { for j in 0..<r { bt[j * n + i] = b[i * r + j] } }
+    let a = product(b, bt, n, r, n)
+    var f = [Double](repeating: .nan, count: n * n)
+    let rank = pivotedCholesky(n: n, a: a, lda: n, factor: &f, ldf: n)
+    #expect(rank == r)
+    var ft = [Double](repeating: 0, count: n * n)
+    for i in 0..<n { for j in 0..<n { ft[j * n + i] = f[i * n + j] } }
+    let reproduced = product(f, ft, n, n, n)
+    let largestDiagonal = (0..<n).map { a[$0 * n + $0] }.max()!
+    let bound = 8 * Double(n * n) * epsilon * largestDiagonal
+    for index in 0..<(n * n) { #expect(abs(reproduced[index] - a[index]) <= bound) }
+    for i in 0..<n { for j in r..<n { #expect(f[i * n + j] == 0) } }
+  }
+
+  @Test func pivotedCholeskyOfZeroIsZero() {
+    var f = [Double](repeating: .nan, count: 9)
+    #expect(pivotedCholesky(n: 3, a: [Double](repeating: 0, count: 9), lda: 3, factor: &f, ldf: 3) == 0)
+    #expect(f.allSatisfy { $0 == 0 })
+  }
+}
