@@ -83,8 +83,8 @@ extension MCGeneric {
     @Option(help: "Seed of the counter-based RNG.") var seed: UInt64 = 0
     @Option(help: "Engine: sketch (exact in distribution for Gaussian weights, never forms them; the default) or dense (materialises every weight matrix; needed for uniform weights).")
     var engine: String?
-    @Option(name: .customLong("rank-method"), help: "exact (Float64 singular values) or randomized (fixed-precision randomized rank estimate, for long sequences).")
-    var rankMethod = "exact"
+    @Option(name: .customLong("rank-method"), help: "gram (eigenvalues of the Float64 Gram matrix; the default, fastest), exact (Float64 QR + Jacobi singular values, relative accuracy for tiny values) or randomized (fixed-precision randomized rank estimate, for long sequences).")
+    var rankMethod = "gram"
     @Option(help: "Threads, parallel over samples (kernels run single-threaded inside a sample).")
     var threads = Threading.defaultThreadCount
     @Option(help: "Linear-algebra backend: swift or openblas.") var backend = "swift"
@@ -111,7 +111,7 @@ extension MCGeneric {
         throw ValidationError("--engine sketch needs Gaussian weights (its shortcut relies on rotation invariance); use --engine dense with --weight-distribution \(model.weightDistribution)")
       }
       if RankMethod(rawValue: rankMethod) == nil {
-        throw ValidationError("--rank-method must be exact or randomized, got '\(rankMethod)'")
+        throw ValidationError("--rank-method must be gram, exact or randomized, got '\(rankMethod)'")
       }
       if output != nil && resume != nil && output != resume {
         throw ValidationError("--output and --resume name different directories; --resume DIR writes to DIR")

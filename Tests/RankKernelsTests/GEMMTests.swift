@@ -95,6 +95,37 @@ struct GEMMTests {
     }
   }
 
+  /// Head blocks side by side in one wide output ([m, batch·n], ldc = batch·n,
+  /// strideC = n), with A shared (strideA = 0): the layout of per-head
+  /// products in attention.
+  @Test(arguments: backendNames)
+  func stridedBatchedSideBySideOutputs(backendName: String) {
+    let (m, n, k, batch) = (7, 17, 9, 5)
+    let a = randomMatrix(m, k, seed: 7), b = randomMatrix(batch * k * n, 1, seed: 8)
+    let ldc = batch * n
+    var c = [Float](repeating: .nan, count: m * ldc)
+    a.withUnsafeBufferPointer { pa in
+      b.withUnsafeBufferPointer { pb in
+        c.withUnsafeMutableBufferPointer { pc in
+          sgemmStridedBatched(
+            m: m, n: n, k: k, a: pa.baseAddress!, lda: k, strideA: 0,
+            b: pb.baseAddress!, ldb: n, strideB: k * n, c: pc.baseAddress!, ldc: ldc, strideC: n,
+            batchCount: batch, threads: 2, backend: backend(named: backendName))
+        }
+      }
+    }
+    for item in 0..<batch {
+      let reference = referenceGEMM(
+        transA: .noTranspose, transB: .noTranspose, m: m, n: n, k: k, alpha: 1, a: a, lda: k,
+        b: Array(b[(item * k * n)..<((item + 1) * k * n)]), ldb: n, beta: 0, c: [], ldc: n)
+      for i in 0..<m {
+        for j in 0..<n {
+          #expect(abs(Double(c[i * ldc + item * n + j]) - reference.values[i * n + j]) <= reference.bounds[i * n + j])
+        }
+      }
+    }
+  }
+
   /// Runs one product with padded leading dimensions and compares every element
   /// with the Float64 reference under the γ_{k+2} bound.
   private func check(

@@ -29,3 +29,15 @@ func factorizationCases(backends: [any LinearAlgebraBackend], threads: Int) -> [
   }
   return cases
 }
+
+/// The Float64 Gram matrix X·Xᵀ that the sketch engine and the rank metrics
+/// factor (16 tokens × width 768 or 3072); Swift only (BLAS has no
+/// mixed-precision SYRK).
+func gramCases() -> [BenchmarkCase] {
+  [(16, 768), (16, 3072), (128, 768)].map { n, k in
+    let x = randomBuffer(n * k, seed: 7), gram = permanentBuffer(n * n, of: Double.self)
+    return BenchmarkCase(
+      kernel: "gram_f64", shape: "\(n)x\(k)", work: Double(n * (n + 1) * k), unit: .gflops,
+      contenders: [("swift", { gramMatrix(rows: n, columns: k, x: x, ldx: k, gram: gram, ldg: n) })])
+  }
+}

@@ -53,6 +53,7 @@ struct KernelCompare: ParsableCommand {
     }
     var cases = gemmCases(backends: backends, threads: threads)
     cases += factorizationCases(backends: backends, threads: threads)
+    cases += gramCases()
     cases += rngCases(threads: threads)
     let selected = cases.filter { benchmark in
       (kernel.map { benchmark.kernel.contains($0) } ?? true) && (shape.map { benchmark.shape.contains($0) } ?? true)

@@ -13,23 +13,93 @@ public struct DenseEngine: ForwardEngine {
   public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
     let needsMLP = c.variants.contains { $0.mlp }
     let weights = LayerWeights(modelDimension: c.modelDimension, feedForwardDimension: needsMLP ? c.feedForwardDimension : 0)
-    return runEncoder(sample: sample, configuration: c, seed: seed) { layer in
+    return runEncoder(sample: sample, configuration: c, seed: seed, projectorUsesGram: false) { layer in
       weights.draw(sample: sample, layer: layer, configuration: c, seed: seed, includeMatrices: true, includeMLP: needsMLP)
       return (weights, { _ in DenseProjector(weights: weights) })
     }
   }
 }
 
-/// Multiplies a layer's activations by one of its weight matrices.
+/// Multiplies a layer's activations by its weight matrices.
+///
+/// `prepare` is called once per activation matrix Y and `project` once per
+/// weight matrix applied to it, so work that depends only on Y (the sketch
+/// engine's factor of Y·Yᵀ) is shared by the query, key and value products.
 protocol WeightProjector {
+  /// `gram`: Y·Yᵀ in Float64, when the caller already has it.
+  func prepare(_ y: [Float], rows: Int, gram: [Double]?) -> ProjectionOperand
   /// Y (rows × inner) · W_purpose (inner × columns).
-  func project(_ y: [Float], rows: Int, columns: Int, purpose: StreamPurpose) -> [Float]
+  func project(_ operand: ProjectionOperand, columns: Int, purpose: StreamPurpose) -> [Float]
+  /// The attention sublayer before the output bias, concat_h(softmax(Q_h·K_hᵀ/√d_k)·V_h)·W_O
+  /// with Q = Y·W_Q + b_Q etc., and the mean attention-row entropy.
+  func attentionSublayer(_ operand: ProjectionOperand, weights: LayerWeights, configuration: ModelConfiguration) -> (output: [Float], meanEntropy: Double)
+}
+
+extension WeightProjector {
+  func attentionSublayer(_ operand: ProjectionOperand, weights: LayerWeights, configuration: ModelConfiguration) -> (output: [Float], meanEntropy: Double) {
+    standardAttentionSublayer(operand, projector: self, weights: weights, configuration: configuration)
+  }
+}
+
+/// The attention sublayer through explicit Q, K and V products.
+func standardAttentionSublayer(
+  _ operand: ProjectionOperand, projector: some WeightProjector, weights w: LayerWeights, configuration c: ModelConfiguration
+) -> (output: [Float], meanEntropy: Double) {
+  let n = c.sequenceLength, d = c.modelDimension
+  var q = projector.project(operand, columns: d, purpose: .query)
+  var k = projector.project(operand, columns: d, purpose: .key)
+  var v = projector.project(operand, columns: d, purpose: .value)
+  addBias(&q, w.biasQuery, rows: n, columns: d)
+  addBias(&k, w.biasKey, rows: n, columns: d)
+  addBias(&v, w.biasValue, rows: n, columns: d)
+  var attended = [Float](repeating: 0, count: n * d)
+  var entropies = [Float](repeating: 0, count: c.heads * n)
+  attended.withUnsafeMutableBufferPointer { out in
+    entropies.withUnsafeMutableBufferPointer { e in
+      multiHeadAttention(
+        shape: AttentionShape(batch: 1, sequenceLength: n, heads: c.heads, headDimension: c.headDimension),
+        query: q, key: k, value: v, output: out.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
+    }
+  }
+  let output = projector.project(projector.prepare(attended, rows: n, gram: nil), columns: d, purpose: .output)
+  return (output, entropies.reduce(0.0) { $0 + Double($1) } / Double(entropies.count))
+}
+
+/// y[i, j] += bias[j] for a rows × columns matrix; nothing when bias is nil.
+func addBias(_ y: inout [Float], _ bias: [Float]?, rows: Int, columns: Int) {
+  guard let bias else { return }
+  y.withUnsafeMutableBufferPointer { target in
+    bias.withUnsafeBufferPointer { b in
+      for i in 0..<rows { for j in 0..<columns { target[i * columns + j] += b[j] } }
+    }
+  }
+}
+
+/// y += x elementwise (same counts).
+func addInPlace(_ y: inout [Float], _ x: [Float]) {
+  precondition(y.count == x.count)
+  y.withUnsafeMutableBufferPointer { target in
+    x.withUnsafeBufferPointer { source in
+      for i in 0..<target.count { target[i] += source[i] }
+    }
+  }
+}
+
+/// An activation matrix made ready for products: Y itself (dense), or a
+/// factor F (rows × rows) with F·Fᵀ = Y·Yᵀ (sketch).
+struct ProjectionOperand {
+  var matrix: [Float]
+  var rows: Int
+  var inner: Int { matrix.count / max(rows, 1) }
 }
 
 /// The dense engine's projector: the drawn matrices themselves.
 struct DenseProjector: WeightProjector {
   let weights: LayerWeights
-  func project(_ y: [Float], rows: Int, columns: Int, purpose: StreamPurpose) -> [Float] {
+  func prepare(_ y: [Float], rows: Int, gram: [Double]?) -> ProjectionOperand {
+    ProjectionOperand(matrix: y, rows: rows)
+  }
+  func project(_ operand: ProjectionOperand, columns: Int, purpose: StreamPurpose) -> [Float] {
     let matrix: [Float]
     switch purpose {
     case .query: matrix = weights.query
@@ -40,91 +110,105 @@ struct DenseProjector: WeightProjector {
     case .feedForwardOut: matrix = weights.feedForwardOut
     default: preconditionFailure("no weight matrix for \(purpose)")
     }
-    return CollapseLab.project(y, rows: rows, matrix, columns: columns)
+    return CollapseLab.project(operand.matrix, rows: operand.rows, matrix, columns: columns)
   }
 }
 
 /// Runs the input and every layer for every variant. `prepareLayer(layer)`
 /// returns the layer's vector parameters and, per variant index, the projector.
+///
+/// Each state's Gram matrix X·Xᵀ is computed at most once and shared by the
+/// metrics (rank method `gram`) and, when `projectorUsesGram`, by the next
+/// layer's query/key/value products (the attention input is the state itself
+/// unless the variant is pre-LN).
 func runEncoder(
-  sample: UInt64, configuration c: ModelConfiguration, seed: UInt64,
+  sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, projectorUsesGram: Bool,
   prepareLayer: (Int) -> (LayerWeights, (Int) -> any WeightProjector)
 ) -> [[MetricValues]] {
   let n = c.sequenceLength, d = c.modelDimension
-  let input = sampleInput(sample: sample, configuration: c, seed: seed)
-  let inputMetrics = input.withUnsafeBufferPointer {
-    measure($0.baseAddress!, rows: n, columns: d, attentionEntropy: .nan, rankToleranceFactor: c.rankToleranceFactor, rankMethod: c.rankMethod)
+  let wantsGram = n <= d && (projectorUsesGram || c.rankMethod == .gram)
+  func measured(_ state: [Float], entropy: Double) -> (MetricValues, [Double]?) {
+    state.withUnsafeBufferPointer { x in
+      let gram = wantsGram ? gramOfRows(x.baseAddress!, rows: n, columns: d) : nil
+      let metrics = measure(
+        x.baseAddress!, rows: n, columns: d, attentionEntropy: entropy,
+        rankToleranceFactor: c.rankToleranceFactor, rankMethod: c.rankMethod, gram: gram)
+      return (metrics, gram)
+    }
   }
+  let input = sampleInput(sample: sample, configuration: c, seed: seed)
+  let (inputMetrics, inputGram) = measured(input, entropy: .nan)
   var results = c.variants.map { _ in [inputMetrics] }
   var states = c.variants.map { _ in input }
+  var grams = c.variants.map { _ in inputGram }
   for layer in stride(from: 1, through: c.layers, by: 1) {
     let (weights, projectorFor) = prepareLayer(layer)
     for (v, variant) in c.variants.enumerated() {
-      let entropy = encoderLayer(variant, state: &states[v], weights: weights, projector: projectorFor(v), configuration: c)
-      let metrics = states[v].withUnsafeBufferPointer {
-        measure($0.baseAddress!, rows: n, columns: d, attentionEntropy: entropy, rankToleranceFactor: c.rankToleranceFactor, rankMethod: c.rankMethod)
-      }
+      let entropy = encoderLayer(
+        variant, state: &states[v], stateGram: projectorUsesGram ? grams[v] : nil, weights: weights,
+        projector: projectorFor(v), configuration: c)
+      let (metrics, gram) = measured(states[v], entropy: entropy)
       results[v].append(metrics)
+      grams[v] = gram
     }
   }
   return results
 }
 
 /// One encoder layer in place; returns the mean attention-row entropy.
+///
+/// `stateGram`: X·Xᵀ of the incoming state, if known.
 func encoderLayer(
-  _ variant: Variant, state x: inout [Float], weights w: LayerWeights, projector: any WeightProjector,
-  configuration c: ModelConfiguration
+  _ variant: Variant, state x: inout [Float], stateGram: [Double]? = nil, weights w: LayerWeights,
+  projector: any WeightProjector, configuration c: ModelConfiguration
 ) -> Double {
   let n = c.sequenceLength, d = c.modelDimension, dff = c.feedForwardDimension
   let eps = c.layerNormEpsilon
   func addBias(_ y: inout [Float], _ bias: [Float]?, columns: Int) {
-    guard let bias else { return }
-    for i in 0..<n { for j in 0..<columns { y[i * columns + j] += bias[j] } }
+    CollapseLab.addBias(&y, bias, rows: n, columns: columns)
   }
   var attentionInput = x
   if variant.preLayerNorm {
     applyLayerNorm(&attentionInput, rows: n, columns: d, gamma: w.gamma1, beta: w.beta1, eps: eps)
   }
-  var q = projector.project(attentionInput, rows: n, columns: d, purpose: .query)
-  var k = projector.project(attentionInput, rows: n, columns: d, purpose: .key)
-  var v = projector.project(attentionInput, rows: n, columns: d, purpose: .value)
-  addBias(&q, w.biasQuery, columns: d); addBias(&k, w.biasKey, columns: d); addBias(&v, w.biasValue, columns: d)
-  var attended = [Float](repeating: 0, count: n * d)
-  var entropies = [Float](repeating: 0, count: c.heads * n)
-  attended.withUnsafeMutableBufferPointer { out in
-    entropies.withUnsafeMutableBufferPointer { e in
-      multiHeadAttention(
-        shape: AttentionShape(batch: 1, sequenceLength: n, heads: c.heads, headDimension: c.headDimension),
-        query: q, key: k, value: v, output: out.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
-    }
-  }
-  var sublayer = projector.project(attended, rows: n, columns: d, purpose: .output)
+  let attentionOperand = projector.prepare(attentionInput, rows: n, gram: variant.preLayerNorm ? nil : stateGram)
+  var (sublayer, entropy) = projector.attentionSublayer(attentionOperand, weights: w, configuration: c)
   addBias(&sublayer, w.biasOutput, columns: d)
-  var h = variant.residual ? zip(x, sublayer).map { $0 + $1 } : sublayer
+  var h = sublayer
+  if variant.residual { addInPlace(&h, x) }
   if variant.postLayerNorm { applyLayerNorm(&h, rows: n, columns: d, gamma: w.gamma1, beta: w.beta1, eps: eps) }
   if variant.mlp {
     var mlpInput = h
     if variant.preLayerNorm { applyLayerNorm(&mlpInput, rows: n, columns: d, gamma: w.gamma2, beta: w.beta2, eps: eps) }
-    var hidden = projector.project(mlpInput, rows: n, columns: dff, purpose: .feedForwardIn)
+    var hidden = projector.project(projector.prepare(mlpInput, rows: n, gram: nil), columns: dff, purpose: .feedForwardIn)
     addBias(&hidden, w.biasFeedForwardIn, columns: dff)
     hidden.withUnsafeMutableBufferPointer { gelu($0.baseAddress!, count: n * dff, output: $0.baseAddress!) }
-    var feedForward = projector.project(hidden, rows: n, columns: d, purpose: .feedForwardOut)
+    var feedForward = projector.project(projector.prepare(hidden, rows: n, gram: nil), columns: d, purpose: .feedForwardOut)
     addBias(&feedForward, w.biasFeedForwardOut, columns: d)
-    h = variant.residual ? zip(h, feedForward).map { $0 + $1 } : feedForward
+    if variant.residual { addInPlace(&feedForward, h) }
+    h = feedForward
     if variant.postLayerNorm { applyLayerNorm(&h, rows: n, columns: d, gamma: w.gamma2, beta: w.beta2, eps: eps) }
   }
   x = h
-  return entropies.reduce(0.0) { $0 + Double($1) } / Double(entropies.count)
+  return entropy
 }
 
 /// X (rows × inner) · W (inner × columns), single-threaded.
 func project(_ x: [Float], rows: Int, _ w: [Float], columns: Int) -> [Float] {
   let inner = x.count / rows
-  var y = [Float](repeating: 0, count: rows * columns)
-  y.withUnsafeMutableBufferPointer { out in
-    sgemm(m: rows, n: columns, k: inner, a: x, lda: inner, b: w, ldb: columns, c: out.baseAddress!, ldc: columns, threads: 1)
+  return uninitializedFloats(rows * columns) { out in
+    sgemm(m: rows, n: columns, k: inner, a: x, lda: inner, b: w, ldb: columns, c: out, ldc: columns, threads: 1)
   }
-  return y
+}
+
+/// An array of `count` floats that `initialize` must fill completely: skips
+/// the zero fill of `Array(repeating:count:)`, which showed up at 4 % of the
+/// sketch engine's time.
+func uninitializedFloats(_ count: Int, _ initialize: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+  [Float](unsafeUninitializedCapacity: count) { buffer, initializedCount in
+    if let base = buffer.baseAddress { initialize(base) }
+    initializedCount = count
+  }
 }
 
 func applyLayerNorm(_ x: inout [Float], rows: Int, columns: Int, gamma: [Float]?, beta: [Float]?, eps: Float) {

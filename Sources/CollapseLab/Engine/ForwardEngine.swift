@@ -16,6 +16,10 @@ public protocol ForwardEngine: Sendable {
 enum StreamPurpose: UInt64 {
   case input = 0, inputAuxiliary, inputShared
   case query = 8, key, value, output, feedForwardIn, feedForwardOut, biases, layerNormAffine
+  /// The sketch engine's attention shortcut (see `SketchEngine`): the n × n
+  /// Gaussian factors of the score products, and the Bartlett factors of the
+  /// key and value products with the uniforms of their chi variates.
+  case scoreGaussians = 16, keyFactors, valueFactors, keyFactorUniforms, valueFactorUniforms
 }
 
 func streamID(sample: UInt64, layer: Int, _ purpose: StreamPurpose) -> UInt64 {

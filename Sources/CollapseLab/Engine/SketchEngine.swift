@@ -4,13 +4,16 @@ import RankKernels
 /// weight matrix.
 ///
 /// For W (k × m) with iid N(0, s²) entries, independent of the activations
-/// Y (n × k, n ≤ k): Y = L·Q (LQ factorisation, Q with orthonormal rows), so
-/// Y·W = L·(Q·W) and Q·W has iid N(0, s²) entries. Each product is therefore
-/// sampled as L·G with a fresh n × m Gaussian G: O(n²·k + n²·m) work and n·m
-/// random numbers instead of O(n·k·m) and k·m. Every weight matrix of the
-/// forward pass is fresh and independent of everything before it, so the whole
-/// pass has the same joint law as the dense one (for n > k the product is
-/// formed densely from a drawn W, which is already cheap).
+/// Y (n × k, n ≤ k), the columns of Y·W are independent N(0, s²·Y·Yᵀ). So is
+/// F·G for any F with F·Fᵀ = Y·Yᵀ and a fresh n × m Gaussian G: each product
+/// is sampled as F·G with O(n²·k + n²·m) work and n·m random numbers instead
+/// of O(n·k·m) and k·m. (The LQ factor L of Y = L·Q is one such F; the engine
+/// takes the pivoted Cholesky factor of the Float64 Gram matrix Y·Yᵀ, which
+/// is several times cheaper and stays stable when Y is rank-deficient, and
+/// whose Gram matrix the rank metrics need anyway.) Every weight matrix of the
+/// forward pass is fresh and independent of everything before it, so the
+/// whole pass has the same joint law as the dense one (for n > k the product
+/// is formed densely from a drawn W, which is already cheap).
 ///
 /// Variants cannot share weights here (each has its own activations, hence its
 /// own Q), so each variant draws its own G's: per-variant distributions are
@@ -29,7 +32,7 @@ public struct SketchEngine: ForwardEngine {
   public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
     precondition(c.weightDistribution == .gaussian, "the sketch engine needs Gaussian weights")
     let weights = LayerWeights(modelDimension: c.modelDimension, feedForwardDimension: 0)
-    return runEncoder(sample: sample, configuration: c, seed: seed) { layer in
+    return runEncoder(sample: sample, configuration: c, seed: seed, projectorUsesGram: true) { layer in
       weights.draw(sample: sample, layer: layer, configuration: c, seed: seed, includeMatrices: false, includeMLP: false)
       return (weights, { variant in
         SketchProjector(sample: sample, layer: layer, variant: variant, seed: seed, scale: c.weightScale * varianceScaleForTesting)
@@ -41,22 +44,28 @@ public struct SketchEngine: ForwardEngine {
 struct SketchProjector: WeightProjector {
   let sample: UInt64, layer: Int, variant: Int, seed: UInt64, scale: Float
 
-  func project(_ y: [Float], rows n: Int, columns m: Int, purpose: StreamPurpose) -> [Float] {
+  func prepare(_ y: [Float], rows n: Int, gram: [Double]?) -> ProjectionOperand {
     let k = y.count / n
-    // Variant in the top bits: streams disjoint from the dense engine's and
-    // from other variants' (sample indices stay below 2^40).
-    let stream = RandomStream(seed: seed, stream: streamID(sample: sample, layer: layer, purpose) | (UInt64(variant + 1) << 56))
-    if n > k {
-      var w = [Float](repeating: 0, count: k * m)
-      w.withUnsafeMutableBufferPointer { stream.fillNormal($0.baseAddress!, count: k * m, standardDeviation: scale) }
-      return CollapseLab.project(y, rows: n, w, columns: m)
-    }
-    var lower = [Float](repeating: 0, count: n * n)
-    lower.withUnsafeMutableBufferPointer { l in
-      lqLowerFactor(rows: n, columns: k, x: y, ldx: k, l: l.baseAddress!, ldl: n)
-    }
-    var gaussian = [Float](repeating: 0, count: n * m)
-    gaussian.withUnsafeMutableBufferPointer { stream.fillNormal($0.baseAddress!, count: n * m, standardDeviation: scale) }
-    return CollapseLab.project(lower, rows: n, gaussian, columns: m)
+    if n > k { return ProjectionOperand(matrix: y, rows: n) }
+    let g = gram ?? y.withUnsafeBufferPointer { gramOfRows($0.baseAddress!, rows: n, columns: k) }
+    var factor = [Double](repeating: 0, count: n * n)
+    factor.withUnsafeMutableBufferPointer { pivotedCholesky(n: n, a: g, lda: n, factor: $0.baseAddress!, ldf: n) }
+    return ProjectionOperand(matrix: factor.map { Float($0) }, rows: n)
+  }
+
+  /// This variant's stream for one purpose. The variant goes in the top bits:
+  /// streams disjoint from the dense engine's and from other variants'
+  /// (sample indices stay below 2^40).
+  func stream(_ purpose: StreamPurpose) -> RandomStream {
+    RandomStream(seed: seed, stream: streamID(sample: sample, layer: layer, purpose) | (UInt64(variant + 1) << 56))
+  }
+
+  func project(_ operand: ProjectionOperand, columns m: Int, purpose: StreamPurpose) -> [Float] {
+    let stream = stream(purpose)
+    // n × m Gaussian G for a factor, or the k × m weight matrix itself when
+    // the operand is Y (n > k).
+    let inner = operand.inner
+    let gaussian = uninitializedFloats(inner * m) { stream.fillNormal($0, count: inner * m, standardDeviation: scale) }
+    return CollapseLab.project(operand.matrix, rows: operand.rows, gaussian, columns: m)
   }
 }

@@ -41,22 +41,33 @@ public struct MetricValues: Sendable, Equatable {
   }
 }
 
+/// X·Xᵀ (n × n, Float64) of a row-major n × d token matrix.
+public func gramOfRows(_ x: UnsafePointer<Float>, rows n: Int, columns d: Int) -> [Double] {
+  var gram = [Double](repeating: 0, count: n * n)
+  gram.withUnsafeMutableBufferPointer { gramMatrix(rows: n, columns: d, x: x, ldx: d, gram: $0.baseAddress!, ldg: max(1, n)) }
+  return gram
+}
+
 /// Computes every metric of X (n × d, row-major, contiguous).
 ///
-/// Singular values come from `RankKernels.singularValues` (Float64, one-sided
-/// Jacobi after QR) on the current backend; the centred matrix is formed in
-/// Float64 and rounded once to Float32.
+/// Singular values by `rankMethod`: `.gram` (n ≤ d) takes them from the
+/// eigenvalues of X·Xᵀ and of C·X·Xᵀ·C (C = I − 11ᵀ/n centres the rows) —
+/// `gram` may pass X·Xᵀ when the caller already has it; `.exact` from
+/// `RankKernels.singularValues` (Float64, one-sided Jacobi after QR) on the
+/// current backend, with the centred matrix formed in Float64 and rounded once
+/// to Float32.
 public func measure(
   _ x: UnsafePointer<Float>, rows n: Int, columns d: Int, attentionEntropy: Double,
-  rankToleranceFactor: Double = 1, rankMethod: RankMethod = .exact
+  rankToleranceFactor: Double = 1, rankMethod: RankMethod = .exact, gram: [Double]? = nil
 ) -> MetricValues {
   let count = min(n, d)
   let relativeTolerance = rankToleranceFactor * Double(max(n, d)) * Double(Float.ulpOfOne)
+  let useGram = rankMethod == .gram && n <= d
   /// Singular values (count of them, descending) by the chosen method.
   func spectrum(_ a: UnsafePointer<Float>) -> [Double] {
     var values = [Double](repeating: 0, count: count)
     switch rankMethod {
-    case .exact:
+    case .exact, .gram:
       values.withUnsafeMutableBufferPointer { singularValues(m: n, n: d, a: a, lda: d, into: $0.baseAddress!) }
     case .randomized:
       let estimate = randomizedRankEstimate(
@@ -65,34 +76,38 @@ public func measure(
     }
     return values
   }
-  let sigma = spectrum(x)
-  // Centre over tokens in Float64.
-  var mean = [Double](repeating: 0, count: d)
-  for i in 0..<n { for j in 0..<d { mean[j] += Double(x[i * d + j]) } }
-  for j in 0..<d { mean[j] /= Double(n) }
-  var centred = [Float](repeating: 0, count: n * d)
-  var residualSquares = 0.0, totalSquares = 0.0
-  for i in 0..<n {
-    for j in 0..<d {
-      let value = Double(x[i * d + j])
-      let r = value - mean[j]
-      centred[i * d + j] = Float(r)
-      residualSquares += r * r
-      totalSquares += value * value
-    }
+  let sums = CentringStatistics(rows: n, columns: d, x: x, ldx: d)
+  let mean = sums.mean
+  let residualSquares = sums.residualSquares, totalSquares = sums.totalSquares
+  var centred = [Float](repeating: 0, count: useGram ? 0 : n * d)
+  if !useGram {
+    for i in 0..<n { for j in 0..<d { centred[i * d + j] = Float(Double(x[i * d + j]) - mean[j]) } }
   }
-  let centredSigma = centred.withUnsafeBufferPointer { spectrum($0.baseAddress!) }
+  let sigma: [Double], centredSigma: [Double]
+  if useGram {
+    let g = gram ?? gramOfRows(x, rows: n, columns: d)
+    sigma = singularValuesFromGram(g, n: n)
+    // C·G·C: subtract row and column means, add back the grand mean.
+    var rowMeans = [Double](repeating: 0, count: n), grandMean = 0.0
+    for i in 0..<n {
+      for j in 0..<n { rowMeans[i] += g[i * n + j] }
+      rowMeans[i] /= Double(n)
+      grandMean += rowMeans[i] / Double(n)
+    }
+    var centredGram = g
+    for i in 0..<n { for j in 0..<n { centredGram[i * n + j] += grandMean - rowMeans[i] - rowMeans[j] } }
+    centredSigma = singularValuesFromGram(centredGram, n: n)
+  } else {
+    sigma = spectrum(x)
+    centredSigma = centred.withUnsafeBufferPointer { spectrum($0.baseAddress!) }
+  }
   let sigmaMax = sigma.first ?? 0
   let tolerance = relativeTolerance * sigmaMax
   var values = MetricValues(values: [Double](repeating: .nan, count: Metric.allCases.count))
   values[.rank] = Double(sigma.filter { $0 > tolerance }.count)
   values[.affineRank] = Double(centredSigma.filter { $0 > tolerance }.count)
   values[.residualRatio] = totalSquares > 0 ? (residualSquares / totalSquares).squareRoot() : .nan
-  values[.dongRatio] = {
-    let numerator = compositeNorm(rows: n, columns: d) { i, j in Double(x[i * d + j]) - mean[j] }
-    let denominator = compositeNorm(rows: n, columns: d) { i, j in Double(x[i * d + j]) }
-    return denominator > 0 ? numerator / denominator : .nan
-  }()
+  values[.dongRatio] = sums.compositeNorm > 0 ? sums.residualCompositeNorm / sums.compositeNorm : .nan
   let smallest = sigma.last ?? 0
   values[.log10SigmaRatio] = sigmaMax > 0 ? max(-300, log10(smallest / sigmaMax)) : .nan
   values[.stableRank] = sigmaMax > 0 ? totalSquares / (sigmaMax * sigmaMax) : .nan
@@ -110,18 +125,12 @@ public func measure(
   return values
 }
 
-/// √(‖M‖₁·‖M‖_∞): max absolute column sum times max absolute row sum.
-func compositeNorm(rows: Int, columns: Int, _ element: (Int, Int) -> Double) -> Double {
-  var columnSums = [Double](repeating: 0, count: columns)
-  var maxRow = 0.0
-  for i in 0..<rows {
-    var rowSum = 0.0
-    for j in 0..<columns {
-      let a = abs(element(i, j))
-      rowSum += a
-      columnSums[j] += a
-    }
-    maxRow = max(maxRow, rowSum)
-  }
-  return ((columnSums.max() ?? 0) * maxRow).squareRoot()
+/// σ = √max(0, λ) for the eigenvalues λ of a Gram matrix, descending
+/// (round-off can make the eigenvalues of a singular Gram matrix slightly
+/// negative).
+private func singularValuesFromGram(_ gram: [Double], n: Int) -> [Double] {
+  var values = [Double](repeating: 0, count: n)
+  values.withUnsafeMutableBufferPointer { symmetricEigenvalues(n: n, a: gram, lda: max(1, n), into: $0.baseAddress!) }
+  return values.map { $0 > 0 ? $0.squareRoot() : 0 }
 }
+

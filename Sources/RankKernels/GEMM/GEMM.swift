@@ -55,10 +55,14 @@ public func sgemmStridedBatched(
   requireNonNegative(kernel, "batchCount", batchCount)
   requireNonNegative(kernel, "strideA", strideA)
   requireNonNegative(kernel, "strideB", strideB)
-  if batchCount > 1 && strideC < (m - 1) * ldc + n {
+  // Outputs may be stacked (each block below the previous one) or side by
+  // side within the rows of one wide matrix (head blocks of a [n, H·d] array).
+  let stacked = strideC >= (m - 1) * ldc + n
+  let sideBySide = strideC >= n && (batchCount - 1) * strideC + n <= ldc
+  if batchCount > 1 && m > 0 && n > 0 && !stacked && !sideBySide {
     invalidArgument(
       kernel,
-      "strideC (\(strideC)) must be >= (m-1)*ldc + n = \((m - 1) * ldc + n) so outputs do not overlap")
+      "strideC (\(strideC)) must be >= (m-1)*ldc + n = \((m - 1) * ldc + n) (stacked outputs) or, for outputs side by side, >= n = \(n) with (batchCount-1)*strideC + n <= ldc = \(ldc), so outputs do not overlap")
   }
   (backend ?? Backends.current).sgemmStridedBatched(
     transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,

@@ -24,13 +24,14 @@ public func gramMatrix(
   for i in 0..<n { (gram + i * ldg).update(repeating: 0, count: n) }
   if n == 0 || k == 0 { return }
   // Widen a block of columns of every row once, so that the n(n+1)/2 inner
-  // products read Float64 from L1 (16 rows × 256 × 8 bytes = 32 KiB).
-  let chunk = 256
+  // products read Float64 from L1 (16 rows × 128 × 8 bytes = 16 KiB, half
+  // of L1 so the Float32 source streams past without evicting it).
+  let chunk = 128
   let wide = ScratchArena.current.buffer(.factorization, count: n * chunk, of: Double.self)
   var start = 0
   while start < k {
     let width = min(chunk, k - start)
-    let padded = (width + 3) & ~3
+    let padded = (width + 7) & ~7
     for i in 0..<n {
       let source = x + i * ldx + start, target = wide + i * padded
       for j in 0..<width { target[j] = Double(source[j]) }
@@ -43,34 +44,41 @@ public func gramMatrix(
 }
 
 /// Adds the inner products of the widened rows (each `width` long, a multiple
-/// of 4) to the upper triangle of `gram`, two rows by two rows so each loaded
-/// vector feeds two FMAs.
+/// of 8) to the upper triangle of `gram`, two rows by two rows so each loaded
+/// vector feeds two FMAs, with two accumulators per product so the FMA
+/// latency (4 cycles) does not bound the loop.
 @inline(__always)
 private func accumulateGram(rows n: Int, wide: UnsafeMutablePointer<Double>, width: Int, gram: UnsafeMutablePointer<Double>, ldg: Int) {
   typealias Vector = SIMD4<Double>
   let raw = UnsafeRawPointer(wide)
-  func load(_ row: Int, _ column: Int) -> Vector {
-    raw.load(fromByteOffset: (row * width + column) * 8, as: Vector.self)
-  }
+  let rowBytes = width &* 8
   var i = 0
   while i < n {
     let i2 = min(i + 1, n - 1)  // a lone last row is paired with itself
+    let a0 = raw + i &* rowBytes, a1 = raw + i2 &* rowBytes
     var j = i
     while j < n {
       let j2 = min(j + 1, n - 1)
+      let b0 = raw + j &* rowBytes, b1 = raw + j2 &* rowBytes
       var s00 = Vector(), s01 = Vector(), s10 = Vector(), s11 = Vector()
-      var c = 0
-      while c < width {
-        let a0 = load(i, c), a1 = load(i2, c), b0 = load(j, c), b1 = load(j2, c)
-        s00.addProduct(a0, b0); s01.addProduct(a0, b1)
-        s10.addProduct(a1, b0); s11.addProduct(a1, b1)
-        c += 4
+      var t00 = Vector(), t01 = Vector(), t10 = Vector(), t11 = Vector()
+      var offset = 0
+      while offset < rowBytes {
+        let x0 = a0.load(fromByteOffset: offset, as: Vector.self), x1 = a1.load(fromByteOffset: offset, as: Vector.self)
+        let y0 = b0.load(fromByteOffset: offset, as: Vector.self), y1 = b1.load(fromByteOffset: offset, as: Vector.self)
+        s00.addProduct(x0, y0); s01.addProduct(x0, y1)
+        s10.addProduct(x1, y0); s11.addProduct(x1, y1)
+        let u0 = a0.load(fromByteOffset: offset &+ 32, as: Vector.self), u1 = a1.load(fromByteOffset: offset &+ 32, as: Vector.self)
+        let v0 = b0.load(fromByteOffset: offset &+ 32, as: Vector.self), v1 = b1.load(fromByteOffset: offset &+ 32, as: Vector.self)
+        t00.addProduct(u0, v0); t01.addProduct(u0, v1)
+        t10.addProduct(u1, v0); t11.addProduct(u1, v1)
+        offset &+= 64
       }
-      gram[i * ldg + j] += s00.sum()
-      if j2 > j { gram[i * ldg + j2] += s01.sum() }
+      gram[i * ldg + j] += (s00 + t00).sum()
+      if j2 > j { gram[i * ldg + j2] += (s01 + t01).sum() }
       if i2 > i {
-        if j > i { gram[i2 * ldg + j] += s10.sum() }
-        if j2 > j { gram[i2 * ldg + j2] += s11.sum() }
+        if j > i { gram[i2 * ldg + j] += (s10 + t10).sum() }
+        if j2 > j { gram[i2 * ldg + j2] += (s11 + t11).sum() }
       }
       j += 2
     }

@@ -1,0 +1,145 @@
+import RankKernels
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The sketch engine's attention sublayer without Q, K or V.
+//
+// With Y = F·(orthonormal rows) and Gaussian weights (entries N(0, s²)), head
+// h's scores are F·(Z_Q·Z_Kᵀ)·Fᵀ·s²/√d_k and its values F·Z_V·s, with Z_Q,
+// Z_K, Z_V (n × d_k) iid N(0, 1). For n ≤ d_k:
+// - Z_Kᵀ = Q_K·R_K (thin QR) has R_K independent of the Haar Q_K, with the
+//   Bartlett law (R_ii = χ(d_k − i), R_ij ~ N(0, 1) above the diagonal), and
+//   Z_Q·Q_K is an n × n iid N(0, 1) matrix independent of both; so
+//   Z_Q·Z_Kᵀ ~ Z′·R_K with n² + n(n−1)/2 normals and n chi variates instead of
+//   2·n·d_k normals.
+// - The sublayer output is attended·W_O, and attended enters it only through
+//   attended·attendedᵀ = Σ_h A_h·F·(Z_V·Z_Vᵀ)·Fᵀ·A_hᵀ·s², and Z_V·Z_Vᵀ = R_Vᵀ·R_V
+//   with R_V Bartlett. So the rows of T = [A_h·F·R_Vᵀ·s]_h (n × H·n) have the
+//   same Gram matrix as attended's, and the output is sampled as F_T·G_O with
+//   F_T·F_Tᵀ = T·Tᵀ, like every other product of the engine.
+// Biases break the first step (the key bias term is not a function of
+// Z_Q·Z_Kᵀ), so with random biases, or for n > d_k, the engine falls back to
+// explicit Q, K, V products.
+
+extension SketchProjector {
+  func attentionSublayer(
+    _ operand: ProjectionOperand, weights: LayerWeights, configuration c: ModelConfiguration
+  ) -> (output: [Float], meanEntropy: Double) {
+    let n = operand.rows, heads = c.heads, dk = c.headDimension
+    if c.randomBiases || n > dk || operand.inner != n {
+      return standardAttentionSublayer(operand, projector: self, weights: weights, configuration: c)
+    }
+    let f = operand.matrix  // n × n, F·Fᵀ = Y·Yᵀ
+    let width = heads * n
+    // Score factors M_h = s²·Z′_h·R_K,h laid side by side: n × (H·n).
+    let scoreGaussians = uninitializedFloats(n * width) { stream(.scoreGaussians).fillNormal($0, count: n * width) }
+    let keyFactors = bartlettFactors(count: heads, size: n, degrees: dk, normals: stream(.keyFactors), uniforms: stream(.keyFactorUniforms))
+    let valueFactors = bartlettFactors(count: heads, size: n, degrees: dk, normals: stream(.valueFactors), uniforms: stream(.valueFactorUniforms))
+    // Per head: query_h = F·M_h, key_h = F, value_h = F·s·R_Vᵀ, so that
+    // query_h·key_hᵀ = F·M_h·Fᵀ and the head output is A_h·F·s·R_Vᵀ = T_h.
+    let scoreFactors = uninitializedFloats(n * width) { m in
+      sgemmStridedBatched(
+        m: n, n: n, k: n, alpha: scale * scale, a: scoreGaussians, lda: width, strideA: n,
+        b: keyFactors, ldb: n, strideB: n * n, c: m, ldc: width, strideC: n, batchCount: heads, threads: 1)
+    }
+    let query = CollapseLab.project(f, rows: n, scoreFactors, columns: width)
+    let value = uninitializedFloats(n * width) { v in
+      sgemmStridedBatched(
+        transB: .transpose, m: n, n: n, k: n, alpha: scale, a: f, lda: n, strideA: 0,
+        b: valueFactors, ldb: n, strideB: n * n, c: v, ldc: width, strideC: n, batchCount: heads, threads: 1)
+    }
+    let key = uninitializedFloats(n * width) { key in
+      f.withUnsafeBufferPointer { source in
+        for i in 0..<n { for h in 0..<heads { (key + i * width + h * n).update(from: source.baseAddress! + i * n, count: n) } }
+      }
+    }
+    var t = uninitializedFloats(n * width) { _ in }
+    var entropies = [Float](repeating: 0, count: heads * n)
+    t.withUnsafeMutableBufferPointer { out in
+      entropies.withUnsafeMutableBufferPointer { e in
+        multiHeadAttention(
+          shape: AttentionShape(batch: 1, sequenceLength: n, heads: heads, headDimension: n),
+          query: query, key: key, value: value, scale: 1 / Float(dk).squareRoot(),
+          output: out.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
+      }
+    }
+    let output = project(prepare(t, rows: n, gram: nil), columns: c.modelDimension, purpose: .output)
+    return (output, entropies.reduce(0.0) { $0 + Double($1) } / Double(entropies.count))
+  }
+}
+
+/// `count` independent upper-triangular n × n matrices (row-major, one after
+/// another) distributed as the R factor, with positive diagonal, of the thin
+/// QR of a `degrees × size` matrix of iid N(0, 1) entries (degrees ≥ size):
+/// R_ii = χ(degrees − i), R_ij ~ N(0, 1) for j > i, all independent
+/// (Bartlett decomposition).
+///
+/// Off-diagonal entries take positions 0..<count·n(n−1)/2 of `normals`; the
+/// chi variates come from Marsaglia–Tsang gamma sampling with four tries each
+/// drawn in bulk after them (the normals) and from `uniforms`, and, in the
+/// rare case (< 1e-6) that all four are rejected, further tries at positions
+/// reserved per variate. Rejection sampling with a fixed position per try is
+/// exact and keeps every value a function of its position.
+func bartlettFactors(count: Int, size n: Int, degrees: Int, normals: RandomStream, uniforms: RandomStream) -> [Float] {
+  precondition(degrees >= n, "Bartlett factors need degrees (\(degrees)) >= size (\(n))")
+  var r = [Float](repeating: 0, count: count * n * n)
+  let offDiagonal = n * (n - 1) / 2
+  var above = [Float](repeating: 0, count: count * offDiagonal)
+  above.withUnsafeMutableBufferPointer { normals.fillNormal($0.baseAddress!, count: $0.count) }
+  let variates = count * n, tries = 4
+  let tryStart = UInt64(count * offDiagonal)
+  var tryNormals = [Float](repeating: 0, count: variates * tries)
+  var tryUniforms = [Float](repeating: 0, count: variates * (tries + 1))
+  tryNormals.withUnsafeMutableBufferPointer { normals.fillNormal($0.baseAddress!, count: $0.count, startingAt: tryStart) }
+  tryUniforms.withUnsafeMutableBufferPointer { uniforms.fillUniform($0.baseAddress!, count: $0.count) }
+  // Positions from here on are reserved for the (rare) further tries.
+  let fallbackStart = tryStart + UInt64(variates * tries)
+  for m in 0..<count {
+    var next = 0
+    for i in 0..<n {
+      for j in (i + 1)..<n {
+        r[m * n * n + i * n + j] = above[m * offDiagonal + next]
+        next += 1
+      }
+      let variate = m * n + i
+      let shape = Double(degrees - i) / 2
+      let gamma = sampleGamma(
+        shape: shape,
+        normal: { k in
+          k < tries ? Double(tryNormals[variate * tries + k])
+            : normals.normalReference(at: fallbackStart + UInt64(variate) << 20 + UInt64(k))
+        },
+        uniform: { k in
+          k < tries + 1 ? Double(tryUniforms[variate * (tries + 1) + k])
+            : Double(uniforms.uniform(at: UInt64(variates * (tries + 1)) + UInt64(variate) << 20 + UInt64(k)))
+        })
+      r[m * n * n + i * n + i] = Float((2 * gamma).squareRoot())  // χ(ν) = √(2·Gamma(ν/2))
+    }
+  }
+  return r
+}
+
+/// Gamma(shape, 1) by Marsaglia & Tsang (2000): try k uses normal(k) and
+/// uniform(k); for shape < 1, Gamma(shape + 1)·U^(1/shape) with U = uniform(0)
+/// and the tries shifted by one uniform.
+func sampleGamma(shape: Double, normal: (Int) -> Double, uniform: (Int) -> Double) -> Double {
+  if shape < 1 {
+    let boosted = sampleGamma(shape: shape + 1, normal: normal, uniform: { uniform($0 + 1) })
+    return boosted * pow(uniform(0), 1 / shape)
+  }
+  let d = shape - 1.0 / 3, c = 1 / (9 * d).squareRoot()
+  var k = 0
+  while true {
+    let x = normal(k)
+    let base = 1 + c * x
+    if base > 0 {
+      let v = base * base * base
+      if log(uniform(k)) < 0.5 * x * x + d - d * v + d * log(v) { return d * v }
+    }
+    k += 1
+  }
+}
