@@ -30,3 +30,17 @@ func gemmCases(backends: [any LinearAlgebraBackend], threads: Int) -> [Benchmark
       }))
   return cases
 }
+
+/// One attention head's products at 16 tokens (scores Q·Kᵀ and P·V): the
+/// size where per-call overhead, not arithmetic, decides.
+func tinyGEMMCases(backends: [any LinearAlgebraBackend]) -> [BenchmarkCase] {
+  let n = 16
+  let a = randomBuffer(n * n, seed: 13), b = randomBuffer(n * n, seed: 14), c = permanentBuffer(n * n, of: Float.self)
+  return [Transpose.noTranspose, .transpose].map { transB in
+    BenchmarkCase(
+      kernel: "sgemm", shape: "\(n)x\(n)x\(n)" + (transB == .transpose ? "_bT" : ""), work: 2.0 * Double(n * n * n), unit: .gflops,
+      contenders: perBackend(backends) { backend in
+        sgemm(transB: transB, m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, c: c, ldc: n, threads: 1, backend: backend)
+      })
+  }
+}

@@ -51,9 +51,10 @@ struct KernelCompare: ParsableCommand {
     let microKernel = measureMicroKernelGFLOPS()
     printError("peak FMA: \(String(format2: peak.perCore)) GFLOP/s on 1 core, \(String(format2: peak.allCores)) on \(threads); GEMM micro-kernel in L1: \(String(format2: microKernel)) GFLOP/s")
     }
-    var cases = gemmCases(backends: backends, threads: threads)
+    var cases = gemmCases(backends: backends, threads: threads) + tinyGEMMCases(backends: backends)
     cases += factorizationCases(backends: backends, threads: threads)
     cases += gramCases()
+    cases += elementwiseCases(threads: threads)
     cases += rngCases(threads: threads)
     let selected = cases.filter { benchmark in
       (kernel.map { benchmark.kernel.contains($0) } ?? true) && (shape.map { benchmark.shape.contains($0) } ?? true)

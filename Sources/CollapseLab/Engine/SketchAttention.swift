@@ -138,7 +138,11 @@ func sampleGamma(shape: Double, normal: (Int) -> Double, uniform: (Int) -> Doubl
     let base = 1 + c * x
     if base > 0 {
       let v = base * base * base
-      if log(uniform(k)) < 0.5 * x * x + d - d * v + d * log(v) { return d * v }
+      let u = uniform(k)
+      // The squeeze u < 1 − 0.0331·x⁴ accepts ~98 % of tries without logs;
+      // it implies the exact test, so the accepted values are the same.
+      if u < 1 - 0.0331 * (x * x) * (x * x) { return d * v }
+      if log(u) < 0.5 * x * x + d - d * v + d * log(v) { return d * v }
     }
     k += 1
   }

@@ -1,5 +1,6 @@
 import Foundation
 import RankKernels
+import Synchronization
 
 /// How a run ended.
 public enum RunOutcome: Sendable {
@@ -30,7 +31,7 @@ public struct ExecutionOptions: Sendable {
 /// A Monte Carlo run over samples `0..<identity.samples` (or the shard's part).
 ///
 /// Samples are processed in blocks of `identity.blockSize` consecutive indices,
-/// blocks in increasing order, the samples of a block in parallel. Each
+/// blocks in increasing order (several blocks' samples in parallel at a time). Each
 /// block's moments are folded in sample order and inserted into the canonical
 /// `ReductionTree`, so the results are bit-identical for any thread count,
 /// resume point or sharding.
@@ -71,30 +72,39 @@ public struct MonteCarloRun: Sendable {
     var samplesDone = 0
     if let directory = options.outputDirectory { try state.write(to: directory) }
 
-    for block in pending {
+    // Blocks go to the workers in batches (several per thread), so a thread
+    // that finishes early takes more samples instead of waiting at a
+    // per-block barrier; results are still folded block by block, in order.
+    let batchBlocks = max(1, 4 * options.threads)
+    var batchStart = 0
+    while batchStart < pending.count {
       if shouldStop() {
         state.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(start)
         try checkpoint(&state, csv: csv, options: options)
         return .interrupted(state)
       }
-      let samples = sampleRange(of: block)
-      let results = computeBlock(samples, threads: options.threads)
-      var table = identity.emptyTable
-      for values in results {
-        for (v, perLayer) in values.enumerated() {
-          for (layer, metrics) in perLayer.enumerated() {
-            for (m, value) in metrics.values.enumerated() {
-              let entry = identity.entry(variant: v, layer: layer, metric: m)
-              table.entries[entry].add(value)
-              state.tallies.add(value, at: entry, spec: specs[entry])
+      let batch = Array(pending[batchStart..<min(pending.count, batchStart + batchBlocks)])
+      batchStart += batch.count
+      let batchResults = computeBlocks(batch.map(sampleRange(of:)), threads: options.threads)
+      for (block, results) in zip(batch, batchResults) {
+        let samples = sampleRange(of: block)
+        var table = identity.emptyTable
+        for values in results {
+          for (v, perLayer) in values.enumerated() {
+            for (layer, metrics) in perLayer.enumerated() {
+              for (m, value) in metrics.values.enumerated() {
+                let entry = identity.entry(variant: v, layer: layer, metric: m)
+                table.entries[entry].add(value)
+                state.tallies.add(value, at: entry, spec: specs[entry])
+              }
             }
           }
         }
+        try state.tree.insert(block: block, table)
+        try csv?.append(samples: samples, results: results, configuration: c)
+        state.completedSamples += samples.count
+        samplesDone += samples.count
       }
-      try state.tree.insert(block: block, table)
-      try csv?.append(samples: samples, results: results, configuration: c)
-      state.completedSamples += samples.count
-      samplesDone += samples.count
       options.progress?(samplesDone, samplesToDo, Date().timeIntervalSince(start))
       if Date().timeIntervalSince(lastCheckpoint) >= options.checkpointInterval {
         state.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(start)
@@ -118,22 +128,28 @@ public struct MonteCarloRun: Sendable {
     try Summary(state: state).write(to: directory)
   }
 
-  /// The samples of one block, computed in parallel, returned in sample order.
-  private func computeBlock(_ samples: Range<Int>, threads: Int) -> [[[MetricValues]]] {
+  /// The samples of several blocks, computed in parallel (each worker takes
+  /// the next unclaimed sample), returned per block in sample order.
+  private func computeBlocks(_ blocks: [Range<Int>], threads: Int) -> [[[[MetricValues]]]] {
+    let samples = blocks.flatMap { Array($0) }
     let results = UnsafeMutableBufferPointer<[[MetricValues]]>.allocate(capacity: samples.count)
     results.initialize(repeating: [])
     defer { results.deallocate() }
     let shared = SendableBuffer(results)
     let engine = self.engine, configuration = identity.configuration, seed = identity.seed
-    let lowerBound = samples.lowerBound
-    DispatchQueue.concurrentPerform(iterations: min(max(1, threads), samples.count)) { worker in
-      var index = worker
-      while index < samples.count {
-        shared.buffer[index] = engine.run(sample: UInt64(lowerBound + index), configuration: configuration, seed: seed)
-        index += max(1, threads)
+    let next = Atomic<Int>(0)
+    DispatchQueue.concurrentPerform(iterations: min(max(1, threads), samples.count)) { _ in
+      while true {
+        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        if index >= samples.count { break }
+        shared.buffer[index] = engine.run(sample: UInt64(samples[index]), configuration: configuration, seed: seed)
       }
     }
-    return Array(results)
+    var offset = 0
+    return blocks.map { block in
+      defer { offset += block.count }
+      return Array(results[offset..<(offset + block.count)])
+    }
   }
 }
 

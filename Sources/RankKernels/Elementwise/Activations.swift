@@ -19,28 +19,42 @@ public func gelu(
   output: UnsafeMutablePointer<Float>
 ) {
   requireNonNegative("gelu", "count", count)
-  @inline(__always) func evaluate(_ x: Float8) -> Float8 {
-    switch approximation {
-    case .none:
-      // 1 + erf(x/√2) = 2 − erfc(x/√2) for x ≥ 0 and erfc(|x|/√2) for x < 0;
-      // erfc8 returns 2 − erfc for negative arguments, so one call covers both.
-      let u = x * Float8(repeating: -0.707_106_77)
-      return 0.5 * x * erfc8(u)
-    case .tanh:
-      // ½(1 + tanh z) = 1 / (1 + e^(−2z)): no cancellation for z ≪ 0.
-      let z = x * fma8(x * x, Float8(repeating: 0.044_715 * 0.797_884_56), Float8(repeating: 0.797_884_56))
-      return x / (1 + exp8(-2 * z))
-    }
+  // One loop per form, the form chosen outside: a nested function switching
+  // inside the loop was compiled as an out-of-line call per vector.
+  switch approximation {
+  case .none: applyElementwise(input, count: count, output: output, geluErf8)
+  case .tanh: applyElementwise(input, count: count, output: output, geluTanh8)
   }
+}
+
+/// x·Φ(x): 1 + erf(x/√2) = 2 − erfc(x/√2) for x ≥ 0 and erfc(|x|/√2) for
+/// x < 0; erfc8 returns 2 − erfc for negative arguments, so one call covers both.
+@inline(__always)
+private func geluErf8(_ x: Float8) -> Float8 {
+  0.5 * x * erfc8(x * Float8(repeating: -0.707_106_77))
+}
+
+/// ½(1 + tanh z) = 1 / (1 + e^(−2z)): no cancellation for z ≪ 0.
+@inline(__always)
+private func geluTanh8(_ x: Float8) -> Float8 {
+  let z = x * fma8(x * x, Float8(repeating: 0.044_715 * 0.797_884_56), Float8(repeating: 0.797_884_56))
+  return x / (1 + exp8(-2 * z))
+}
+
+/// output[i] = f(input[i]) eight at a time, the tail through a padded vector.
+@inline(__always)
+private func applyElementwise(
+  _ input: UnsafePointer<Float>, count: Int, output: UnsafeMutablePointer<Float>, _ f: (Float8) -> Float8
+) {
   var i = 0
   while i + 8 <= count {
-    storeVector(evaluate(loadVector(input + i)), output + i)
+    storeVector(f(loadVector(input + i)), output + i)
     i += 8
   }
   if i < count {
     var tail = Float8()
     for lane in 0..<(count - i) { tail[lane] = input[i + lane] }
-    let result = evaluate(tail)
+    let result = f(tail)
     for lane in 0..<(count - i) { output[i + lane] = result[lane] }
   }
 }

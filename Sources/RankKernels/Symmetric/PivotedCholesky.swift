@@ -12,7 +12,7 @@
 /// rank-deficient, which collapsed token matrices are.
 ///
 /// Only the upper triangle of `a` is read; `a` is not modified.
-/// Single-threaded; allocates O(n²) scratch per call.
+/// Single-threaded; O(n²) temporary scratch (on the stack when small).
 @discardableResult
 public func pivotedCholesky(
   n: Int, a: UnsafePointer<Double>, lda: Int, factor: UnsafeMutablePointer<Double>, ldf: Int
@@ -24,10 +24,22 @@ public func pivotedCholesky(
   for i in 0..<n { (factor + i * ldf).update(repeating: 0, count: n) }
   if n == 0 { return 0 }
   // work: the permuted matrix, full storage; its lower triangle becomes L.
-  var work = [Double](repeating: 0, count: n * n)
-  var order = Array(0..<n)
+  // Temporary scratch: this runs several times per mc-generic layer.
+  return withUnsafeTemporaryAllocation(of: Double.self, capacity: n * n) { scratch in
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { orderBuffer in
+      let work = scratch.baseAddress!, order = orderBuffer.baseAddress!
+      return pivotedCholeskyFactor(n: n, a: a, lda: lda, work: work, order: order, into: factor, ldf: ldf)
+    }
+  }
+}
+
+private func pivotedCholeskyFactor(
+  n: Int, a: UnsafePointer<Double>, lda: Int, work: UnsafeMutablePointer<Double>, order: UnsafeMutablePointer<Int>,
+  into factor: UnsafeMutablePointer<Double>, ldf: Int
+) -> Int {
   var largestDiagonal = 0.0
   for i in 0..<n {
+    order[i] = i
     for j in i..<n {
       work[i * n + j] = a[i * lda + j]
       work[j * n + i] = a[i * lda + j]
@@ -44,9 +56,9 @@ public func pivotedCholesky(
     if !(diagonal > tolerance) { break }
     if pivot != j {
       // Symmetric swap of rows and columns j and pivot.
-      for k in 0..<n { work.swapAt(j * n + k, pivot * n + k) }
-      for k in 0..<n { work.swapAt(k * n + j, k * n + pivot) }
-      order.swapAt(j, pivot)
+      for k in 0..<n { swap(&work[j * n + k], &work[pivot * n + k]) }
+      for k in 0..<n { swap(&work[k * n + j], &work[k * n + pivot]) }
+      swap(&order[j], &order[pivot])
     }
     let root = diagonal.squareRoot()
     work[j * n + j] = root

@@ -5,8 +5,8 @@
 /// Backward stable: every computed eigenvalue is within about n·ε·‖A‖₂ of an
 /// exact one. Cost ≈ (4/3)n³ + O(n²) flops, a few microseconds at n = 16,
 /// which is why the rank metrics use it on Gram matrices. Only the upper
-/// triangle of `a` is read; `a` is not modified. Single-threaded; allocates
-/// O(n²) scratch per call.
+/// triangle of `a` is read; `a` is not modified. Single-threaded; O(n²)
+/// temporary scratch (on the stack when small).
 ///
 /// A matrix with a NaN or infinite entry yields NaN eigenvalues.
 public func symmetricEigenvalues(
@@ -16,27 +16,27 @@ public func symmetricEigenvalues(
   requireNonNegative(kernel, "n", n)
   requireLeadingDimension(kernel, "lda", lda, columns: n, of: "A")
   if n == 0 { return }
-  var work = [Double](repeating: 0, count: n * n)
-  var finite = true
-  for i in 0..<n {
-    for j in i..<n {
-      let value = a[i * lda + j]
-      if !value.isFinite { finite = false }
-      work[i * n + j] = value
-      work[j * n + i] = value
+  // Stack scratch (n² + 3n doubles): this runs twice per token matrix in
+  // mc-generic, where heap arrays per call showed up in profiles.
+  withUnsafeTemporaryAllocation(of: Double.self, capacity: n * n + 3 * n) { scratch in
+    let w = scratch.baseAddress!, e = w + n * n, v = e + n, p = v + n
+    var finite = true
+    for i in 0..<n {
+      for j in i..<n {
+        let value = a[i * lda + j]
+        if !value.isFinite { finite = false }
+        w[i * n + j] = value
+        w[j * n + i] = value
+      }
     }
-  }
-  if !finite {
-    values.update(repeating: .nan, count: n)
-    return
-  }
-  var offDiagonal = [Double](repeating: 0, count: n)
-  work.withUnsafeMutableBufferPointer { w in
-    offDiagonal.withUnsafeMutableBufferPointer { e in
-      tridiagonalize(w.baseAddress!, n: n, diagonal: values, offDiagonal: e.baseAddress!)
-      tridiagonalQL(n: n, diagonal: values, offDiagonal: e.baseAddress!)
+    if !finite {
+      values.update(repeating: .nan, count: n)
+      return
     }
+    tridiagonalize(w, n: n, diagonal: values, offDiagonal: e, v: v, p: p)
+    tridiagonalQL(n: n, diagonal: values, offDiagonal: e)
   }
+  if values[0].isNaN { return }
   var sorted = UnsafeMutableBufferPointer(start: values, count: n)
   sorted.sort(by: >)
 }
@@ -44,9 +44,9 @@ public func symmetricEigenvalues(
 /// Reduces the symmetric matrix `a` (full storage, destroyed) to tridiagonal
 /// T = Qᵀ·A·Q: diagonal d[0..<n], off-diagonal e[i] = T[i, i+1] for i < n−1.
 private func tridiagonalize(
-  _ a: UnsafeMutablePointer<Double>, n: Int, diagonal d: UnsafeMutablePointer<Double>, offDiagonal e: UnsafeMutablePointer<Double>
+  _ a: UnsafeMutablePointer<Double>, n: Int, diagonal d: UnsafeMutablePointer<Double>, offDiagonal e: UnsafeMutablePointer<Double>,
+  v: UnsafeMutablePointer<Double>, p: UnsafeMutablePointer<Double>
 ) {
-  var v = [Double](repeating: 0, count: n), p = [Double](repeating: 0, count: n)
   for k in 0..<max(0, n - 2) {
     // Reflector H = I − 2·v·vᵀ mapping A[k+1..<n, k] onto a multiple of e₁.
     var norm = 0.0

@@ -1,0 +1,28 @@
+import RankKernels
+
+/// Memory-bound kernels, reported in GB/s of compulsory traffic (read the
+/// input once, write the output once) so they compare with the streaming
+/// bandwidth probe: LayerNorm at BERT-base widths, GELU on the MLP's hidden
+/// activations.
+func elementwiseCases(threads: Int) -> [BenchmarkCase] {
+  var cases: [BenchmarkCase] = []
+  for rows in [128, 4096] {
+    let d = 768
+    let x = randomBuffer(rows * d, seed: 11), y = permanentBuffer(rows * d, of: Float.self)
+    let gamma = [Float](repeating: 1.1, count: d), beta = [Float](repeating: 0.1, count: d)
+    cases.append(
+      BenchmarkCase(
+        kernel: "layernorm", shape: "\(rows)x\(d)", work: Double(2 * rows * d * 4), unit: .gigabytes,
+        contenders: [("swift", {
+          layerNorm(rows: rows, columns: d, input: x, gamma: gamma, beta: beta, eps: 1e-12, output: y, threads: threads)
+        })]))
+  }
+  for (rows, width) in [(16, 3072), (4096, 3072)] {
+    let x = randomBuffer(rows * width, seed: 12), y = permanentBuffer(rows * width, of: Float.self)
+    cases.append(
+      BenchmarkCase(
+        kernel: "gelu", shape: "\(rows)x\(width)", work: Double(2 * rows * width * 4), unit: .gigabytes,
+        contenders: [("swift", { gelu(x, count: rows * width, output: y) })]))
+  }
+  return cases
+}
