@@ -86,6 +86,11 @@ internal func serialSGEMM(
     .gemmPackedB, count: (packPanelsJustInTime ? min(chunkColumns, ncMax) : ncMax) * kcMax, of: Float.self)
   let edgeTile = arena.buffer(.gemmEdgeTile, count: mr * nr, of: Float.self)
   let aTransposed = transA == .transpose, bTransposed = transB == .transpose
+  // With few rows of C each B panel feeds at most a few tiles, so packing it
+  // (read, write, read again) costs more than the micro-kernel reading B's
+  // rows in place: full-width panels of an untransposed B are then used
+  // directly with stride ldb (the sketch engine's 16 × 16 · 16 × 768 products).
+  let readBInPlace = !bTransposed && m <= GEMMTuning.inPlaceBRowLimit
 
   var jc = 0
   while jc < n {
@@ -106,9 +111,16 @@ internal func serialSGEMM(
         var jr = 0
         while jr < nc {
           let columns = min(nr, nc - jr)
-          let bPanel: UnsafePointer<Float>
-          let panelStride = nr
-          if packPanelsJustInTime {
+          var bPanel: UnsafePointer<Float>
+          var panelStride = nr
+          if readBInPlace && columns == nr {
+            bPanel = bSource + jr
+            panelStride = ldb
+          } else if readBInPlace {
+            // The last, partial panel: packed alone (zero-padded to 16 columns).
+            packB(transposed: false, b: bSource + jr, ldb: ldb, kc: kc, nc: columns, into: packedB)
+            bPanel = UnsafePointer(packedB)
+          } else if packPanelsJustInTime {
             // Pack a chunk of adjacent panels when entering it: each source row
             // is then read as several adjacent cache lines, not one line per row.
             if jr % chunkColumns == 0 {

@@ -20,4 +20,8 @@ public enum GEMMTuning {
   /// Below this many multiply-adds (m·n·k) a product runs on one thread:
   /// the dispatch hand-off would cost more than it saves.
   public static let parallelThreshold = 1 << 18
+  /// Up to this many rows of C, full 16-column panels of an untransposed B
+  /// are read in place instead of packed (each panel feeds at most four
+  /// 6-row tiles, too few to repay the copy).
+  public static let inPlaceBRowLimit = 24
 }
