@@ -75,6 +75,7 @@ let package = Package(
       name: "kernel-compare",
       dependencies: [
         "RankKernels",
+        "CollapseLab",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Tools/kernel-compare"

@@ -11,14 +11,18 @@ struct BenchmarkCase {
   var contenders: [(name: String, body: () -> Void)]
 
   enum RateUnit: String {
-    case gflops = "GFLOP/s", gigabytes = "GB/s", giganumbers = "Gnum/s"
+    case gflops = "GFLOP/s", gigabytes = "GB/s", giganumbers = "Gnum/s", samples = "samples/s"
     var jsonKey: String {
       switch self {
       case .gflops: "gflops"
       case .gigabytes: "gbps"
       case .giganumbers: "gnumbers_per_second"
+      case .samples: "samples_per_second"
       }
     }
+    /// Work per second is multiplied by this to give the unit (giga-units
+    /// for kernels, plain samples for the engines).
+    var scale: Double { self == .samples ? 1 : 1e-9 }
   }
 }
 
@@ -30,8 +34,8 @@ func measure(_ benchmark: BenchmarkCase, threads: Int, rounds: Int, roundSeconds
   return zip(benchmark.contenders, seconds).map { contender, time in
     Measurement(
       kernel: benchmark.kernel, shape: benchmark.shape, backend: contender.name, threads: threads,
-      seconds: time, rate: benchmark.work / time * 1e-9, rateUnit: benchmark.unit,
-      ratioToOpenBLAS: openBLASSeconds.map { $0 / time })
+      seconds: time, rate: benchmark.work / time * benchmark.unit.scale, rateUnit: benchmark.unit,
+      ratioToOpenBLAS: openBLASSeconds.map { $0 / time }, ratioToFirst: seconds[0] / time)
   }
 }
 

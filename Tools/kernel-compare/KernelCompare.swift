@@ -22,6 +22,9 @@ struct KernelCompare: ParsableCommand {
   @Option(help: "Only shapes whose name contains this text (e.g. 128x768x3072).")
   var shape: String?
 
+  @Option(name: .customLong("engines"), help: "Also time one mc-generic sample with the dense and sketch engines at these sequence lengths (e.g. 16 or 8,16,32,64,128).")
+  var engineLengths: String?
+
   @Flag(help: "Skip the machine-limit probes (peak FMA, micro-kernel ceiling).")
   var skipProbes = false
 
@@ -56,6 +59,13 @@ struct KernelCompare: ParsableCommand {
     cases += gramCases()
     cases += elementwiseCases(threads: threads)
     cases += rngCases(threads: threads)
+    if let engineLengths {
+      let lengths = engineLengths.split(separator: ",").compactMap { Int($0) }
+      guard !lengths.isEmpty, lengths.allSatisfy({ $0 > 0 }) else {
+        throw ValidationError("--engines expects comma-separated positive sequence lengths, got '\(engineLengths)'")
+      }
+      cases += engineCases(sequenceLengths: lengths)
+    }
     let selected = cases.filter { benchmark in
       (kernel.map { benchmark.kernel.contains($0) } ?? true) && (shape.map { benchmark.shape.contains($0) } ?? true)
     }

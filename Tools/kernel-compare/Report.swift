@@ -9,6 +9,8 @@ struct Measurement {
   var rate: Double
   var rateUnit: BenchmarkCase.RateUnit
   var ratioToOpenBLAS: Double?
+  /// Time of the case's first contender ÷ this one's (the engines' speed-up).
+  var ratioToFirst: Double = 1
 
   var jsonLine: String {
     var fields = [
@@ -17,17 +19,19 @@ struct Measurement {
     ]
     fields.append("\"\(rateUnit.jsonKey)\": \(rate)")
     fields.append("\"ratio_to_openblas\": \(ratioToOpenBLAS.map { "\($0)" } ?? "null")")
+    fields.append("\"ratio_to_first\": \(ratioToFirst)")
     return "{" + fields.joined(separator: ", ") + "}"
   }
 }
 
 func formatTable(_ rows: [Measurement]) -> String {
-  let header = ["kernel", "shape", "backend", "threads", "time", "rate", "vs openblas"]
+  let header = ["kernel", "shape", "backend", "threads", "time", "rate", "vs openblas", "vs first"]
   let body = rows.map { row -> [String] in
     [
       row.kernel, row.shape, row.backend, "\(row.threads)",
       formatSeconds(row.seconds), String(format2: row.rate) + " " + row.rateUnit.rawValue,
       row.ratioToOpenBLAS.map { String(format2: $0) + "×" } ?? "-",
+      String(format2: row.ratioToFirst) + "×",
     ]
   }
   let all = [header] + body
