@@ -9,6 +9,9 @@ struct BenchmarkCase {
   var work: Double
   var unit: RateUnit
   var contenders: [(name: String, body: () -> Void)]
+  /// Run once before timing, only when the case is selected (an accuracy
+  /// check that must hold for the times to be comparable, printed on stderr).
+  var check: (() -> Void)? = nil
 
   enum RateUnit: String {
     case gflops = "GFLOP/s", gigabytes = "GB/s", giganumbers = "Gnum/s", samples = "samples/s"
@@ -29,6 +32,7 @@ struct BenchmarkCase {
 /// Times every contender of `benchmark` in alternating rounds and returns one
 /// measurement each, with the ratio to OpenBLAS's time where it took part.
 func measure(_ benchmark: BenchmarkCase, threads: Int, rounds: Int, roundSeconds: Double) -> [Measurement] {
+  benchmark.check?()
   let seconds = bestSecondsPerCall(contenders: benchmark.contenders.map(\.body), rounds: rounds, roundSeconds: roundSeconds)
   let openBLASSeconds = zip(benchmark.contenders, seconds).first { $0.0.name == "openblas" }?.1
   return zip(benchmark.contenders, seconds).map { contender, time in

@@ -41,3 +41,54 @@ func gramCases() -> [BenchmarkCase] {
       contenders: [("swift", { gramMatrix(rows: n, columns: k, x: x, ldx: k, gram: gram, ldg: n) })])
   }
 }
+
+/// Eigenvalues of Float64 Gram matrices (the rank metrics at 16 and 128 tokens).
+func eigenvalueCases() -> [BenchmarkCase] {
+  [16, 128].map { n in
+    let x = randomBuffer(n * 768, seed: 8)
+    let gram = permanentBuffer(n * n, of: Double.self), values = permanentBuffer(n, of: Double.self)
+    gramMatrix(rows: n, columns: 768, x: x, ldx: 768, gram: gram, ldg: n)
+    return BenchmarkCase(
+      kernel: "symmetric_eigenvalues", shape: "\(n)x\(n)", work: 4.0 * Double(n * n * n) / 3, unit: .gflops,
+      contenders: [("swift", { symmetricEigenvalues(n: n, a: gram, lda: n, into: values) })])
+  }
+}
+
+/// Randomized SVD (top 16, oversampling 8, 2 power iterations, Swift) against
+/// LAPACKE's full SVD (dgesdd on a Float64 copy, the OpenBLAS backend's
+/// `singularValues`) on A = G·diag(0.7^j), G Gaussian m × 768: a decaying
+/// spectrum like a token matrix's. The accuracy of the top 16 values against
+/// the full SVD is printed on stderr; it must be within 1e-3 relative for the
+/// time ratio to count ("equal accuracy").
+func randomizedSVDCases(backends: [any LinearAlgebraBackend], threads: Int) -> [BenchmarkCase] {
+  let n = 768, rank = 16
+  return [512, 4096].map { m in
+    let a = permanentBuffer(m * n, of: Float.self)
+    RandomStream(seed: 30).fillNormal(a, count: m * n)
+    for i in 0..<m { for j in 0..<n { a[i * n + j] *= Float(pow07(j)) } }
+    let full = permanentBuffer(min(m, n), of: Double.self)
+    var contenders: [(name: String, body: () -> Void)] = [
+      ("swift", { _ = randomizedSVD(m: m, n: n, a: a, lda: n, rank: rank, oversampling: 8, powerIterations: 2, seed: 1, threads: threads) })
+    ]
+    var check: (() -> Void)?
+    if let openBLAS = backends.first(where: { $0.name == "openblas" }) {
+      contenders.append(("openblas", { openBLAS.singularValues(m: m, n: n, a: a, lda: n, into: full) }))
+      check = {
+        openBLAS.singularValues(m: m, n: n, a: a, lda: n, into: full)
+        let estimate = randomizedSVD(m: m, n: n, a: a, lda: n, rank: rank, oversampling: 8, powerIterations: 2, seed: 1, threads: threads)
+        let worst = (0..<rank).map { abs(estimate.values[$0] - full[$0]) / full[$0] }.max() ?? .nan
+        printError("randomized_svd \(m)x\(n): top-\(rank) largest relative error vs LAPACKE full SVD = \(worst)")
+      }
+    }
+    // Work: the randomized method's 2·m·n·(k+p)·(2q+2) flops, for a rate.
+    return BenchmarkCase(
+      kernel: "randomized_svd_top16", shape: "\(m)x\(n)", work: 2.0 * Double(m * n * (rank + 8) * 6), unit: .gflops,
+      contenders: contenders, check: check)
+  }
+}
+
+private func pow07(_ j: Int) -> Double {
+  var value = 1.0
+  for _ in 0..<j { value *= 0.7 }
+  return value
+}

@@ -25,6 +25,9 @@ struct KernelCompare: ParsableCommand {
   @Option(name: .customLong("engines"), help: "Also time one mc-generic sample with the dense and sketch engines at these sequence lengths (e.g. 16 or 8,16,32,64,128).")
   var engineLengths: String?
 
+  @Flag(name: .customLong("skip-numpy"), help: "Do not run the numpy comparison (python3 child process).")
+  var skipNumpy = false
+
   @Flag(help: "Skip the machine-limit probes (peak FMA, micro-kernel ceiling).")
   var skipProbes = false
 
@@ -56,7 +59,10 @@ struct KernelCompare: ParsableCommand {
     }
     var cases = gemmCases(backends: backends, threads: threads) + tinyGEMMCases(backends: backends)
     cases += factorizationCases(backends: backends, threads: threads)
-    cases += gramCases()
+    cases += attentionCases(threads: threads)
+    cases += randomizedSVDCases(backends: backends, threads: threads)
+    cases += gramCases() + eigenvalueCases()
+    cases += streamBandwidthCases(threads: threads)
     cases += elementwiseCases(threads: threads)
     cases += rngCases(threads: threads)
     if let engineLengths {
@@ -66,15 +72,27 @@ struct KernelCompare: ParsableCommand {
       }
       cases += engineCases(sequenceLengths: lengths)
     }
-    let selected = cases.filter { benchmark in
-      (kernel.map { benchmark.kernel.contains($0) } ?? true) && (shape.map { benchmark.shape.contains($0) } ?? true)
+    func wanted(_ caseKernel: String, _ caseShape: String) -> Bool {
+      (kernel.map { caseKernel.contains($0) } ?? true) && (shape.map { caseShape.contains($0) } ?? true)
     }
+    let selected = cases.filter { wanted($0.kernel, $0.shape) }
     if selected.isEmpty { throw ValidationError("no benchmark matches --kernel \(kernel ?? "*") --shape \(shape ?? "*")") }
     var rows: [Measurement] = []
     for benchmark in selected {
       let measured = measure(benchmark, threads: threads, rounds: rounds, roundSeconds: roundSeconds)
       if json { measured.forEach { print($0.jsonLine) } }
       rows += measured
+    }
+    if !skipNumpy {
+      for var row in numpyMeasurements(threads: threads, rounds: rounds, roundSeconds: roundSeconds, selected: wanted) {
+        // Ratios against the rows of this run: OpenBLAS's time, and the Swift
+        // kernel's (the first contender) for "vs first".
+        let peers = rows.filter { $0.kernel == row.kernel && $0.shape == row.shape }
+        row.ratioToOpenBLAS = peers.first { $0.backend == "openblas" }.map { $0.seconds / row.seconds }
+        row.ratioToFirst = peers.first.map { $0.seconds / row.seconds } ?? 1
+        if json { print(row.jsonLine) }
+        rows.append(row)
+      }
     }
     if !json { print(formatTable(rows)) }
   }

@@ -25,3 +25,16 @@ func measureMicroKernelGFLOPS() -> Double {
   }
   return best
 }
+
+/// Streaming copy bandwidth (read + write bytes per second) at two sizes:
+/// the 4096×768 LayerNorm's (12.6 MB each way, resident in the 32 MiB L3)
+/// and 64 MiB each way (main memory). Reported as benchmark rows so every
+/// memory-bound kernel can be read as a fraction of them.
+func streamBandwidthCases(threads: Int) -> [BenchmarkCase] {
+  [(4096 * 768, "4096x768"), (16 << 20, "64MiB")].map { count, label in
+    let source = randomBuffer(count, seed: 20), destination = permanentBuffer(count, of: Float.self)
+    return BenchmarkCase(
+      kernel: "stream_copy", shape: label, work: Double(2 * 4 * count), unit: .gigabytes,
+      contenders: [("machine", { MachineProbes.streamCopy(source, destination, count: count, threads: threads) })])
+  }
+}

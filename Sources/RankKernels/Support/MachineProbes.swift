@@ -39,4 +39,20 @@ public enum MachineProbes {
     }
     return Double(repetitions) * Double(2 * mr * nr * k)
   }
+
+  /// Streams `count` floats from `source` to `destination` with 8-wide
+  /// loads and stores, split over `threads` contiguous parts: the memory
+  /// traffic of a row-wise kernel that reads its input once and writes its
+  /// output once (2·4·count bytes), and so the bar for LayerNorm's bandwidth.
+  public static func streamCopy(
+    _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, count: Int, threads: Int
+  ) {
+    let parts = splitRange(count / 8, parts: max(1, threads), granule: 64)
+    parallelForEach(taskCount: parts.count, threads: threads) { part in
+      for vector in parts[part] {
+        storeVector(loadVector(source + 8 * vector), destination + 8 * vector)
+      }
+    }
+    for i in (count / 8 * 8)..<count { destination[i] = source[i] }
+  }
 }

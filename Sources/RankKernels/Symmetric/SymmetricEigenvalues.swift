@@ -66,13 +66,16 @@ private func tridiagonalize(
     for i in (k + 1)..<n { v[i] *= inverse }
     // B ← H·B·H on the trailing block: p = B·v, q = p − (vᵀp)·v,
     // B ← B − 2·v·qᵀ − 2·q·vᵀ.
-    var vp = 0.0
-    for i in (k + 1)..<n {
-      var sum = 0.0
-      for j in (k + 1)..<n { sum += a[i * n + j] * v[j] }
-      p[i] = sum
-      vp += v[i] * sum
+    // p = B·v as a sum of rows scaled by v[j] (B is symmetric, so its rows
+    // are its columns): contiguous axpys vectorise, row-by-row dot products
+    // (reductions) do not.
+    for i in (k + 1)..<n { p[i] = 0 }
+    for j in (k + 1)..<n {
+      let vj = v[j], row = a + j * n
+      for i in (k + 1)..<n { p[i] += row[i] * vj }
     }
+    var vp = 0.0
+    for i in (k + 1)..<n { vp += v[i] * p[i] }
     for i in (k + 1)..<n { p[i] -= vp * v[i] }
     for i in (k + 1)..<n {
       for j in (k + 1)..<n { a[i * n + j] -= 2 * (v[i] * p[j] + p[i] * v[j]) }
