@@ -74,6 +74,11 @@ internal func serialSGEMM(
   b: UnsafePointer<Float>, ldb: Int,
   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
+  if transB == .noTranspose && m <= GEMMTuning.inPlaceBRowLimit {
+    serialSGEMMReadingBInPlace(
+      transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    return
+  }
   let mr = GEMMMicroKernel.rows, nr = GEMMMicroKernel.columns
   let kcMax = min(k, GEMMTuning.depthBlock)
   let mcMax = min((m + mr - 1) / mr * mr, GEMMTuning.rowBlock)
@@ -86,11 +91,6 @@ internal func serialSGEMM(
     .gemmPackedB, count: (packPanelsJustInTime ? min(chunkColumns, ncMax) : ncMax) * kcMax, of: Float.self)
   let edgeTile = arena.buffer(.gemmEdgeTile, count: mr * nr, of: Float.self)
   let aTransposed = transA == .transpose, bTransposed = transB == .transpose
-  // With few rows of C each B panel feeds at most a few tiles, so packing it
-  // (read, write, read again) costs more than the micro-kernel reading B's
-  // rows in place: full-width panels of an untransposed B are then used
-  // directly with stride ldb (the sketch engine's 16 × 16 · 16 × 768 products).
-  let readBInPlace = !bTransposed && m <= GEMMTuning.inPlaceBRowLimit
 
   var jc = 0
   while jc < n {
@@ -111,16 +111,9 @@ internal func serialSGEMM(
         var jr = 0
         while jr < nc {
           let columns = min(nr, nc - jr)
-          var bPanel: UnsafePointer<Float>
-          var panelStride = nr
-          if readBInPlace && columns == nr {
-            bPanel = bSource + jr
-            panelStride = ldb
-          } else if readBInPlace {
-            // The last, partial panel: packed alone (zero-padded to 16 columns).
-            packB(transposed: false, b: bSource + jr, ldb: ldb, kc: kc, nc: columns, into: packedB)
-            bPanel = UnsafePointer(packedB)
-          } else if packPanelsJustInTime {
+          let bPanel: UnsafePointer<Float>
+          let panelStride = nr
+          if packPanelsJustInTime {
             // Pack a chunk of adjacent panels when entering it: each source row
             // is then read as several adjacent cache lines, not one line per row.
             if jr % chunkColumns == 0 {
@@ -163,5 +156,61 @@ internal func serialSGEMM(
       pc += kc
     }
     jc += nc
+  }
+}
+
+/// serialSGEMM for few rows of C (m ≤ `GEMMTuning.inPlaceBRowLimit`) and an
+/// untransposed B: each 16-column panel of B feeds at most four 6-row tiles,
+/// too few to repay packing it (read, write, read again), so the micro-kernel
+/// reads full panels in place with stride ldb; only the last, partial panel is
+/// packed (zero-padded). A is packed once per KC block. This is the shape of
+/// the sketch engine's F (16 × 16) · G (16 × 768) products. Kept apart from
+/// `serialSGEMM` so that the blocked loop there stays as it was measured.
+private func serialSGEMMReadingBInPlace(
+  transA: Transpose, m: Int, n: Int, k: Int,
+  alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+  let mr = GEMMMicroKernel.rows, nr = GEMMMicroKernel.columns
+  let kcMax = min(k, GEMMTuning.depthBlock)
+  let mPadded = (m + mr - 1) / mr * mr
+  let arena = ScratchArena.current
+  let packedA = arena.buffer(.gemmPackedA, count: mPadded * kcMax, of: Float.self)
+  let packedB = arena.buffer(.gemmPackedB, count: nr * kcMax, of: Float.self)
+  let edgeTile = arena.buffer(.gemmEdgeTile, count: mr * nr, of: Float.self)
+  var pc = 0
+  while pc < k {
+    let kc = min(kcMax, k - pc)
+    let betaHere: Float = pc == 0 ? beta : 1
+    packA(transposed: transA == .transpose, a: transA == .transpose ? a + pc * lda : a + pc, lda: lda, mc: m, kc: kc, into: packedA)
+    var jr = 0
+    while jr < n {
+      let columns = min(nr, n - jr)
+      let source = b + pc * ldb + jr
+      if columns < nr { packB(transposed: false, b: source, ldb: ldb, kc: kc, nc: columns, into: packedB) }
+      var ir = 0
+      while ir < m {
+        let rows = min(mr, m - ir)
+        let aPanel = UnsafePointer(packedA + ir * kc)
+        let cTile = c + ir * ldc + jr
+        if columns == nr {
+          GEMMMicroKernel.tile(
+            dynamicRows: rows, k: kc, packedA: aPanel, packedB: source, ldb: ldb, alpha: alpha,
+            beta: betaHere, c: cTile, ldc: ldc)
+        } else {
+          GEMMMicroKernel.tile(
+            dynamicRows: rows, k: kc, packedA: aPanel, packedB: packedB, alpha: alpha, beta: 0, c: edgeTile, ldc: nr)
+          for i in 0..<rows {
+            let target = cTile + i * ldc, tileRow = edgeTile + i * nr
+            for j in 0..<columns {
+              target[j] = betaHere == 0 ? tileRow[j] : tileRow[j] + betaHere * target[j]
+            }
+          }
+        }
+        ir += mr
+      }
+      jr += nr
+    }
+    pc += kc
   }
 }
