@@ -30,7 +30,22 @@ internal func swiftSGEMM(
     ? splitRange(n, parts: usable, granule: nr) : splitRange(m, parts: usable, granule: mr)
   parallelForEach(taskCount: ranges.count, threads: usable) { task in
     let range = ranges[task]
-    if splitColumns {
+    if transB == .noTranspose && m <= GEMMTuning.inPlaceBRowLimit {
+      // Dispatched here rather than inside serialSGEMM so that the blocked
+      // loop compiles as it was measured (with the branch inside, the large
+      // products ran 5–10 % slower).
+      if splitColumns {
+        let j0 = range.lowerBound
+        serialSGEMMReadingBInPlace(
+          transA: transA, m: m, n: range.count, k: k, alpha: alpha, a: a, lda: lda, b: b + j0, ldb: ldb,
+          beta: beta, c: c + j0, ldc: ldc)
+      } else {
+        let i0 = range.lowerBound
+        serialSGEMMReadingBInPlace(
+          transA: transA, m: range.count, n: n, k: k, alpha: alpha, a: transA == .noTranspose ? a + i0 * lda : a + i0,
+          lda: lda, b: b, ldb: ldb, beta: beta, c: c + i0 * ldc, ldc: ldc)
+      }
+    } else if splitColumns {
       let j0 = range.lowerBound
       let bBlock = transB == .noTranspose ? b + j0 : b + j0 * ldb
       serialSGEMM(
@@ -74,11 +89,6 @@ internal func serialSGEMM(
   b: UnsafePointer<Float>, ldb: Int,
   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
-  if transB == .noTranspose && m <= GEMMTuning.inPlaceBRowLimit {
-    serialSGEMMReadingBInPlace(
-      transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-    return
-  }
   let mr = GEMMMicroKernel.rows, nr = GEMMMicroKernel.columns
   let kcMax = min(k, GEMMTuning.depthBlock)
   let mcMax = min((m + mr - 1) / mr * mr, GEMMTuning.rowBlock)
@@ -165,7 +175,8 @@ internal func serialSGEMM(
 /// reads full panels in place with stride ldb; only the last, partial panel is
 /// packed (zero-padded). A is packed once per KC block. This is the shape of
 /// the sketch engine's F (16 × 16) · G (16 × 768) products. Kept apart from
-/// `serialSGEMM` so that the blocked loop there stays as it was measured.
+/// `serialSGEMM`, whose blocked loop it leaves untouched.
+@inline(never)
 private func serialSGEMMReadingBInPlace(
   transA: Transpose, m: Int, n: Int, k: Int,
   alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
