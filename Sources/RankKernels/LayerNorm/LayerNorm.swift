@@ -89,25 +89,45 @@ func storeVector(_ value: Float8, _ pointer: UnsafeMutablePointer<Float>) {
   UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: Float8.self)
 }
 
-/// Σ x over a row, 32 lanes wide (so each lane adds only count/32 values).
+/// Σ x over a row, 32 lanes wide (so each lane adds only count/32 values):
+/// four independent accumulators also keep the adds' latency off the
+/// critical path.
 @inline(__always)
-private func rowSum(_ x: UnsafePointer<Float>, count: Int, minus shift: Float) -> (sum: Float, sumOfSquares: Float) {
-  let shiftV = Float8(repeating: shift)
-  var s0 = Float8(), s1 = Float8(), q0 = Float8(), q1 = Float8()
+private func rowSum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+  var s0 = Float8(), s1 = Float8(), s2 = Float8(), s3 = Float8()
   var j = 0
-  while j + 16 <= count {
-    let d0 = loadVector(x + j) - shiftV, d1 = loadVector(x + j + 8) - shiftV
-    s0 += d0; s1 += d1
-    q0.addProduct(d0, d0); q1.addProduct(d1, d1)
-    j += 16
+  while j + 32 <= count {
+    s0 += loadVector(x + j); s1 += loadVector(x + j + 8)
+    s2 += loadVector(x + j + 16); s3 += loadVector(x + j + 24)
+    j += 32
   }
-  if j + 8 <= count {
+  while j + 8 <= count { s0 += loadVector(x + j); j += 8 }
+  var sum = horizontalSum((s0 + s1) + (s2 + s3))
+  while j < count { sum += x[j]; j += 1 }
+  return sum
+}
+
+/// Σ d and Σ d² for d = x − shift over a row, with four accumulators each.
+@inline(__always)
+private func rowDeviationSums(_ x: UnsafePointer<Float>, count: Int, minus shift: Float) -> (sum: Float, sumOfSquares: Float) {
+  let shiftV = Float8(repeating: shift)
+  var s0 = Float8(), s1 = Float8(), s2 = Float8(), s3 = Float8()
+  var q0 = Float8(), q1 = Float8(), q2 = Float8(), q3 = Float8()
+  var j = 0
+  while j + 32 <= count {
+    let d0 = loadVector(x + j) - shiftV, d1 = loadVector(x + j + 8) - shiftV
+    let d2 = loadVector(x + j + 16) - shiftV, d3 = loadVector(x + j + 24) - shiftV
+    s0 += d0; s1 += d1; s2 += d2; s3 += d3
+    q0.addProduct(d0, d0); q1.addProduct(d1, d1); q2.addProduct(d2, d2); q3.addProduct(d3, d3)
+    j += 32
+  }
+  while j + 8 <= count {
     let d0 = loadVector(x + j) - shiftV
     s0 += d0
     q0.addProduct(d0, d0)
     j += 8
   }
-  var sum = horizontalSum(s0 + s1), squares = horizontalSum(q0 + q1)
+  var sum = horizontalSum((s0 + s1) + (s2 + s3)), squares = horizontalSum((q0 + q1) + (q2 + q3))
   while j < count {
     let d = x[j] - shift
     sum += d
@@ -125,8 +145,8 @@ private func normalizeRow(
   let n = Float(count)
   // Pass 1: a first mean. Pass 2: sums of d = x − μ₀ refine the mean and give
   // the variance without subtracting two large nearly equal numbers.
-  let firstMean = rowSum(x, count: count, minus: 0).sum / n
-  let (correction, squares) = rowSum(x, count: count, minus: firstMean)
+  let firstMean = rowSum(x, count: count) / n
+  let (correction, squares) = rowDeviationSums(x, count: count, minus: firstMean)
   let meanCorrection = Double(correction) / Double(count)
   let variance = max(0, Double(squares) / Double(count) - meanCorrection * meanCorrection)
   let inverseDeviation = Float(1 / (variance + Double(eps)).squareRoot())
