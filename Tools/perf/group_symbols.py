@@ -18,7 +18,7 @@ PHASES = [
 totals = {name: 0.0 for name, _ in PHASES}
 other = 0.0
 for line in sys.stdin:
-    match = re.match(r"\s*([0-9.]+)%\s+\S+\s+\[\.\]\s+(\S+)", line)
+    match = re.match(r"\s*([0-9.]+)%\s+(?:\S+\s+)?\[[.k]\]\s+(\S+)", line)
     if not match:
         continue
     share, symbol = float(match.group(1)), match.group(2)

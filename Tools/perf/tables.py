@@ -2,7 +2,7 @@
 
     python3 Tools/perf/tables.py two_threads.jsonl one_thread.jsonl PEAK1 PEAK2
 
-PEAK1/PEAK2: the measured peak FMA GFLOP/s on one core / two cores (printed by
+PEAK1/PEAK2: the measured peak FMA GFLOP/s on one core / on two cores (printed by
 kernel-compare on stderr), for the "% of peak" column.
 """
 import json
@@ -24,7 +24,7 @@ def load(path):
 def main():
     two, one = load(sys.argv[1]), load(sys.argv[2])
     peaks = {1: float(sys.argv[3]), 2: float(sys.argv[4])}
-    print("| kernel | shape | threads | Swift | OpenBLAS | numpy | Swift ÷ OpenBLAS time | % of peak |")
+    print("| kernel | shape | threads | Swift | OpenBLAS | numpy | OpenBLAS time ÷ Swift time | % of peak |")
     print("|---|---|---|---|---|---|---|---|")
     for key in two:
         for threads, table in ((2, two), (1, one)):

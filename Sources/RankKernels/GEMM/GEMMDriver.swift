@@ -141,22 +141,9 @@ internal func serialSGEMM(
             let rows = min(mr, mc - ir)
             let aPanel = UnsafePointer(packedA + ir * kc)
             let cTile = c + (ic + ir) * ldc + jc + jr
-            if columns == nr {
-              GEMMMicroKernel.tile(
-                dynamicRows: rows, k: kc, packedA: aPanel, packedB: bPanel, ldb: panelStride, alpha: alpha,
-                beta: betaHere, c: cTile, ldc: ldc)
-            } else {
-              GEMMMicroKernel.tile(
-                dynamicRows: rows, k: kc, packedA: aPanel, packedB: bPanel, ldb: panelStride, alpha: alpha, beta: 0,
-                c: edgeTile, ldc: nr)
-              for i in 0..<rows {
-                let target = cTile + i * ldc
-                let source = edgeTile + i * nr
-                for j in 0..<columns {
-                  target[j] = betaHere == 0 ? source[j] : source[j] + betaHere * target[j]
-                }
-              }
-            }
+            multiplyTile(
+              rows: rows, columns: columns, k: kc, packedA: aPanel, b: bPanel, ldb: panelStride, alpha: alpha,
+              beta: betaHere, c: cTile, ldc: ldc, edgeTile: edgeTile)
             ir += mr
           }
           jr += nr
@@ -204,24 +191,34 @@ private func serialSGEMMReadingBInPlace(
         let rows = min(mr, m - ir)
         let aPanel = UnsafePointer(packedA + ir * kc)
         let cTile = c + ir * ldc + jr
-        if columns == nr {
-          GEMMMicroKernel.tile(
-            dynamicRows: rows, k: kc, packedA: aPanel, packedB: source, ldb: ldb, alpha: alpha,
-            beta: betaHere, c: cTile, ldc: ldc)
-        } else {
-          GEMMMicroKernel.tile(
-            dynamicRows: rows, k: kc, packedA: aPanel, packedB: packedB, alpha: alpha, beta: 0, c: edgeTile, ldc: nr)
-          for i in 0..<rows {
-            let target = cTile + i * ldc, tileRow = edgeTile + i * nr
-            for j in 0..<columns {
-              target[j] = betaHere == 0 ? tileRow[j] : tileRow[j] + betaHere * target[j]
-            }
-          }
-        }
+        // Full panels in place (stride ldb); the partial one packed above.
+        multiplyTile(
+          rows: rows, columns: columns, k: kc, packedA: aPanel, b: columns == nr ? source : UnsafePointer(packedB),
+          ldb: columns == nr ? ldb : nr, alpha: alpha, beta: betaHere, c: cTile, ldc: ldc, edgeTile: edgeTile)
         ir += mr
       }
       jr += nr
     }
     pc += kc
+  }
+}
+
+/// One micro-tile of C: straight into C for a full 16-column panel, or into
+/// the edge tile and then copied for the last, narrower one (the micro-kernel
+/// always writes 16 columns).
+@inline(__always)
+private func multiplyTile(
+  rows: Int, columns: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+  alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, edgeTile: UnsafeMutablePointer<Float>
+) {
+  let nr = GEMMMicroKernel.columns
+  if columns == nr {
+    GEMMMicroKernel.tile(dynamicRows: rows, k: k, packedA: packedA, packedB: b, ldb: ldb, alpha: alpha, beta: beta, c: c, ldc: ldc)
+    return
+  }
+  GEMMMicroKernel.tile(dynamicRows: rows, k: k, packedA: packedA, packedB: b, ldb: ldb, alpha: alpha, beta: 0, c: edgeTile, ldc: nr)
+  for i in 0..<rows {
+    let target = c + i * ldc, source = edgeTile + i * nr
+    for j in 0..<columns { target[j] = beta == 0 ? source[j] : source[j] + beta * target[j] }
   }
 }
