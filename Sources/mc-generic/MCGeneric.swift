@@ -27,7 +27,7 @@ struct RunError: Error, CustomStringConvertible {
   init(_ description: String) { self.description = description }
 }
 
-/// Set from SIGINT/SIGTERM; the run finishes its block in flight and saves.
+/// Set from SIGINT/SIGTERM; the run finishes its batch of blocks in flight and saves.
 let stopRequested = Atomic<Bool>(false)
 
 struct ModelOptions: ParsableArguments {

@@ -62,6 +62,7 @@ struct MonteCarloRunTests {
     var options = ExecutionOptions()
     options.outputDirectory = directory
     options.perSample = true
+    options.blocksPerBatch = 1  // stop checks at every block boundary
     let calls = Counter()
     let run = MonteCarloRun(identity: identity, engine: DenseEngine())
     // Stop before the second block, as SIGINT would.

@@ -5,8 +5,8 @@ import Synchronization
 /// How a run ended.
 public enum RunOutcome: Sendable {
   case completed(RunState)
-  /// Stopped on request after finishing the block in flight; the state on
-  /// disk (if any) resumes exactly.
+  /// Stopped on request after finishing the batch of blocks in flight; the
+  /// state on disk (if any) resumes exactly.
   case interrupted(RunState)
 
   public var state: RunState {
@@ -23,6 +23,10 @@ public struct ExecutionOptions: Sendable {
   public var perSample = false
   /// Seconds between checkpoints of the state.
   public var checkpointInterval: Double = 5
+  /// Blocks computed in parallel between two stop/checkpoint checks (nil:
+  /// 4 × threads). More blocks per batch keep the workers busy across block
+  /// boundaries; fewer make a stop request take effect sooner.
+  public var blocksPerBatch: Int? = nil
   /// Receives (completed samples, samples to do, seconds elapsed).
   public var progress: (@Sendable (Int, Int, Double) -> Void)? = nil
   public init() {}
@@ -47,7 +51,7 @@ public struct MonteCarloRun: Sendable {
   }
 
   /// Runs the owned blocks not yet in `resuming` (or all of them), checking
-  /// `shouldStop` between blocks.
+  /// `shouldStop` between batches of blocks (`ExecutionOptions.blocksPerBatch`).
   public func run(
     resuming previous: RunState? = nil, options: ExecutionOptions = ExecutionOptions(),
     shouldStop: @Sendable () -> Bool = { false }
@@ -75,7 +79,7 @@ public struct MonteCarloRun: Sendable {
     // Blocks go to the workers in batches (several per thread), so a thread
     // that finishes early takes more samples instead of waiting at a
     // per-block barrier; results are still folded block by block, in order.
-    let batchBlocks = max(1, 4 * options.threads)
+    let batchBlocks = max(1, options.blocksPerBatch ?? 4 * options.threads)
     var batchStart = 0
     while batchStart < pending.count {
       if shouldStop() {
