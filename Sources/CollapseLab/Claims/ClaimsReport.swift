@@ -39,6 +39,41 @@ public struct ClaimSection: Sendable {
   }
 }
 
+/// The parameters every claims experiment shares: how many samples, the
+/// seed, and the model (BERT-base widths with the experiment's depth and
+/// variants unless a caller changes them, as the tests do to shrink it).
+public protocol ClaimExperiment: Sendable {
+  var samples: Int { get }
+  var seed: UInt64 { get }
+  var configuration: ModelConfiguration { get set }
+  func run() -> ClaimSection
+}
+
+extension ClaimExperiment {
+  /// `values[v][l]`: one metric of variant v at layer l over samples
+  /// 0..<samples, from the sketch engine (in sample order, so the result is
+  /// a function of the seed).
+  func sketchMetric(_ metric: Metric, configuration c: ModelConfiguration) -> [[[Double]]] {
+    let index = Metric.allCases.firstIndex(of: metric)!
+    var values = c.variants.map { _ in (0...c.layers).map { _ in [Double]() } }
+    for s in 0..<samples {
+      let result = SketchEngine().run(sample: UInt64(s), configuration: c, seed: seed)
+      for v in result.indices { for l in result[v].indices { values[v][l].append(result[v][l].values[index]) } }
+    }
+    return values
+  }
+}
+
+extension ModelConfiguration {
+  /// BERT-base with `layers` layers and the given variants.
+  static func forClaims(layers: Int, variants: [Variant]) -> ModelConfiguration {
+    var c = ModelConfiguration()
+    c.layers = layers
+    c.variants = variants
+    return c
+  }
+}
+
 /// Writes `DIR/report.md` (creating DIR, refusing to overwrite a report).
 public func writeClaimsReport(_ sections: [ClaimSection], seed: UInt64, to directory: URL) throws {
   let target = directory.appendingPathComponent("report.md")

@@ -4,7 +4,7 @@ import Foundation
 /// token representations doubly exponentially (Dong et al. 2021), i.e. the
 /// residual ratio r_l = ‖X_l − 1·meanᵀ‖/‖X_l‖ follows r_{l+1} ≈ c·r_l^κ with
 /// κ > 1, so log r_{l+1} / log r_l tends to κ.
-public struct CollapseRateExperiment: Sendable {
+public struct CollapseRateExperiment: ClaimExperiment {
   public var samples: Int
   public var seed: UInt64
   public var configuration: ModelConfiguration
@@ -12,22 +12,12 @@ public struct CollapseRateExperiment: Sendable {
   public init(samples: Int, seed: UInt64) {
     self.samples = samples
     self.seed = seed
-    var c = ModelConfiguration()
-    c.variants = [Variant(), Variant(postLayerNorm: true)]  // attn, attn+ln
-    c.layers = 6
-    configuration = c
+    configuration = .forClaims(layers: 6, variants: [Variant(), Variant(postLayerNorm: true)])
   }
 
   public func run() -> ClaimSection {
     let c = configuration
-    let engine = SketchEngine()
-    let ratioIndex = Metric.allCases.firstIndex(of: .residualRatio)!
-    // ratios[v][l] over samples
-    var ratios = c.variants.map { _ in (0...c.layers).map { _ in [Double]() } }
-    for s in 0..<samples {
-      let result = engine.run(sample: UInt64(s), configuration: c, seed: seed)
-      for v in result.indices { for l in result[v].indices { ratios[v][l].append(result[v][l].values[ratioIndex]) } }
-    }
+    let ratios = sketchMetric(.residualRatio, configuration: c)
     var findings = [
       "d = \(c.modelDimension), \(c.heads) heads, n = \(c.sequenceLength), σ = \(c.weightScale), \(samples) samples, sketch engine. Per layer: the median residual ratio r_l, the fraction of samples whose tokens are identical to Float32 precision (r_l < 1e-6), and, from layer 2 on (r_0 ≈ 1 makes the first ratio meaningless), the median of log r_l / log r_{l−1} over samples with r_{l−1} in (1e-5, 1) — above Float32 round-off — and r_l > 0 (κ > 1 means faster than exponential decay).",
       "",
