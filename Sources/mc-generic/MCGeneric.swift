@@ -207,20 +207,20 @@ extension MCGeneric {
       abstract: "Test published rank-collapse claims by Monte Carlo and write DIR/report.md.",
       discussion: """
         Implemented so far: 1 (collapse rate of pure attention; Dong's bound factor is still to come), \
-        2 (exact vs numerical rank) and 4 (LayerNorm and affine rank, with counterexamples). The other \
-        claims of issue 6 are not yet implemented.
+        2 (exact vs numerical rank), 3 (residual connections; σ × depth phase diagram) and 4 (LayerNorm \
+        and affine rank, with counterexamples). The other claims of issue 6 are not yet implemented.
         """)
     @Option(help: "Directory for report.md; must not hold a report yet.") var output: String
     @Option(help: "Samples per experiment.") var samples = 200
     @Option(help: "Seed of the counter-based RNG.") var seed: UInt64 = 0
-    @Option(help: "Comma-separated claim numbers to run (default: all implemented: 1,2,4).") var only: String?
+    @Option(help: "Comma-separated claim numbers to run (default: all implemented: 1,2,3,4).") var only: String?
 
     func validate() throws {
       if samples < 1 { throw ValidationError("--samples must be positive, got \(samples)") }
       if let only {
         let numbers = only.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        if numbers.contains(where: { $0 == nil || ![1, 2, 4].contains($0!) }) {
-          throw ValidationError("--only takes implemented claim numbers (1, 2, 4), got '\(only)'")
+        if numbers.contains(where: { $0 == nil || ![1, 2, 3, 4].contains($0!) }) {
+          throw ValidationError("--only takes implemented claim numbers (1, 2, 3, 4), got '\(only)'")
         }
       }
     }
@@ -231,7 +231,7 @@ extension MCGeneric {
       if FileManager.default.fileExists(atPath: url.appendingPathComponent("report.md").path) {
         throw RunError("--output \(output) already holds report.md; choose another directory")
       }
-      let selected = Set((only ?? "1,2,4").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
+      let selected = Set((only ?? "1,2,3,4").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
       var sections: [ClaimSection] = []
       if selected.contains(1) {
         printError("mc-generic claims: 1 (collapse rate of pure attention), \(samples) samples")
@@ -240,6 +240,10 @@ extension MCGeneric {
       if selected.contains(2) {
         printError("mc-generic claims: 2 (exact and numerical rank), \(samples) samples")
         sections.append(GenericRankExperiment(samples: samples, seed: seed).run())
+      }
+      if selected.contains(3) {
+        printError("mc-generic claims: 3 (residual connections, σ × depth phase diagram), \(samples) samples per σ")
+        sections.append(ResidualCollapseExperiment(samples: samples, seed: seed).run())
       }
       if selected.contains(4) {
         printError("mc-generic claims: 4 (LayerNorm and affine rank), \(samples) samples")

@@ -70,4 +70,21 @@ struct ClaimsTests {
       }
     }
   }
+
+  /// At the scale of BERT's initialisation a shallow residual stack keeps full
+  /// rank (the identity path dominates), so the phase diagram's first column
+  /// is 0 for both LayerNorm placements and the verdict is not "fails"; the
+  /// diagram is written as an attachment.
+  @Test func residualPhaseDiagramAtSmallScale() {
+    var experiment = ResidualCollapseExperiment(samples: 4, seed: 11)
+    shrink(&experiment.configuration)
+    experiment.scales = [0.02]
+    experiment.depth = 4
+    #expect(experiment.collapsedFractions(Variant(residual: true, postLayerNorm: true, mlp: true))[0][0] == 0)
+    #expect(experiment.collapsedFractions(Variant(residual: true, preLayerNorm: true, mlp: true))[0][0] == 0)
+    let section = experiment.run()
+    #expect(section.verdict != .fails)
+    #expect(section.attachments.map(\.name) == ["claim3-phase.svg"])
+    #expect(section.attachments[0].contents.contains("<svg"))
+  }
 }

@@ -5,6 +5,9 @@ public enum ClaimVerdict: String, Sendable {
   case holds = "holds"
   case fails = "fails"
   case holdsGenerically = "holds only generically"
+  /// Holds in some region of the parameters (scale, depth, architecture) and
+  /// fails, on sets of positive probability, outside it.
+  case holdsConditionally = "holds only in part of the parameter space"
 }
 
 /// One claim of the report: the statement, the experiment, the numbers (with
@@ -20,6 +23,8 @@ public struct ClaimSection: Sendable {
   public var verdict: ClaimVerdict
   public var verdictReason: String
   public var command: String
+  /// Files written next to report.md (plots the findings link to).
+  public var attachments: [(name: String, contents: String)] = []
 
   public var markdown: String {
     """
@@ -90,5 +95,10 @@ public func writeClaimsReport(_ sections: [ClaimSection], seed: UInt64, to direc
     each section reproduces it alone.
 
     """
+  for section in sections {
+    for attachment in section.attachments {
+      try attachment.contents.write(to: directory.appendingPathComponent(attachment.name), atomically: true, encoding: .utf8)
+    }
+  }
   try (header + "\n" + sections.map(\.markdown).joined(separator: "\n")).write(to: target, atomically: true, encoding: .utf8)
 }
