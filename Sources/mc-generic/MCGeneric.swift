@@ -213,41 +213,33 @@ extension MCGeneric {
     @Option(help: "Directory for report.md; must not hold a report yet.") var output: String
     @Option(help: "Samples per experiment.") var samples = 200
     @Option(help: "Seed of the counter-based RNG.") var seed: UInt64 = 0
-    @Option(help: "Comma-separated claim numbers to run (default: all implemented: 1,2,3,4).") var only: String?
+    @Option(help: "Comma-separated claim numbers to run (default: every implemented claim).") var only: String?
+
+    /// The claims `--only` names, or all of them.
+    var selectedClaims: [ImplementedClaim] {
+      guard let only else { return implementedClaims }
+      let numbers = Set(only.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
+      return implementedClaims.filter { numbers.contains($0.number) }
+    }
 
     func validate() throws {
       if samples < 1 { throw ValidationError("--samples must be positive, got \(samples)") }
       if let only {
+        let known = Set(implementedClaims.map(\.number))
         let numbers = only.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        if numbers.contains(where: { $0 == nil || ![1, 2, 3, 4].contains($0!) }) {
-          throw ValidationError("--only takes implemented claim numbers (1, 2, 3, 4), got '\(only)'")
+        if numbers.contains(where: { $0 == nil || !known.contains($0!) }) {
+          let list = implementedClaims.map { "\($0.number)" }.joined(separator: ", ")
+          throw ValidationError("--only takes implemented claim numbers (\(list)), got '\(only)'")
         }
       }
     }
 
     func run() throws {
       let url = URL(fileURLWithPath: output)
-      // Refuse before the experiments run, not after.
-      if FileManager.default.fileExists(atPath: url.appendingPathComponent("report.md").path) {
-        throw RunError("--output \(output) already holds report.md; choose another directory")
-      }
-      let selected = Set((only ?? "1,2,3,4").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
-      var sections: [ClaimSection] = []
-      if selected.contains(1) {
-        printError("mc-generic claims: 1 (collapse rate of pure attention), \(samples) samples")
-        sections.append(CollapseRateExperiment(samples: samples, seed: seed).run())
-      }
-      if selected.contains(2) {
-        printError("mc-generic claims: 2 (exact and numerical rank), \(samples) samples")
-        sections.append(GenericRankExperiment(samples: samples, seed: seed).run())
-      }
-      if selected.contains(3) {
-        printError("mc-generic claims: 3 (residual connections, σ × depth phase diagram), \(samples) samples per σ")
-        sections.append(ResidualCollapseExperiment(samples: samples, seed: seed).run())
-      }
-      if selected.contains(4) {
-        printError("mc-generic claims: 4 (LayerNorm and affine rank), \(samples) samples")
-        sections.append(LayerNormRankExperiment(samples: samples, seed: seed).run())
+      try wrapped { try requireNoClaimsReport(in: url) }  // before the experiments run, not after
+      let sections = selectedClaims.map { claim in
+        printError("mc-generic claims: \(claim.number) (\(claim.title)), \(samples) samples")
+        return claim.run(samples, seed)
       }
       try wrapped { try writeClaimsReport(sections, seed: seed, to: url) }
       printError("mc-generic: wrote \(url.path)/report.md")

@@ -79,12 +79,34 @@ extension ModelConfiguration {
   }
 }
 
-/// Writes `DIR/report.md` (creating DIR, refusing to overwrite a report).
-public func writeClaimsReport(_ sections: [ClaimSection], seed: UInt64, to directory: URL) throws {
+/// A claim the report can test, and how to run its experiment.
+public struct ImplementedClaim: Sendable {
+  public let number: Int
+  public let title: String
+  public let run: @Sendable (_ samples: Int, _ seed: UInt64) -> ClaimSection
+}
+
+/// The claims implemented so far, in report order.
+public let implementedClaims: [ImplementedClaim] = [
+  ImplementedClaim(number: 1, title: "collapse rate of pure attention") { CollapseRateExperiment(samples: $0, seed: $1).run() },
+  ImplementedClaim(number: 2, title: "exact and numerical rank") { GenericRankExperiment(samples: $0, seed: $1).run() },
+  ImplementedClaim(number: 3, title: "residual connections, σ × depth phase diagram") { ResidualCollapseExperiment(samples: $0, seed: $1).run() },
+  ImplementedClaim(number: 4, title: "LayerNorm and affine rank") { LayerNormRankExperiment(samples: $0, seed: $1).run() },
+]
+
+/// Refuses a directory that already holds a report (nothing is overwritten);
+/// callers check before running the experiments, and the writer again.
+public func requireNoClaimsReport(in directory: URL) throws(ConfigurationError) {
   let target = directory.appendingPathComponent("report.md")
   if FileManager.default.fileExists(atPath: target.path) {
-    throw ConfigurationError("\(target.path) exists; choose another --output directory")
+    throw ConfigurationError("\(directory.path) already holds report.md; choose another --output directory")
   }
+}
+
+/// Writes `DIR/report.md` (creating DIR, refusing to overwrite a report).
+public func writeClaimsReport(_ sections: [ClaimSection], seed: UInt64, to directory: URL) throws {
+  try requireNoClaimsReport(in: directory)
+  let target = directory.appendingPathComponent("report.md")
   try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
   let header = """
     # Rank-collapse claims, tested by Monte Carlo
