@@ -1,3 +1,4 @@
+import Foundation
 import RankKernels
 
 /// The reference engine: materialises every weight matrix of every layer and
@@ -30,20 +31,47 @@ protocol WeightProjector {
   func prepare(_ y: [Float], rows: Int, gram: [Double]?) -> ProjectionOperand
   /// Y (rows × inner) · W_purpose (inner × columns).
   func project(_ operand: ProjectionOperand, columns: Int, purpose: StreamPurpose) -> [Float]
-  /// The attention sublayer before the output bias, concat_h(softmax(Q_h·K_hᵀ/√d_k)·V_h)·W_O
-  /// with Q = Y·W_Q + b_Q etc., and the mean attention-row entropy.
-  func attentionSublayer(_ operand: ProjectionOperand, weights: LayerWeights, configuration: ModelConfiguration) -> (output: [Float], meanEntropy: Double)
+  /// The attention sublayer before the output bias, concat_h(g_h ⊙ softmax(Q_h·K_hᵀ/√d_k)·V_h)·W_O
+  /// with Q = Y·W_Q + b_Q etc., and the mean attention-row entropy. `gates`
+  /// (n × H, PG-OP) scale head h's output at token i by gates[i·H + h]; nil: no gates.
+  func attentionSublayer(
+    _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration: ModelConfiguration
+  ) -> (output: [Float], meanEntropy: Double)
 }
 
 extension WeightProjector {
-  func attentionSublayer(_ operand: ProjectionOperand, weights: LayerWeights, configuration: ModelConfiguration) -> (output: [Float], meanEntropy: Double) {
-    standardAttentionSublayer(operand, projector: self, weights: weights, configuration: configuration)
+  func attentionSublayer(
+    _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration: ModelConfiguration
+  ) -> (output: [Float], meanEntropy: Double) {
+    standardAttentionSublayer(operand, projector: self, gates: gates, weights: weights, configuration: configuration)
+  }
+
+  /// PG-OP's gates sigmoid(Y·W_gate + b_gate), n × H.
+  func positionGates(_ operand: ProjectionOperand, weights: LayerWeights, configuration c: ModelConfiguration) -> [Float] {
+    var logits = project(operand, columns: c.heads, purpose: .gates)
+    addBias(&logits, weights.biasGate, rows: operand.rows, columns: c.heads)
+    return logits.map { 1 / (1 + exp(-$0)) }
+  }
+}
+
+/// Scales head h's block (columns h·headWidth ..< (h+1)·headWidth) of row i
+/// of `heads` (rows × H·headWidth) by gates[i·H + h].
+func applyHeadGates(_ heads: inout [Float], gates: [Float], rows: Int, headCount: Int, headWidth: Int) {
+  precondition(gates.count == rows * headCount && heads.count == rows * headCount * headWidth)
+  heads.withUnsafeMutableBufferPointer { target in
+    for i in 0..<rows {
+      for h in 0..<headCount {
+        let g = gates[i * headCount + h], start = (i * headCount + h) * headWidth
+        for j in start..<(start + headWidth) { target[j] *= g }
+      }
+    }
   }
 }
 
 /// The attention sublayer through explicit Q, K and V products.
 func standardAttentionSublayer(
-  _ operand: ProjectionOperand, projector: some WeightProjector, weights w: LayerWeights, configuration c: ModelConfiguration
+  _ operand: ProjectionOperand, projector: some WeightProjector, gates: [Float]?, weights w: LayerWeights,
+  configuration c: ModelConfiguration
 ) -> (output: [Float], meanEntropy: Double) {
   let n = c.sequenceLength, d = c.modelDimension
   var q = projector.project(operand, columns: d, purpose: .query)
@@ -61,6 +89,7 @@ func standardAttentionSublayer(
         query: q, key: k, value: v, output: out.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
     }
   }
+  if let gates { applyHeadGates(&attended, gates: gates, rows: n, headCount: c.heads, headWidth: c.headDimension) }
   let output = projector.project(projector.prepare(attended, rows: n, gram: nil), columns: d, purpose: .output)
   return (output, entropies.reduce(0.0) { $0 + Double($1) } / Double(entropies.count))
 }
@@ -108,6 +137,7 @@ struct DenseProjector: WeightProjector {
     case .output: matrix = weights.output
     case .feedForwardIn: matrix = weights.feedForwardIn
     case .feedForwardOut: matrix = weights.feedForwardOut
+    case .gates: matrix = weights.gate
     default: preconditionFailure("no weight matrix for \(purpose)")
     }
     return CollapseLab.project(operand.matrix, rows: operand.rows, matrix, columns: columns)
@@ -172,7 +202,8 @@ func encoderLayer(
     applyLayerNorm(&attentionInput, rows: n, columns: d, gamma: w.gamma1, beta: w.beta1, eps: eps)
   }
   let attentionOperand = projector.prepare(attentionInput, rows: n, gram: variant.preLayerNorm ? nil : stateGram)
-  var (sublayer, entropy) = projector.attentionSublayer(attentionOperand, weights: w, configuration: c)
+  let gates = variant.positionGates ? projector.positionGates(attentionOperand, weights: w, configuration: c) : nil
+  var (sublayer, entropy) = projector.attentionSublayer(attentionOperand, gates: gates, weights: w, configuration: c)
   addBias(&sublayer, w.biasOutput, columns: d)
   var h = sublayer
   if variant.residual { addInPlace(&h, x) }
@@ -221,7 +252,9 @@ func applyLayerNorm(_ x: inout [Float], rows: Int, columns: Int, gamma: [Float]?
 final class LayerWeights {
   var query, key, value, output: [Float]
   var feedForwardIn, feedForwardOut: [Float]
-  var biasQuery, biasKey, biasValue, biasOutput, biasFeedForwardIn, biasFeedForwardOut: [Float]?
+  /// PG-OP's gate weights, d × H (empty unless drawn).
+  var gate: [Float] = []
+  var biasQuery, biasKey, biasValue, biasOutput, biasFeedForwardIn, biasFeedForwardOut, biasGate: [Float]?
   var gamma1, beta1, gamma2, beta2: [Float]?
 
   init(modelDimension d: Int, feedForwardDimension dff: Int) {
@@ -230,16 +263,30 @@ final class LayerWeights {
   }
 
   /// Draws the layer's parameters; the weight matrices only if
-  /// `includeMatrices` (the sketch engine never materialises them).
+  /// `includeMatrices` (the sketch engine never materialises them), the MLP's
+  /// and the PG-OP gates' only if some variant has them.
   func draw(sample: UInt64, layer: Int, configuration c: ModelConfiguration, seed: UInt64, includeMatrices: Bool, includeMLP: Bool) {
+    let needsGates = c.variants.contains { $0.positionGates }
     func fill(_ matrix: inout [Float], _ purpose: StreamPurpose) {
       drawWeights(&matrix, stream: RandomStream(seed: seed, stream: streamID(sample: sample, layer: layer, purpose)), configuration: c)
     }
     if includeMatrices {
       fill(&query, .query); fill(&key, .key); fill(&value, .value); fill(&output, .output)
       if includeMLP { fill(&feedForwardIn, .feedForwardIn); fill(&feedForwardOut, .feedForwardOut) }
+      if needsGates {
+        if gate.count != c.modelDimension * c.heads { gate = [Float](repeating: 0, count: c.modelDimension * c.heads) }
+        fill(&gate, .gates)
+      }
     }
     let d = c.modelDimension, dff = c.feedForwardDimension
+    if needsGates && c.randomBiases {
+      var bias = [Float](repeating: 0, count: c.heads)
+      bias.withUnsafeMutableBufferPointer {
+        RandomStream(seed: seed, stream: streamID(sample: sample, layer: layer, .gateBiases))
+          .fillNormal($0.baseAddress!, count: $0.count, standardDeviation: c.weightScale)
+      }
+      biasGate = bias
+    }
     if c.randomBiases {
       var all = [Float](repeating: 0, count: 5 * d + dff)
       all.withUnsafeMutableBufferPointer {

@@ -20,6 +20,8 @@ enum StreamPurpose: UInt64 {
   /// Gaussian factors of the score products, and the Bartlett factors of the
   /// key and value products with the uniforms of their chi variates.
   case scoreGaussians = 16, keyFactors, valueFactors, keyFactorUniforms, valueFactorUniforms
+  /// PG-OP's gate weights (d × H) and, with random biases, its gate biases.
+  case gates = 21, gateBiases
 }
 
 func streamID(sample: UInt64, layer: Int, _ purpose: StreamPurpose) -> UInt64 {

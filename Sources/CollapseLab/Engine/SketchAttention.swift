@@ -27,11 +27,11 @@ import Darwin
 
 extension SketchProjector {
   func attentionSublayer(
-    _ operand: ProjectionOperand, weights: LayerWeights, configuration c: ModelConfiguration
+    _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration c: ModelConfiguration
   ) -> (output: [Float], meanEntropy: Double) {
     let n = operand.rows, heads = c.heads, dk = c.headDimension
     if c.randomBiases || n > dk || operand.inner != n {
-      return standardAttentionSublayer(operand, projector: self, weights: weights, configuration: c)
+      return standardAttentionSublayer(operand, projector: self, gates: gates, weights: weights, configuration: c)
     }
     let f = operand.matrix  // n × n, F·Fᵀ = Y·Yᵀ
     let width = heads * n
@@ -67,6 +67,9 @@ extension SketchProjector {
           output: out.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
       }
     }
+    // PG-OP: diag(g_h)·T_h has the Gram matrix of the gated head outputs
+    // diag(g_h)·A_h·Z_V,h, so gating T's head blocks keeps the identity exact.
+    if let gates { applyHeadGates(&t, gates: gates, rows: n, headCount: heads, headWidth: n) }
     let output = project(prepare(t, rows: n, gram: nil), columns: c.modelDimension, purpose: .output)
     return (output, entropies.reduce(0.0) { $0 + Double($1) } / Double(entropies.count))
   }

@@ -6,7 +6,8 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
 
 /// An encoder architecture variant: self-attention plus optional components,
 /// named by joining them with `+`: `attn`, `attn+ln`, `attn+res`,
-/// `attn+res+ln`, `attn+res+ln+mlp` (= BERT-base), `attn+res+preln+mlp`.
+/// `attn+res+ln`, `attn+res+ln+mlp` (= BERT-base), `attn+res+preln+mlp`,
+/// `attn+res+ln+mlp+pgop` (position-gated output projection).
 public struct Variant: Hashable, Codable, Sendable, CustomStringConvertible {
   /// Residual connections around each sublayer.
   public var residual: Bool
@@ -16,19 +17,28 @@ public struct Variant: Hashable, Codable, Sendable, CustomStringConvertible {
   public var preLayerNorm: Bool
   /// The feed-forward sublayer d → d_ff → d with GELU.
   public var mlp: Bool
+  /// Position-gated output projection (PG-OP): head h's output at token i is
+  /// scaled by g_{i,h} = sigmoid(w_hᵀ·y_i + b_h) before W_O, y_i the token's
+  /// attention input; w_h has iid N(0, σ²) entries like every weight, b_h is
+  /// a bias (0 unless random biases are drawn). H·d + H parameters.
+  public var positionGates: Bool
 
-  public init(residual: Bool = false, postLayerNorm: Bool = false, preLayerNorm: Bool = false, mlp: Bool = false) {
+  public init(
+    residual: Bool = false, postLayerNorm: Bool = false, preLayerNorm: Bool = false, mlp: Bool = false,
+    positionGates: Bool = false
+  ) {
     self.residual = residual
     self.postLayerNorm = postLayerNorm
     self.preLayerNorm = preLayerNorm
     self.mlp = mlp
+    self.positionGates = positionGates
   }
 
   /// Parses `attn+res+ln+mlp`-style names.
   public init(parsing name: String) throws(ConfigurationError) {
     let parts = name.split(separator: "+", omittingEmptySubsequences: false).map(String.init)
     guard parts.first == "attn" else {
-      throw ConfigurationError("variant '\(name)': must start with 'attn' (components: attn, res, ln, preln, mlp)")
+      throw ConfigurationError("variant '\(name)': must start with 'attn' (components: attn, res, ln, preln, mlp, pgop)")
     }
     var seen: Set<String> = ["attn"]
     self.init()
@@ -39,8 +49,9 @@ public struct Variant: Hashable, Codable, Sendable, CustomStringConvertible {
       case "ln": postLayerNorm = true
       case "preln": preLayerNorm = true
       case "mlp": mlp = true
+      case "pgop": positionGates = true
       default:
-        throw ConfigurationError("variant '\(name)': unknown component '\(part)' (expected res, ln, preln or mlp)")
+        throw ConfigurationError("variant '\(name)': unknown component '\(part)' (expected res, ln, preln, mlp or pgop)")
       }
     }
     if postLayerNorm && preLayerNorm {
@@ -48,13 +59,14 @@ public struct Variant: Hashable, Codable, Sendable, CustomStringConvertible {
     }
   }
 
-  /// The canonical name, components in the order attn, res, ln/preln, mlp.
+  /// The canonical name, components in the order attn, res, ln/preln, mlp, pgop.
   public var description: String {
     var parts = ["attn"]
     if residual { parts.append("res") }
     if postLayerNorm { parts.append("ln") }
     if preLayerNorm { parts.append("preln") }
     if mlp { parts.append("mlp") }
+    if positionGates { parts.append("pgop") }
     return parts.joined(separator: "+")
   }
 
