@@ -1,4 +1,5 @@
 @testable import CollapseLab
+import Foundation
 import Testing
 
 /// L = 3, d = 64, H = 4, d_ff = 256, n = 8: small enough for debug builds.
@@ -30,7 +31,7 @@ struct ClaimsTests {
   /// of `attn` falls by orders of magnitude within two layers, faster than
   /// exponentially.
   @Test func pureAttentionCollapsesFasterThanExponentially() {
-    var experiment = CollapseRateExperiment(samples: 6, seed: 3)
+    var experiment = CollapseRateExperiment(samples: 6, denseSamples: 2, seed: 3)
     shrink(&experiment.configuration)
     let section = experiment.run()
     #expect(section.verdict == .holds, "\(section.findings.joined(separator: "\n"))")
@@ -86,5 +87,88 @@ struct ClaimsTests {
     #expect(section.verdict != .fails)
     #expect(section.attachments.map(\.name) == ["claim3-phase.svg"])
     #expect(section.attachments[0].contents.contains("<svg"))
+  }
+}
+
+@Suite("Claims experiments 5–8: the outcomes the mathematics guarantees")
+struct LaterClaimsTests {
+  /// Attention-only output lies in the weight-determined span S, and a linear
+  /// MLP's output in S' (up to Float32 round-off), for any attention pattern;
+  /// only GELU leaves S'. Two layers of attention reach n·(H+1)² generic
+  /// directions while that is below d − 1. Shapes keep dim S' = 2·n·(H+1)
+  /// well below d − 1, so the test has power; σ = 0.05 makes GELU visibly
+  /// nonlinear on these small widths.
+  @Test func attentionStaysInItsReachableSpan() {
+    var experiment = MLPDirectionsExperiment(samples: 2, seed: 4)
+    experiment.configuration.modelDimension = 256
+    experiment.configuration.heads = 4
+    experiment.configuration.feedForwardDimension = 512
+    experiment.configuration.sequenceLength = 4
+    experiment.configuration.weightScale = 0.05
+    for sample in 0..<2 {
+      let shares = experiment.shares(sample: sample)
+      #expect(shares.reachableDimension == 4 * 5 && shares.extendedDimension == 2 * 4 * 5)
+      #expect(shares.attentionReachable < 1e-5 && shares.linearMLPReachable < 1e-5, "\(shares)")
+      #expect(shares.mlpReachable > 1e-3 && shares.attentionLiteral > 1e-3, "\(shares)")
+    }
+    #expect(experiment.twoLayerReachableDimension(sample: 0) == 4 * 5 * 5)
+  }
+
+  /// W_O (d × d Gaussian) is invertible, so the head outputs come back from
+  /// Y to about κ·ε_f32; one head from its own block of W_O does not.
+  @Test func headOutputsAreRecoverableOnlyWithAllOfTheOutputProjection() {
+    var experiment = HeadIdentifiabilityExperiment(samples: 2, seed: 6)
+    shrink(&experiment.configuration)
+    for layer in experiment.layerFindings().flatMap({ $0 }) {
+      #expect(layer.rank == experiment.configuration.modelDimension)
+      #expect(layer.recoveryError < pow(10, layer.log10Condition) * Double(Float.ulpOfOne) * 10, "\(layer)")
+      #expect(layer.singleHeadError > 0.3, "\(layer)")
+    }
+  }
+
+  /// The overhead is (H·d + H)/d², 9228/589824 at BERT-base; every
+  /// (token, head) contribution is a distinct output direction (rank n·H per
+  /// layer) when H ≤ d, and the collapse sweep runs on the gated variant.
+  @Test func gatesSeparateEveryTokenAndHead() {
+    #expect(GatedProjectionExperiment.overhead(modelDimension: 768, heads: 12) == 9228.0 / 589_824)
+    var experiment = GatedProjectionExperiment(samples: 2, denseSamples: 2, seed: 8)
+    shrink(&experiment.configuration)
+    experiment.scales = [0.02]
+    experiment.depth = 3
+    for layer in experiment.recovery().flatMap({ $0 }) {
+      #expect(layer.jointRank == 8 * 4 && layer.smallestHeadRank == 8)
+    }
+    #expect(experiment.run().verdict == .holds)
+  }
+
+  /// At σ = 0.02 pure attention is nearly uniform (entropy close to ln n) and
+  /// still collapses; at large σ with residual connections the heads are
+  /// sharp (entropy well below ln n) and the first layer keeps full rank.
+  /// (Logits scale like σ²·d: σ = 0.6 at d = 64 is about BERT-base's σ = 0.16.)
+  /// The gap ratio σ₂/σ₁ of an attention matrix lies in (0, 1).
+  @Test func entropyAndRankCollapseAreDistinct() {
+    var experiment = WidthEntropyExperiment(samples: 2, seed: 10)
+    shrink(&experiment.configuration)
+    experiment.entropyLayers = 3
+    let n = experiment.configuration.sequenceLength, lnN = log(Double(n))
+    let uniform = experiment.entropyLayers(variant: Variant(), scale: 0.02)
+    for layers in uniform {
+      #expect(layers.allSatisfy { $0.smallest > 0.9 * lnN && $0.largest <= lnN + 1e-4 })
+      #expect(layers.last!.rank < n)
+    }
+    let sharp = experiment.entropyLayers(variant: Variant(residual: true, postLayerNorm: true, mlp: true), scale: 0.6)
+    for layers in sharp {
+      #expect(layers[0].middle < 0.5 * lnN && layers[0].rank == n, "\(layers[0])")
+    }
+    let point = experiment.widthPoint(sample: 0, length: 16)
+    #expect(point.gapRatio > 0 && point.gapRatio < 1 && point.relativeEntropy <= 1 + 1e-4)
+  }
+}
+
+@Suite("Report number formatting")
+struct ReportFormattingTests {
+  @Test(arguments: [(0.25, "0.2500"), (-0.25, "-0.2500"), (-1.5, "-1.5000"), (3.14159, "3.1416"), (-0.00001, "0.0000"), (0, "0.0000")])
+  func fourDecimals(value: Double, text: String) {
+    #expect(String(format4: value) == text)
   }
 }

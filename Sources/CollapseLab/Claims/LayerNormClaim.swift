@@ -117,9 +117,11 @@ public struct LayerNormRankExperiment: Sendable {
 extension String {
   /// Four decimals, without Foundation's format.
   init(format4 value: Double) {
-    let scaled = (value * 10_000).rounded()
-    let whole = Int(scaled / 10_000), fraction = Int(abs(scaled).truncatingRemainder(dividingBy: 10_000))
+    guard value.isFinite else { self = "\(value)"; return }
+    let scaled = abs(value * 10_000).rounded()
+    let whole = Int(scaled / 10_000), fraction = Int(scaled.truncatingRemainder(dividingBy: 10_000))
     let digits = String(fraction)
-    self = "\(whole)." + String(repeating: "0", count: 4 - digits.count) + digits
+    // The sign separately: Int(−0.25) is 0, which would drop it.
+    self = (value < 0 && scaled > 0 ? "-" : "") + "\(whole)." + String(repeating: "0", count: 4 - digits.count) + digits
   }
 }

@@ -128,7 +128,7 @@ public func measure(
 /// σ = √max(0, λ) for the eigenvalues λ of a Gram matrix, descending
 /// (round-off can make the eigenvalues of a singular Gram matrix slightly
 /// negative).
-private func singularValuesFromGram(_ gram: [Double], n: Int) -> [Double] {
+func singularValuesFromGram(_ gram: [Double], n: Int) -> [Double] {
   var values = [Double](repeating: 0, count: n)
   values.withUnsafeMutableBufferPointer { symmetricEigenvalues(n: n, a: gram, lda: max(1, n), into: $0.baseAddress!) }
   return values.map { $0 > 0 ? $0.squareRoot() : 0 }
