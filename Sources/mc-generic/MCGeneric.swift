@@ -211,12 +211,12 @@ extension MCGeneric {
         rank, 3 residual connections (σ × depth phase diagram), 4 LayerNorm and affine rank, 5 directions \
         the MLP creates, 6 head non-identifiability, 7 position-gated output projection (PG-OP), 8 \
         collapse in width and entropy collapse. --samples sets the sketch-engine experiments, \
-        --dense-samples those that need the weight matrices. The defaults take about N minutes on 2 cores.
+        --dense-samples those that need the weight matrices. The defaults take about 7 minutes on 2 cores.
         """)
     @Option(help: "Directory for report.md; must not hold a report yet.") var output: String
-    @Option(help: "Samples per experiment (sketch engine and other cheap computations).") var samples = 200
+    @Option(help: "Samples per experiment (sketch engine and other cheap computations).") var samples = 1000
     @Option(name: .customLong("dense-samples"), help: "Samples of the experiments that need the weight matrices (dense engine).")
-    var denseSamples = 16
+    var denseSamples = 64
     @Option(help: "Seed of the counter-based RNG.") var seed: UInt64 = 0
     @Option(help: "Comma-separated claim numbers to run (default: every implemented claim).") var only: String?
 

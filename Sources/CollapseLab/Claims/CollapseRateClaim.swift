@@ -103,7 +103,7 @@ public struct CollapseRateExperiment: ClaimExperiment {
     let bounds = boundLayers()
     findings += [
       "",
-      "Dong et al.'s bound for `attn` (their SAN, no LayerNorm) with the sampled weights, dense engine, \(denseSamples) samples: per layer, the factor f = 4·β·H/√d_k with β = max_h ‖W_Q,h W_K,hᵀ‖₁·‖W_V,h W_O,h‖_{1,∞} (‖·‖₁ the largest absolute column sum, ‖·‖_{1,∞} = √(‖·‖₁‖·‖_∞), γ = 1), and the absolute residual res = ‖X − 1·meanᵀ‖_{1,∞} (the mean in place of the minimising row, which can only make res larger). The bound says res_l ≤ f·res_{l−1}³; it certifies that the residual shrinks only where f·res_{l−1}² < 1. Collapse is counted as observed where the relative residual res/‖X‖_{1,∞} at least halves.",
+      "Dong et al.'s bound for `attn` (their SAN, no LayerNorm) with the sampled weights, dense engine, \(denseSamples) samples: per layer, the factor `f = 4·β·H/√d_k` with `β = max_h ‖W_Q,h·W_K,hᵀ‖₁·‖W_V,h·W_O,h‖_{1,∞}` (`‖·‖₁` the largest absolute column sum, `‖·‖_{1,∞} = √(‖·‖₁·‖·‖_∞)`, γ = 1), and the absolute residual `res = ‖X − 1·meanᵀ‖_{1,∞}` (the mean in place of the minimising row, which can only make res larger). The bound says `res_l ≤ f·res_{l−1}³`; it certifies that the residual shrinks only where `f·res_{l−1}² < 1`. Collapse is counted as observed where the relative residual `res/‖X‖_{1,∞}` at least halves.",
       "",
       "| layer | median f | median res_{l−1} | bound holds | collapse observed | contraction certified | certified where observed |",
       "|---|---|---|---|---|---|---|",
@@ -120,9 +120,11 @@ public struct CollapseRateExperiment: ClaimExperiment {
     }
     let certifiedShare = clopperPearson(successes: certifiedWhereObserved, trials: max(observed, 1))
     let explained = certifiedWhereObserved == 0 ? "never" : (certifiedWhereObserved == observed ? "always" : "only sometimes")
+    let threshold = 1 / median(bounds.flatMap { $0.map(\.factor) }).squareRoot()
+    let inputResidual = median(bounds.map { $0[0].residualBefore })
     findings += [
       "",
-      "Over all layers, the contraction condition held in \(certifiedWhereObserved) of the \(observed) (sample, layer) pairs where collapse was observed (95 % CI \(String(format4: certifiedShare.lower))–\(String(format4: certifiedShare.upper))): the theorem \(explained) certifies the collapse that is seen.",
+      "Over all layers, the contraction condition held in \(certifiedWhereObserved) of the \(observed) (sample, layer) pairs where collapse was observed (95 % CI \(String(format4: certifiedShare.lower))–\(String(format4: certifiedShare.upper))): the theorem \(explained) certifies the collapse that is seen. Its condition needs res < 1/√f ≈ \(String(scientific: threshold)), while the input has res ≈ \(String(scientific: inputResidual)): it can only certify a collapse that has already happened.",
     ]
     let superExponential = !exponents.isEmpty && exponents.allSatisfy { $0 > 1.5 }
     return ClaimSection(

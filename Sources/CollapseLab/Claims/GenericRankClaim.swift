@@ -19,8 +19,8 @@ public struct GenericRankExperiment: ClaimExperiment {
   func attentionConditionNumbers() -> [Double] {
     let c = configuration
     let n = c.sequenceLength, d = c.modelDimension, heads = c.heads, dk = c.headDimension
-    var result: [Double] = []
-    for s in 0..<samples {
+    let seed = seed
+    return mapSamples(samples) { s in
       let stream = { (purpose: UInt64) in RandomStream(seed: seed, stream: (UInt64(s) << 8) | purpose) }
       var x = [Float](repeating: 0, count: n * d), wq = [Float](repeating: 0, count: d * d), wk = wq
       x.withUnsafeMutableBufferPointer { stream(1).fillNormal($0.baseAddress!, count: $0.count) }
@@ -36,12 +36,11 @@ public struct GenericRankExperiment: ClaimExperiment {
             query: q, key: k, value: q, output: out.baseAddress!, probabilities: p.baseAddress!, threads: 1)
         }
       }
-      for h in 0..<heads {
+      return (0..<heads).map { h in
         let sigma = singularValues(of: Array(probabilities[(h * n * n)..<((h + 1) * n * n)]), rows: n, columns: n)
-        result.append(sigma.last! > 0 ? log10(sigma.first! / sigma.last!) : .infinity)
+        return sigma.last! > 0 ? log10(sigma.first! / sigma.last!) : .infinity
       }
-    }
-    return result
+    }.flatMap { $0 }
   }
 
   public func run() -> ClaimSection {

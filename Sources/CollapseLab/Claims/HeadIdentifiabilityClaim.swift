@@ -102,14 +102,14 @@ public struct HeadIdentifiabilityExperiment: ClaimExperiment {
     var lines = [
       "BERT-base (`\(c.variants[0])`, d = \(d), H = \(heads), d_k = \(dk), n = \(n), σ = \(c.weightScale)), dense engine, \(samples) samples × \(c.layers) layers. C = [C_1 … C_H] are the heads' outputs (n × H·d_k) and Y = C·W_O the attention sublayer's output (Float32, as the model computes it).",
       "",
-      "| layer | rank W_O (of \(d)), Float64 / Float32 tolerance | median log₁₀ κ(W_O) | max log₁₀ κ(W_O) | error of C from Y, W_O known: median, max | median κ·ε_f32 | median error of C_1 from Y, only W_O,1 known |",
+      "| layer | smallest rank of W_O (of \(d)), Float64 / Float32 tolerance | median log₁₀ κ(W_O) | max log₁₀ κ(W_O) | error of C from Y, W_O known: median, max | median κ·ε_f32 | median error of C_1 from Y, only W_O,1 known |",
       "|---|---|---|---|---|---|---|",
     ]
     for l in 0..<c.layers {
       let layer = findings.map { $0[l] }
       let conditions = layer.map(\.log10Condition)
       lines.append(
-        "| \(l + 1) | \(layer.map(\.rank).min()!) / \(layer.map(\.float32Rank).min()!) (smallest) | \(String(format4: median(conditions))) | \(String(format4: conditions.max()!)) | \(String(scientific: median(layer.map(\.recoveryError)))), \(String(scientific: layer.map(\.recoveryError).max()!)) | \(String(scientific: pow(10, median(conditions)) * Double(Float.ulpOfOne))) | \(String(format4: median(layer.map(\.singleHeadError)))) |")
+        "| \(l + 1) | \(layer.map(\.rank).min()!) / \(layer.map(\.float32Rank).min()!) | \(String(format4: median(conditions))) | \(String(format4: conditions.max()!)) | \(String(scientific: median(layer.map(\.recoveryError)))), \(String(scientific: layer.map(\.recoveryError).max()!)) | \(String(scientific: pow(10, median(conditions)) * Double(Float.ulpOfOne))) | \(String(format4: median(layer.map(\.singleHeadError)))) |")
     }
     let ambiguityKnown = n * (heads * dk - (all.map(\.rank).min() ?? d))
     lines += [
@@ -124,7 +124,10 @@ public struct HeadIdentifiabilityExperiment: ClaimExperiment {
       "",
       "The paper's count n·(H−1)·d_k is the second row: the number of unknown values in the other heads' outputs, a count of nuisance parameters. It is not the dimension of a set of indistinguishable head outputs once W_O is known: then the solution set has dimension n·(H·d_k − rank W_O) = 0 and C is recovered to within κ(W_O)·ε_f32 (table). What the projection does destroy is attribution without the other heads' blocks: the least-squares estimate of one head from its own block of W_O is off by about 100 % (last column), because the other \(heads - 1) heads' contributions have components in its row space.",
     ]
-    let recoverable = all.allSatisfy { $0.recoveryError < 1e-2 } && ambiguityKnown == 0
+    // Recovered means within the first-order bound κ·ε_f32 (ten times, for the
+    // constant): a heavy-tailed κ makes any fixed threshold arbitrary.
+    let recoverable = ambiguityKnown == 0
+      && all.allSatisfy { $0.recoveryError <= 10 * pow(10, $0.log10Condition) * Double(Float.ulpOfOne) }
     return ClaimSection(
       number: 6, title: "Head-channel non-identifiability",
       statement: "After the output projection sums the per-head outputs, a head's contribution cannot be attributed to it: n·(H−1)·d_k degrees of freedom per layer stay ambiguous, and the MLP, which sees only the sum, cannot undo it.",
