@@ -100,4 +100,18 @@ for key in dense:
 assert worst[0] < 4.5, f"sketch and dense means differ: z = {worst[0]:.2f} at {worst[1]}"
 print(f"smoke: largest |difference| / standard error = {worst[0]:.2f} at {worst[1]}")
 PY
+echo "smoke: claims report at tiny sample counts: eight sections, the phase diagram, no overwrite"
+"$bin" claims --samples 20 --dense-samples 2 --output "$work/claims" 2> /dev/null
+test "$(grep -c '^## ' "$work/claims/report.md")" -eq 8
+test "$(grep -c '^\*\*Verdict: ' "$work/claims/report.md")" -eq 8
+grep -q '<svg' "$work/claims/claim3-phase.svg"
+before=$(cksum < "$work/claims/report.md")
+if "$bin" claims --only 4 --samples 5 --output "$work/claims" 2> "$work/claims-refused.txt"; then
+  echo "smoke: claims overwrote an existing report" >&2; exit 1
+fi
+grep -q "already holds report.md" "$work/claims-refused.txt"
+test "$(cksum < "$work/claims/report.md")" = "$before"
+if "$bin" claims --only 9 --output "$work/claims-bad" 2> /dev/null; then
+  echo "smoke: claims accepted --only 9" >&2; exit 1
+fi
 echo "smoke: OK"
