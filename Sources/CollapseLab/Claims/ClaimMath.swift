@@ -87,3 +87,16 @@ func columnBlock(_ m: [Float], rows: Int, columns: Int, block h: Int, width: Int
   for i in 0..<rows { result += m[(i * columns + h * width)..<(i * columns + (h + 1) * width)] }
   return result
 }
+
+/// W_O,h: the d_k rows of the output projection (d × d, row-major) that head h's output meets.
+func outputProjectionBlock(_ output: [Float], head h: Int, headDimension dk: Int, modelDimension d: Int) -> [Float] {
+  Array(output[(h * dk * d)..<((h + 1) * dk * d)])
+}
+
+/// W_V,h·W_O,h (d × d): head h's value and output projections as one map.
+func headValueOutputMap(_ weights: LayerWeights, head h: Int, configuration c: ModelConfiguration) -> [Float] {
+  let d = c.modelDimension, dk = c.headDimension
+  return project(
+    columnBlock(weights.value, rows: d, columns: d, block: h, width: dk), rows: d,
+    outputProjectionBlock(weights.output, head: h, headDimension: dk, modelDimension: d), columns: d)
+}

@@ -42,7 +42,7 @@ public struct CollapseRateExperiment: ClaimExperiment {
     let n = c.sequenceLength, d = c.modelDimension, heads = c.heads, dk = c.headDimension
     return mapSamples(denseSamples) { s in
       var layers: [BoundLayer] = []
-      var scoreForm = [Float](repeating: 0, count: d * d), valueOutput = scoreForm
+      var scoreForm = [Float](repeating: 0, count: d * d)
       probeDenseForward(sample: UInt64(s), configuration: c, variant: Variant(), seed: seed) { probe in
         let w = probe.weights
         var beta = 0.0
@@ -54,14 +54,7 @@ public struct CollapseRateExperiment: ClaimExperiment {
                 b: k.baseAddress! + h * dk, ldb: d, c: &scoreForm, ldc: d, threads: 1)
             }
           }
-          w.value.withUnsafeBufferPointer { v in
-            w.output.withUnsafeBufferPointer { o in
-              sgemm(
-                m: d, n: d, k: dk, a: v.baseAddress! + h * dk, lda: d,
-                b: o.baseAddress! + h * dk * d, ldb: d, c: &valueOutput, ldc: d, threads: 1)
-            }
-          }
-          let valueNorms = inducedNorms(valueOutput, rows: d, columns: d)
+          let valueNorms = inducedNorms(headValueOutputMap(w, head: h, configuration: c), rows: d, columns: d)
           beta = max(beta, inducedNorms(scoreForm, rows: d, columns: d).one * (valueNorms.one * valueNorms.infinity).squareRoot())
         }
         let before = CentringStatistics(rows: n, columns: d, x: probe.input, ldx: d)
@@ -87,17 +80,16 @@ public struct CollapseRateExperiment: ClaimExperiment {
     var exponents: [Double] = []
     for (v, variant) in c.variants.enumerated() {
       for l in 1...c.layers {
-        let current = ratios[v][l].sorted()
         let collapsed = ratios[v][l].filter { $0 < 1e-6 }.count
         let ci = clopperPearson(successes: collapsed, trials: samples)
         let pairs = l < 2 ? [] : zip(ratios[v][l - 1], ratios[v][l]).compactMap { previous, now -> Double? in
           guard previous > 1e-5, previous < 1, now > 0, now < 1 else { return nil }
           return log(now) / log(previous)
-        }.sorted()
-        let exponent = pairs.isEmpty ? Double.nan : pairs[pairs.count / 2]
+        }
+        let exponent = median(pairs)
         if !pairs.isEmpty { exponents.append(exponent) }
         findings.append(
-          "| \(variant) | \(l) | \(String(scientific: current[current.count / 2])) | \(collapsed)/\(samples) (\(String(format4: ci.lower))–\(String(format4: ci.upper))) | \(pairs.isEmpty ? "– (no pairs)" : String(format4: exponent)) |")
+          "| \(variant) | \(l) | \(String(scientific: median(ratios[v][l]))) | \(collapsed)/\(samples) (\(String(format4: ci.lower))–\(String(format4: ci.upper))) | \(pairs.isEmpty ? "– (no pairs)" : String(format4: exponent)) |")
       }
     }
     let bounds = boundLayers()

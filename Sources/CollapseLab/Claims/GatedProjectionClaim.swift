@@ -46,14 +46,19 @@ public struct GatedProjectionExperiment: ClaimExperiment {
     return mapSamples(denseSamples) { s in
       var layers: [LayerRecovery] = []
       probeDenseForward(sample: UInt64(s), configuration: c, variant: c.variants[0], seed: seed) { probe in
+        // Head h's contributions to every token at once: C_h·W_O,h (n × d).
+        let perHead = (0..<heads).map { h in
+          project(
+            columnBlock(probe.headOutputs, rows: n, columns: d, block: h, width: dk), rows: n,
+            outputProjectionBlock(probe.weights.output, head: h, headDimension: dk, modelDimension: d), columns: d)
+        }
         var jointRank = 0, headRanks = [Int](repeating: 0, count: heads), separations: [Double] = []
         for i in 0..<n {
           // Row h of U_i: C_{i,h}·W_O,h.
-          var contributions = [Float](repeating: 0, count: heads * d)
+          var contributions: [Float] = []
           for h in 0..<heads {
-            let head = Array(probe.headOutputs[(i * d + h * dk)..<(i * d + (h + 1) * dk)])
-            let row = project(head, rows: 1, Array(probe.weights.output[(h * dk * d)..<((h + 1) * dk * d)]), columns: d)
-            contributions.replaceSubrange((h * d)..<((h + 1) * d), with: row)
+            let row = perHead[h][(i * d)..<((i + 1) * d)]
+            contributions += row
             if row.contains(where: { $0 != 0 }) { headRanks[h] += 1 }
           }
           let sigma = singularValues(ofRows: contributions, rows: heads, columns: d)

@@ -64,7 +64,7 @@ public struct GenericRankExperiment: ClaimExperiment {
       let ranks = sketchMetric(.rank, configuration: configuration)
       var last: [Int] = []
       for (v, variant) in c.variants.enumerated() {
-        let medians = (1...c.layers).map { l in ranks[v][l].sorted()[samples / 2] }
+        let medians = (1...c.layers).map { l in median(ranks[v][l]) }
         last.append(Int(medians.last!))
         findings.append("| \(variant) | \(factor) | " + medians.map { "\(Int($0))" }.joined(separator: " | ") + " |")
       }

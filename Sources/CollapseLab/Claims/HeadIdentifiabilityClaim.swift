@@ -53,18 +53,10 @@ public struct HeadIdentifiabilityExperiment: ClaimExperiment {
         for i in 0..<d { for j in 0..<d { transposedOutput[j * d + i] = Double(wO[i * d + j]) } }
         for i in 0..<n { for j in 0..<d { recovered[j * n + i] = Double(y[i * d + j]) } }
         let solved = solveLinearSystem(n: d, rightHandSides: n, a: transposedOutput, lda: d, b: &recovered, ldb: n)
-        var difference = 0.0, norm = 0.0
-        for i in 0..<n {
-          for j in 0..<d {
-            let exact = Double(heads[i * d + j])
-            difference += (recovered[j * n + i] - exact) * (recovered[j * n + i] - exact)
-            norm += exact * exact
-          }
-        }
         layers.append(LayerFindings(
           rank: sigma.filter { $0 > tolerance }.count, float32Rank: sigma.filter { $0 > float32Tolerance }.count,
           log10Condition: log10(sigma[0] / sigma[d - 1]),
-          recoveryError: solved ? (difference / norm).squareRoot() : .infinity,
+          recoveryError: solved ? relativeError(transposedEstimate: recovered, of: heads, rows: n, columns: d, width: d) : .infinity,
           singleHeadError: singleHeadRecoveryError(y: y, heads: heads, wO: wO, n: n, d: d, dk: dk)))
       }
       return layers
@@ -74,7 +66,7 @@ public struct HeadIdentifiabilityExperiment: ClaimExperiment {
   /// Head 1 estimated as Y·W_O,1ᵀ·(W_O,1·W_O,1ᵀ)⁻¹ (least squares with the
   /// other heads unknown); relative error against the true C_1.
   func singleHeadRecoveryError(y: [Float], heads: [Float], wO: [Float], n: Int, d: Int, dk: Int) -> Double {
-    let block = Array(wO[0..<(dk * d)])  // W_O,1: the first d_k rows of W_O
+    let block = outputProjectionBlock(wO, head: 0, headDimension: dk, modelDimension: d)
     var normal = [Double](repeating: 0, count: dk * dk), rightSide = [Double](repeating: 0, count: dk * n)
     block.withUnsafeBufferPointer { b in normal.withUnsafeMutableBufferPointer { gramMatrix(rows: dk, columns: d, x: b.baseAddress!, ldx: d, gram: $0.baseAddress!, ldg: dk) } }
     for a in 0..<dk { for i in 0..<n {
@@ -83,12 +75,21 @@ public struct HeadIdentifiabilityExperiment: ClaimExperiment {
       rightSide[a * n + i] = sum
     } }
     guard solveLinearSystem(n: dk, rightHandSides: n, a: normal, lda: dk, b: &rightSide, ldb: n) else { return .infinity }
+    return relativeError(transposedEstimate: rightSide, of: heads, rows: n, columns: d, width: dk)
+  }
+
+  /// ‖E − C‖_F/‖C‖_F over the first `width` columns of the head outputs C
+  /// (rows × columns, row-major), with the estimate E stored transposed
+  /// (width × rows), as the solves return it.
+  func relativeError(transposedEstimate e: [Double], of heads: [Float], rows n: Int, columns d: Int, width: Int) -> Double {
     var difference = 0.0, norm = 0.0
-    for i in 0..<n { for a in 0..<dk {
-      let exact = Double(heads[i * d + a])
-      difference += (rightSide[a * n + i] - exact) * (rightSide[a * n + i] - exact)
-      norm += exact * exact
-    } }
+    for i in 0..<n {
+      for j in 0..<width {
+        let exact = Double(heads[i * d + j])
+        difference += (e[j * n + i] - exact) * (e[j * n + i] - exact)
+        norm += exact * exact
+      }
+    }
     return (difference / norm).squareRoot()
   }
 

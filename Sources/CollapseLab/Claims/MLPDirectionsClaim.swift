@@ -39,7 +39,7 @@ public struct MLPDirectionsExperiment: ClaimExperiment {
   }
 
   func shares(sample: Int) -> Shares {
-    let c = configuration, n = c.sequenceLength, d = c.modelDimension, heads = c.heads, dk = c.headDimension
+    let c = configuration, n = c.sequenceLength, d = c.modelDimension, heads = c.heads
     var attentionOutput: [Float] = [], mlpOutput: [Float] = [], input: [Float] = []
     var weights: LayerWeights!
     probeDenseForward(sample: UInt64(sample), configuration: c, variant: Variant(residual: true, postLayerNorm: true), seed: seed) {
@@ -63,9 +63,7 @@ public struct MLPDirectionsExperiment: ClaimExperiment {
     // x_j·M for M ∈ {I, W_1, …, W_H}, each centred.
     var generators = rows(input, count: n)
     for h in 0..<heads {
-      let valueBlock = columnBlock(weights.value, rows: d, columns: d, block: h, width: dk)
-      let headMap = project(valueBlock, rows: d, Array(weights.output[(h * dk * d)..<((h + 1) * dk * d)]), columns: d)
-      generators += rows(project(input, rows: n, headMap, columns: d), count: n)
+      generators += rows(project(input, rows: n, headValueOutputMap(weights, head: h, configuration: c), columns: d), count: n)
     }
     generators = generators.map(centred)
     let reachable = orthonormalBasis(of: generators)
@@ -89,7 +87,7 @@ public struct MLPDirectionsExperiment: ClaimExperiment {
   /// attention-only layers, span{x_j·M₁·C·M₂·C}: at most n·(H+1)², and never
   /// more than d − 1 (the centring).
   func twoLayerReachableDimension(sample: Int) -> Int {
-    let c = configuration, n = c.sequenceLength, d = c.modelDimension, heads = c.heads, dk = c.headDimension
+    let c = configuration, n = c.sequenceLength, d = c.modelDimension, heads = c.heads
     var generators: [Float] = sampleInput(sample: UInt64(sample), configuration: c, seed: seed)
     var count = n
     for layer in 1...2 {
@@ -99,9 +97,7 @@ public struct MLPDirectionsExperiment: ClaimExperiment {
       weights.draw(sample: UInt64(sample), layer: layer, configuration: layerConfiguration, seed: seed, includeMatrices: true, includeMLP: false)
       var next = generators
       for h in 0..<heads {
-        let valueBlock = columnBlock(weights.value, rows: d, columns: d, block: h, width: dk)
-        let headMap = project(valueBlock, rows: d, Array(weights.output[(h * dk * d)..<((h + 1) * dk * d)]), columns: d)
-        next += project(generators, rows: count, headMap, columns: d)
+        next += project(generators, rows: count, headValueOutputMap(weights, head: h, configuration: c), columns: d)
       }
       count *= heads + 1
       // Centre every generator (LayerNorm's C).

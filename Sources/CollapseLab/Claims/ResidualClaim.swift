@@ -46,8 +46,7 @@ public struct ResidualCollapseExperiment: ClaimExperiment {
       let full = ranks[v][c.layers].filter { $0 == Double(n) }.count
       if full < samples { allFull = false }
       let ci = clopperPearson(successes: full, trials: samples)
-      let median = ratios[v][c.layers].sorted()[samples / 2]
-      findings.append("| \(variant) | \(full)/\(samples) (\(String(format4: ci.lower))–\(String(format4: ci.upper))) | \(String(format4: median)) |")
+      findings.append("| \(variant) | \(full)/\(samples) (\(String(format4: ci.lower))–\(String(format4: ci.upper))) | \(String(format4: median(ratios[v][c.layers]))) |")
     }
     let postLN = Variant(residual: true, postLayerNorm: true, mlp: true), preLN = Variant(residual: true, preLayerNorm: true, mlp: true)
     let post = collapsedFractions(postLN), pre = collapsedFractions(preLN)
