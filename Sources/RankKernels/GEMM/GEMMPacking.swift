@@ -77,17 +77,59 @@ internal func packB(
         }
       }
     } else {
-      // op(B)[p, j] = b[j*ldb + p]: walk each of the 16 source rows along p.
+      // op(B)[p, j] = b[j*ldb + p]: a transpose. Full panels go through 8×8
+      // register transposes (attention's keys: half the time of element-wise
+      // scatter stores); the depth remainder and a partial panel element-wise.
+      var p0 = 0
+      if columnsHere == nr {
+        while p0 + 8 <= kc {
+          let source = b + column * ldb + p0, target = destination + p0 * nr
+          transpose8x8(source, sourceStride: ldb, into: target, targetStride: nr)
+          transpose8x8(source + 8 * ldb, sourceStride: ldb, into: target + 8, targetStride: nr)
+          p0 += 8
+        }
+      }
       for j in 0..<nr {
         if j < columnsHere {
           let source = b + (column + j) * ldb
-          for p in 0..<kc { destination[p * nr + j] = source[p] }
+          for p in p0..<kc { destination[p * nr + j] = source[p] }
         } else {
-          for p in 0..<kc { destination[p * nr + j] = 0 }
+          for p in p0..<kc { destination[p * nr + j] = 0 }
         }
       }
       destination += kc * nr
     }
     column += nr
   }
+}
+
+/// target[i·targetStride + j] = source[j·sourceStride + i] for i, j < 8: unpack
+/// pairs of rows, then pairs of pairs, then swap 128-bit halves (the lane
+/// patterns below compile to vunpcklps/vshufps/vperm2f128).
+@inline(__always)
+private func transpose8x8(
+  _ source: UnsafePointer<Float>, sourceStride: Int, into target: UnsafeMutablePointer<Float>, targetStride: Int
+) {
+  typealias V = SIMD8<Float>
+  @inline(__always) func row(_ i: Int) -> V { UnsafeRawPointer(source + i &* sourceStride).loadUnaligned(as: V.self) }
+  @inline(__always) func interleaveLow(_ a: V, _ b: V) -> V { V(a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5]) }
+  @inline(__always) func interleaveHigh(_ a: V, _ b: V) -> V { V(a[2], b[2], a[3], b[3], a[6], b[6], a[7], b[7]) }
+  @inline(__always) func pairsLow(_ a: V, _ b: V) -> V { V(a[0], a[1], b[0], b[1], a[4], a[5], b[4], b[5]) }
+  @inline(__always) func pairsHigh(_ a: V, _ b: V) -> V { V(a[2], a[3], b[2], b[3], a[6], a[7], b[6], b[7]) }
+  @inline(__always) func store(_ v: V, _ i: Int) {
+    UnsafeMutableRawPointer(target + i &* targetStride).storeBytes(of: v, as: V.self)
+  }
+  let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5), r6 = row(6), r7 = row(7)
+  let t0 = interleaveLow(r0, r1), t1 = interleaveHigh(r0, r1), t2 = interleaveLow(r2, r3), t3 = interleaveHigh(r2, r3)
+  let t4 = interleaveLow(r4, r5), t5 = interleaveHigh(r4, r5), t6 = interleaveLow(r6, r7), t7 = interleaveHigh(r6, r7)
+  let u0 = pairsLow(t0, t2), u1 = pairsHigh(t0, t2), u2 = pairsLow(t1, t3), u3 = pairsHigh(t1, t3)
+  let u4 = pairsLow(t4, t6), u5 = pairsHigh(t4, t6), u6 = pairsLow(t5, t7), u7 = pairsHigh(t5, t7)
+  store(V(lowHalf: u0.lowHalf, highHalf: u4.lowHalf), 0)
+  store(V(lowHalf: u1.lowHalf, highHalf: u5.lowHalf), 1)
+  store(V(lowHalf: u2.lowHalf, highHalf: u6.lowHalf), 2)
+  store(V(lowHalf: u3.lowHalf, highHalf: u7.lowHalf), 3)
+  store(V(lowHalf: u0.highHalf, highHalf: u4.highHalf), 4)
+  store(V(lowHalf: u1.highHalf, highHalf: u5.highHalf), 5)
+  store(V(lowHalf: u2.highHalf, highHalf: u6.highHalf), 6)
+  store(V(lowHalf: u3.highHalf, highHalf: u7.highHalf), 7)
 }
