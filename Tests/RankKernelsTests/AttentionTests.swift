@@ -103,8 +103,10 @@ struct AttentionTests {
     return (output, probabilities, entropy)
   }
 
-  /// n spans one key block (1, 7, 17, 65), several (300 > 256), and a query
-  /// count that leaves a ragged last query block (65 = 64 + 1).
+  /// n spans one key block (1, 7, 17, 65) and several (300 > 256, in three
+  /// query blocks of 102, 102, 96 rows); row counts that are not multiples of
+  /// the 6-row strip (1, 7, 17, 65, 96 + 6) reach the staged last strip, and
+  /// head dimensions 7, 8, 17 the zero-padded last value panel.
   @Test(arguments: [(1, 1, 1, 7), (2, 7, 3, 16), (1, 17, 2, 64), (2, 65, 2, 8), (1, 300, 1, 17)])
   func matchesReference(batch: Int, n: Int, heads: Int, dk: Int) {
     for masked in [false, true] {

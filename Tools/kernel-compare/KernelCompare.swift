@@ -56,6 +56,8 @@ struct KernelCompare: ParsableCommand {
     let peak = measurePeakGFLOPS(threads: threads)
     let microKernel = measureMicroKernelGFLOPS()
     printError("peak FMA: \(String(format2: peak.perCore)) GFLOP/s on 1 core, \(String(format2: peak.allCores)) on \(threads); GEMM micro-kernel in L1: \(String(format2: microKernel)) GFLOP/s")
+    let scoreTile = measureInPlaceTileGFLOPS(k: 64, lda: 768), outputTile = measureInPlaceTileGFLOPS(k: 128, lda: 128)
+    printError("attention's in-place tile in L1: \(String(format2: scoreTile)) GFLOP/s (k 64, lda 768), \(String(format2: outputTile)) (k 128, lda 128)")
     }
     var cases = gemmCases(backends: backends, threads: threads) + tinyGEMMCases(backends: backends)
     cases += factorizationCases(backends: backends, threads: threads)

@@ -26,6 +26,19 @@ func measureMicroKernelGFLOPS() -> Double {
   return best
 }
 
+/// Attention's in-place-A micro-kernel alone on L1-resident data: (k, lda)
+/// as in the score (k = d_k = 64, query rows 768 floats apart) and the
+/// output (k = 128 keys, probability strip rows 128 apart) products.
+func measureInPlaceTileGFLOPS(k: Int, lda: Int) -> Double {
+  var best = 0.0
+  for _ in 0..<3 {
+    let start = monotonicSeconds()
+    let flops = MachineProbes.inPlaceTileCeiling(k: k, lda: lda, repetitions: 25_600_000 / k)
+    best = max(best, flops / (monotonicSeconds() - start) * 1e-9)
+  }
+  return best
+}
+
 /// Streaming copy bandwidth (read + write bytes per second) at two sizes:
 /// the 4096×768 LayerNorm's (12.6 MB each way, resident in the 32 MiB L3)
 /// and 64 MiB each way (main memory). Reported as benchmark rows so every

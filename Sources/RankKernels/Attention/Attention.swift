@@ -1,3 +1,4 @@
+import _RankKernelsCPU
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -28,10 +29,13 @@ public struct AttentionShape: Sendable, Hashable {
 
 /// Block sizes of the fused attention kernel.
 public enum AttentionTuning {
-  /// Query rows per task (and per score block).
-  public static let queryBlock = 64
-  /// Keys per score block: the score buffer is queryBlock × keyBlock floats
-  /// (64 KiB), so memory is O(n) however long the sequence.
+  /// Most query rows per task. A task packs each key block once and reuses it
+  /// for all its rows, so larger blocks amortise the packing; 128 still gives
+  /// BERT's 12 heads × batch enough tasks to balance two threads.
+  public static let queryBlock = 128
+  /// Keys per block of the online softmax. Per thread, the packed keys
+  /// (keyBlock × headDimension floats) and one 6-row score strip (6 × keyBlock)
+  /// are the only buffers, so memory is O(n) however long the sequence.
   public static let keyBlock = 256
 }
 
@@ -81,7 +85,11 @@ public func multiHeadAttention(
   let n = shape.sequenceLength
   if shape.batch == 0 || n == 0 { return }
 
-  let queryBlocks = (n + AttentionTuning.queryBlock - 1) / AttentionTuning.queryBlock
+  // Balanced query blocks, rounded to whole 6-row strips where n allows.
+  let blockCount = (n + AttentionTuning.queryBlock - 1) / AttentionTuning.queryBlock
+  let tileRows = GEMMMicroKernel.rows
+  let rowsPerBlock = min(n, ((n + blockCount - 1) / blockCount + tileRows - 1) / tileRows * tileRows)
+  let queryBlocks = (n + rowsPerBlock - 1) / rowsPerBlock
   let taskCount = shape.batch * shape.heads * queryBlocks
   let logitScale = scale ?? 1 / Float(shape.headDimension).squareRoot()
   parallelForEach(taskCount: taskCount, threads: min(threads, taskCount)) { task in
@@ -90,14 +98,20 @@ public func multiHeadAttention(
     let batch = task / (queryBlocks * shape.heads)
     attentionTask(
       shape: shape, batch: batch, head: head,
-      queryRows: (queryBlockIndex * AttentionTuning.queryBlock)..<min(n, (queryBlockIndex + 1) * AttentionTuning.queryBlock),
+      queryRows: (queryBlockIndex * rowsPerBlock)..<min(n, (queryBlockIndex + 1) * rowsPerBlock),
       query: query, key: key, value: value,
       mask: mask.map { $0 + batch * maskBatchStride }, scale: logitScale,
       output: output, probabilities: probabilities, rowEntropy: rowEntropy)
   }
 }
 
-/// One (batch, head, query block): streams over key blocks with an online softmax.
+/// One (batch, head, query block), FlashAttention-style on the GEMM
+/// micro-kernel: for each key block, the keys are packed once (transposed into
+/// 16-key panels); then each 6-row strip of queries gets its 6 × keys scores
+/// (query rows read in place), the online-softmax update, and its
+/// contribution P·V (the strip read in place, V's rows read in place). The
+/// strip (6 KiB) stays in L1 from the scores to the product, so the only
+/// traffic beyond the inputs and output is the packed keys, once per block.
 private func attentionTask(
   shape: AttentionShape, batch: Int, head: Int, queryRows: Range<Int>,
   query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
@@ -106,10 +120,22 @@ private func attentionTask(
   rowEntropy: UnsafeMutablePointer<Float>?
 ) {
   let n = shape.sequenceLength, dk = shape.headDimension, stride = shape.modelDimension
+  let tileRows = GEMMMicroKernel.rows, tileColumns = GEMMMicroKernel.columns
   let rows = queryRows.count
   let keyBlock = min(AttentionTuning.keyBlock, n)
+  let paddedKeyBlock = (keyBlock + tileColumns - 1) / tileColumns * tileColumns
   let arena = ScratchArena.current
-  let scores = arena.buffer(.attentionScores, count: rows * keyBlock, of: Float.self)
+  let packedKeys = arena.buffer(.attentionPackedKeys, count: paddedKeyBlock * dk, of: Float.self)
+  let strip = arena.buffer(.attentionScores, count: tileRows * paddedKeyBlock, of: Float.self)
+  // A last strip of fewer than 6 rows is staged: its query rows zero-padded to
+  // 6, and its output tile, so that the micro-kernel always runs 6 × 16.
+  let stagedQueries = arena.buffer(.attentionStagedQueries, count: tileRows * dk, of: Float.self)
+  let edgeTile = arena.buffer(.gemmEdgeTile, count: tileRows * tileColumns, of: Float.self)
+  // V's block, packed as 16-column panels: read in place, its rows (one
+  // model-width stride apart) map to a handful of L1 sets and are evicted
+  // between strips; packed, the block stays in L1/L2 for all of them.
+  let packedValues = arena.buffer(
+    .attentionPackedValues, count: keyBlock * (dk + tileColumns - 1) / tileColumns * tileColumns, of: Float.self)
   // Per query row: running max m, running sum ℓ of exp(s − m), and running
   // Σ exp(s − m)·s for the entropy H = log ℓ + m − (Σ p s)/ℓ.
   let state = arena.buffer(.attentionRowState, count: 3 * rows, of: Float.self)
@@ -123,16 +149,39 @@ private func attentionTask(
   let k = key + headOffset, v = value + headOffset
   let o = output + headOffset + queryRows.lowerBound * stride
 
-  /// scores = Q_blk · K_blkᵀ · scale + mask for keys `keys`.
-  func computeScores(keys: Range<Int>) {
-    swiftSGEMM(
-      transA: .noTranspose, transB: .transpose, m: rows, n: keys.count, k: dk, alpha: scale,
-      a: q, lda: stride, b: k + keys.lowerBound * stride, ldb: stride,
-      beta: 0, c: scores, ldc: keys.count, threads: 1)
+  /// Packs keys `keys` as 16-key panels of depth dk (zero-padded).
+  func packKeys(_ keys: Range<Int>) {
+    packB(transposed: true, b: k + keys.lowerBound * stride, ldb: stride, kc: dk, nc: keys.count, into: packedKeys)
+  }
+
+  /// strip[r, j] = scale · q_(first+r) · k_j + mask for the strip's rows and
+  /// the packed keys `keys`; returns the strip's row stride.
+  func computeScoreStrip(first: Int, count stripRows: Int, keys: Range<Int>) -> Int {
+    let stripStride = (keys.count + tileColumns - 1) / tileColumns * tileColumns
+    var queries = UnsafePointer(q + first * stride), queryStride = stride
+    if stripRows < tileRows {
+      for r in 0..<tileRows {
+        let target = stagedQueries + r * dk
+        if r < stripRows {
+          target.update(from: queries + r * stride, count: dk)
+        } else {
+          target.update(repeating: 0, count: dk)
+        }
+      }
+      queries = UnsafePointer(stagedQueries)
+      queryStride = dk
+    }
+    var panel = 0
+    while panel * tileColumns < keys.count {
+      GEMMMicroKernel.tile6ReadingAInPlace(
+        k: dk, a: queries, lda: queryStride, b: packedKeys + panel * tileColumns * dk, ldb: tileColumns,
+        alpha: scale, beta: 0, c: strip + panel * tileColumns, ldc: stripStride)
+      panel += 1
+    }
     if let mask {
-      for r in 0..<rows {
-        let maskRow = mask + (queryRows.lowerBound + r) * n + keys.lowerBound
-        let scoreRow = scores + r * keys.count
+      for r in 0..<stripRows {
+        let maskRow = mask + (queryRows.lowerBound + first + r) * n + keys.lowerBound
+        let scoreRow = strip + r * stripStride
         var j = 0
         while j + 8 <= keys.count {
           storeVector(loadVector(scoreRow + j) + loadVector(maskRow + j), scoreRow + j)
@@ -141,32 +190,71 @@ private func attentionTask(
         while j < keys.count { scoreRow[j] += maskRow[j]; j += 1 }
       }
     }
+    return stripStride
+  }
+
+  /// o[first..<first+stripRows] (+)= strip · V[keys] (overwrites on the first key block).
+  func accumulateOutput(first: Int, count stripRows: Int, keys: Range<Int>, stripStride: Int) {
+    let beta: Float = keys.lowerBound == 0 ? 0 : 1
+    var column = 0
+    while column < dk {
+      let columns = min(tileColumns, dk - column)
+      let values = UnsafePointer(packedValues + column * keys.count)
+      let target = o + first * stride + column
+      if stripRows == tileRows && columns == tileColumns {
+        GEMMMicroKernel.tile6ReadingAInPlace(
+          k: keys.count, a: strip, lda: stripStride, b: values, ldb: tileColumns,
+          alpha: 1, beta: beta, c: target, ldc: stride)
+      } else {
+        GEMMMicroKernel.tile6ReadingAInPlace(
+          k: keys.count, a: strip, lda: stripStride, b: values, ldb: tileColumns,
+          alpha: 1, beta: 0, c: edgeTile, ldc: tileColumns)
+        for r in 0..<stripRows {
+          let row = target + r * stride, source = edgeTile + r * tileColumns
+          for j in 0..<columns { row[j] = beta == 0 ? source[j] : row[j] + source[j] }
+        }
+      }
+      column += tileColumns
+    }
   }
 
   var keyStart = 0
   while keyStart < n {
     let keys = keyStart..<min(n, keyStart + keyBlock)
     let width = keys.count
-    computeScores(keys: keys)
-    for r in 0..<rows {
-      let row = scores + r * width
-      let blockMax = rowMaximum(UnsafePointer(row), count: width)
-      let newMax = max(runningMax[r], blockMax)
-      // exp(−inf − finite) = 0 rescales nothing on the first block.
-      let rescale = expf(runningMax[r] - newMax)
-      var dot: Float = 0
-      if rowEntropy != nil { dot = probabilityWeightedLogits(row, count: width, shift: newMax) }
-      let blockSum = exponentiateShifted(row, count: width, shift: newMax)
-      runningSum[r] = runningSum[r] * rescale + blockSum
-      runningDot[r] = runningDot[r] * rescale + dot
-      runningMax[r] = newMax
-      if keyStart > 0 { scaleRow(o + r * stride, count: dk, by: rescale) }
+    // The block's value rows are first touched here (from L3: a head's K and V
+    // are 2 × 32 KiB at n = 128). Requesting them before packing the keys
+    // overlaps their misses with the keys' instead of paying both in turn.
+    for j in keys {
+      var line = 0
+      while line < dk {
+        rankkernels_prefetch(v + j * stride + line)
+        line += 16
+      }
     }
-    // O_blk (+)= P_blk · V_blk, accumulated in place in the output rows.
-    swiftSGEMM(
-      transA: .noTranspose, transB: .noTranspose, m: rows, n: dk, k: width, alpha: 1,
-      a: scores, lda: width, b: v + keys.lowerBound * stride, ldb: stride,
-      beta: keyStart == 0 ? 0 : 1, c: o, ldc: stride, threads: 1)
+    packKeys(keys)
+    packB(transposed: false, b: v + keys.lowerBound * stride, ldb: stride, kc: width, nc: dk, into: packedValues)
+    var first = 0
+    while first < rows {
+      let stripRows = min(tileRows, rows - first)
+      let stripStride = computeScoreStrip(first: first, count: stripRows, keys: keys)
+      for r in 0..<stripRows {
+        let row = strip + r * stripStride, state = first + r
+        let blockMax = rowMaximum(UnsafePointer(row), count: width)
+        let newMax = max(runningMax[state], blockMax)
+        // exp(−inf − finite) = 0 rescales nothing on the first block.
+        let rescale = expf(runningMax[state] - newMax)
+        var dot: Float = 0
+        if rowEntropy != nil { dot = probabilityWeightedLogits(row, count: width, shift: newMax) }
+        let blockSum = exponentiateShifted(row, count: width, shift: newMax)
+        runningSum[state] = runningSum[state] * rescale + blockSum
+        runningDot[state] = runningDot[state] * rescale + dot
+        runningMax[state] = newMax
+        if keyStart > 0 { scaleRow(o + state * stride, count: dk, by: rescale) }
+      }
+      accumulateOutput(first: first, count: stripRows, keys: keys, stripStride: stripStride)
+      first += tileRows
+    }
     keyStart += keyBlock
   }
   for r in 0..<rows { scaleRow(o + r * stride, count: dk, by: 1 / runningSum[r]) }
@@ -183,12 +271,18 @@ private func attentionTask(
     keyStart = 0
     while keyStart < n {
       let keys = keyStart..<min(n, keyStart + keyBlock)
-      computeScores(keys: keys)
-      for r in 0..<rows {
-        let row = scores + r * keys.count
-        _ = exponentiateShifted(row, count: keys.count, shift: runningMax[r])
-        scaleRow(row, count: keys.count, by: 1 / runningSum[r])
-        (matrix + r * n + keys.lowerBound).update(from: row, count: keys.count)
+      packKeys(keys)
+      var first = 0
+      while first < rows {
+        let stripRows = min(tileRows, rows - first)
+        let stripStride = computeScoreStrip(first: first, count: stripRows, keys: keys)
+        for r in 0..<stripRows {
+          let row = strip + r * stripStride
+          _ = exponentiateShifted(row, count: keys.count, shift: runningMax[first + r])
+          scaleRow(row, count: keys.count, by: 1 / runningSum[first + r])
+          (matrix + (first + r) * n + keys.lowerBound).update(from: row, count: keys.count)
+        }
+        first += tileRows
       }
       keyStart += keyBlock
     }

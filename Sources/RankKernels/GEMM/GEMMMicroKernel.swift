@@ -23,7 +23,6 @@ internal enum GEMMMicroKernel {
   /// `rows` must be a literal at the call site: after inlining, the row
   /// conditions fold away and each row count gets its own straight-line code.
   @inline(__always)
- 
   static func tile(
     rows: Int, k: Int, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>, ldb: Int = 16,
     alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
@@ -52,6 +51,31 @@ internal enum GEMMMicroKernel {
     accumulators.store(rows: rows, alpha: alpha, beta: beta, c: c, ldc: ldc)
   }
 
+  /// The full 6-row tile with A read in place from a row-major block (row r at
+  /// `a + r·lda`, depth contiguous), for callers whose A is already in cache
+  /// and used by few tiles (attention's query rows and probability strips), so
+  /// that packing it would cost more than it saves. Callers with fewer than 6
+  /// rows stage them, zero-padded, in a 6-row buffer.
+  ///
+  /// Six row pointers advanced together, rather than `a[r·lda]` offsets: with
+  /// the offsets, LLVM hoisted broadcasts of the next steps and spilled an
+  /// accumulator to the stack on every iteration (~30 % slower).
+  @inline(never)
+  static func tile6ReadingAInPlace(
+    k: Int, a: UnsafePointer<Float>, lda: Int, b packedB: UnsafePointer<Float>, ldb: Int,
+    alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    var accumulators = Accumulators()
+    let row0 = a, row1 = a + lda, row2 = a + 2 * lda, row3 = a + 3 * lda, row4 = a + 4 * lda, row5 = a + 5 * lda
+    var b = UnsafeRawPointer(packedB)
+    let stride = ldb * MemoryLayout<Float>.stride
+    for p in 0..<k {
+      accumulators.step(rows: 6, row0[p], row1[p], row2[p], row3[p], row4[p], row5[p], b: b)
+      b += stride
+    }
+    accumulators.store(rows: 6, alpha: alpha, beta: beta, c: c, ldc: ldc)
+  }
+
   /// The 6×16 register tile: 12 vectors that the optimiser keeps in ymm
   /// registers once `step` and `store` are inlined (checked in the assembly).
  
@@ -63,31 +87,43 @@ internal enum GEMMMicroKernel {
     @inline(__always)
     init() {}
 
-    /// One k step: rank-1 update with A's column (rows elements) and B's row.
+    /// One k step: rank-1 update with A's column (`rows` elements, packed
+    /// contiguously) and B's row.
     @inline(__always)
     mutating func step(rows: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer) {
+      step(
+        rows: rows, a[0], rows > 1 ? a[1] : 0, rows > 2 ? a[2] : 0, rows > 3 ? a[3] : 0,
+        rows > 4 ? a[4] : 0, rows > 5 ? a[5] : 0, b: b)
+    }
+
+    /// One k step with A's column given as scalars (those beyond `rows` unused).
+    @inline(__always)
+    mutating func step(
+      rows: Int, _ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ a4: Float, _ a5: Float,
+      b: UnsafeRawPointer
+    ) {
       let b0 = b.loadUnaligned(as: V.self)
       let b1 = b.loadUnaligned(fromByteOffset: 32, as: V.self)
-      var broadcast = V(repeating: a[0])
+      var broadcast = V(repeating: a0)
       c00.addProduct(broadcast, b0); c01.addProduct(broadcast, b1)
       if rows > 1 {
-        broadcast = V(repeating: a[1])
+        broadcast = V(repeating: a1)
         c10.addProduct(broadcast, b0); c11.addProduct(broadcast, b1)
       }
       if rows > 2 {
-        broadcast = V(repeating: a[2])
+        broadcast = V(repeating: a2)
         c20.addProduct(broadcast, b0); c21.addProduct(broadcast, b1)
       }
       if rows > 3 {
-        broadcast = V(repeating: a[3])
+        broadcast = V(repeating: a3)
         c30.addProduct(broadcast, b0); c31.addProduct(broadcast, b1)
       }
       if rows > 4 {
-        broadcast = V(repeating: a[4])
+        broadcast = V(repeating: a4)
         c40.addProduct(broadcast, b0); c41.addProduct(broadcast, b1)
       }
       if rows > 5 {
-        broadcast = V(repeating: a[5])
+        broadcast = V(repeating: a5)
         c50.addProduct(broadcast, b0); c51.addProduct(broadcast, b1)
       }
     }

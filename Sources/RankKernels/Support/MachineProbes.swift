@@ -40,6 +40,24 @@ public enum MachineProbes {
     return Double(repetitions) * Double(2 * mr * nr * k)
   }
 
+  /// The in-place-A tile (attention's) on L1-resident rows: A is 6 rows of
+  /// depth `k` with row stride `lda`, B a packed k×16 panel.
+  @inline(never)
+  public static func inPlaceTileCeiling(k: Int, lda: Int, repetitions: Int) -> Double {
+    let mr = GEMMMicroKernel.rows, nr = GEMMMicroKernel.columns
+    let a = UnsafeMutablePointer<Float>.allocate(capacity: mr * lda)
+    let b = UnsafeMutablePointer<Float>.allocate(capacity: nr * k)
+    let c = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr)
+    defer { a.deallocate(); b.deallocate(); c.deallocate() }
+    a.initialize(repeating: 0.5, count: mr * lda)
+    b.initialize(repeating: 0.25, count: nr * k)
+    c.initialize(repeating: 0, count: mr * nr)
+    for _ in 0..<repetitions {
+      GEMMMicroKernel.tile6ReadingAInPlace(k: k, a: a, lda: lda, b: b, ldb: nr, alpha: 1, beta: 1, c: c, ldc: nr)
+    }
+    return Double(repetitions) * Double(2 * mr * nr * k)
+  }
+
   /// Streams `count` floats from `source` to `destination` with 8-wide
   /// loads and stores, split over `threads` contiguous parts: the memory
   /// traffic of a row-wise kernel that reads its input once and writes its

@@ -12,4 +12,12 @@ int rankkernels_built_with_avx2_fma(void);
 /// message when AVX2/FMA are required and missing). For tests.
 void rankkernels_require_cpu_features(void);
 
+/// Hints the hardware to fetch the cache line holding `address` into L2
+/// (and L1). Inlined into Swift callers; a no-op where unsupported.
+static inline void rankkernels_prefetch(const void *address) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(address, 0, 2);
+#endif
+}
+
 #endif
