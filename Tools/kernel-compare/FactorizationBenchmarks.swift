@@ -1,4 +1,9 @@
 import RankKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Thin QR (R only, as mc-generic uses it) and singular values at the sizes
 /// of a BERT-base token matrix: 768×16 is Xᵀ for 16 tokens, 3072×128 the MLP
@@ -65,7 +70,8 @@ func randomizedSVDCases(backends: [any LinearAlgebraBackend], threads: Int) -> [
   return [512, 4096].map { m in
     let a = permanentBuffer(m * n, of: Float.self)
     RandomStream(seed: 30).fillNormal(a, count: m * n)
-    for i in 0..<m { for j in 0..<n { a[i * n + j] *= Float(pow07(j)) } }
+    let columnScales = (0..<n).map { Float(pow(0.7, Double($0))) }
+    for i in 0..<m { for j in 0..<n { a[i * n + j] *= columnScales[j] } }
     let full = permanentBuffer(min(m, n), of: Double.self)
     var contenders: [(name: String, body: () -> Void)] = [
       ("swift", { _ = randomizedSVD(m: m, n: n, a: a, lda: n, rank: rank, oversampling: 8, powerIterations: 2, seed: 1, threads: threads) })
@@ -85,10 +91,4 @@ func randomizedSVDCases(backends: [any LinearAlgebraBackend], threads: Int) -> [
       kernel: "randomized_svd_top16", shape: "\(m)x\(n)", work: 2.0 * Double(m * n * (rank + 8) * 6), unit: .gflops,
       contenders: contenders, check: check)
   }
-}
-
-private func pow07(_ j: Int) -> Double {
-  var value = 1.0
-  for _ in 0..<j { value *= 0.7 }
-  return value
 }
