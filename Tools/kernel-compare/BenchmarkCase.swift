@@ -31,9 +31,14 @@ struct BenchmarkCase {
 
 /// Times every contender of `benchmark` in alternating rounds and returns one
 /// measurement each, with the ratio to OpenBLAS's time where it took part.
-func measure(_ benchmark: BenchmarkCase, threads: Int, rounds: Int, roundSeconds: Double) -> [Measurement] {
+/// With `interleavedCalls > 0`, the median of that many interleaved calls
+/// instead (see `medianSecondsPerCall`).
+func measure(_ benchmark: BenchmarkCase, threads: Int, rounds: Int, roundSeconds: Double, interleavedCalls: Int = 0) -> [Measurement] {
   benchmark.check?()
-  let seconds = bestSecondsPerCall(contenders: benchmark.contenders.map(\.body), rounds: rounds, roundSeconds: roundSeconds)
+  let bodies = benchmark.contenders.map(\.body)
+  let seconds = interleavedCalls > 0
+    ? medianSecondsPerCall(contenders: bodies, calls: interleavedCalls)
+    : bestSecondsPerCall(contenders: bodies, rounds: rounds, roundSeconds: roundSeconds)
   let openBLASSeconds = zip(benchmark.contenders, seconds).first { $0.0.name == "openblas" }?.1
   return zip(benchmark.contenders, seconds).map { contender, time in
     Measurement(

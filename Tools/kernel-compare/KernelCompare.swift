@@ -37,7 +37,11 @@ struct KernelCompare: ParsableCommand {
   func validate() throws {
     guard threads >= 1 else { throw ValidationError("--threads must be >= 1, got \(threads)") }
     guard rounds >= 1 else { throw ValidationError("--rounds must be >= 1, got \(rounds)") }
+    guard interleavedCalls >= 0 else { throw ValidationError("--interleaved-calls must be >= 0, got \(interleavedCalls)") }
   }
+
+  @Option(help: "Time each contender by the median of this many calls interleaved with the other contenders' (robust on a noisy shared machine) instead of best-of-rounds.")
+  var interleavedCalls: Int = 0
 
   @Option(help: "Instead of the table, print per-call latency percentiles of SGEMM at this MxKxN shape.")
   var latency: String?
@@ -81,7 +85,7 @@ struct KernelCompare: ParsableCommand {
     if selected.isEmpty { throw ValidationError("no benchmark matches --kernel \(kernel ?? "*") --shape \(shape ?? "*")") }
     var rows: [Measurement] = []
     for benchmark in selected {
-      let measured = measure(benchmark, threads: threads, rounds: rounds, roundSeconds: roundSeconds)
+      let measured = measure(benchmark, threads: threads, rounds: rounds, roundSeconds: roundSeconds, interleavedCalls: interleavedCalls)
       if json { measured.forEach { print($0.jsonLine) } }
       rows += measured
     }

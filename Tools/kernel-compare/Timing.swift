@@ -32,6 +32,26 @@ func bestSecondsPerCall(
   return best
 }
 
+/// Median seconds per call with the contenders' calls interleaved one by one
+/// (A, B, A, B, …), each call timed alone. On a shared machine whose speed
+/// drifts within seconds, interleaving exposes every contender to the same
+/// drift and the median ignores the bursts; the best-round figure of
+/// `bestSecondsPerCall` rewards whoever happened to run in a quiet moment.
+/// Equal call counts also make a `perf record` of the run split cycles
+/// between contenders in proportion to their cost per call.
+func medianSecondsPerCall(contenders: [() -> Void], calls: Int) -> [Double] {
+  for body in contenders { body() }  // warm caches, scratch arenas, thread pools
+  var times = [[Double]](repeating: [], count: contenders.count)
+  for _ in 0..<calls {
+    for (index, body) in contenders.enumerated() {
+      let start = monotonicSeconds()
+      body()
+      times[index].append(monotonicSeconds() - start)
+    }
+  }
+  return times.map { $0.sorted()[$0.count / 2] }
+}
+
 /// Runs `body` once on each of `threads` threads and returns the summed result.
 func runOnThreads(_ threads: Int, _ body: @Sendable () -> Double) -> Double {
   let results = UnsafeMutablePointer<Double>.allocate(capacity: threads)

@@ -7,6 +7,8 @@
 // chains to cover FMA latency on Zen 1 (one ymm FMA per cycle) and Zen 3 (two).
 // Verify the generated code with `Tools/check-assembly.sh`.
 
+import _RankKernelsCPU
+
 /// Register-tile geometry of the GEMM micro-kernel.
 @usableFromInline
 internal enum GEMMMicroKernel {
@@ -31,9 +33,19 @@ internal enum GEMMMicroKernel {
     var a = packedA
     var b = UnsafeRawPointer(packedB)
     let stride = ldb * MemoryLayout<Float>.stride
+    // C's rows are written once, at the end: request them now so their
+    // misses (C is L3- or memory-resident in the large products) overlap the
+    // k loop instead of filling the store queue at the end.
+    for row in 0..<rows {
+      rankkernels_prefetch_for_write(c + row * ldc)
+      rankkernels_prefetch_for_write(c + row * ldc + 15)
+    }
     // Unrolled by 4 to keep loop overhead off the FMA pipes' critical path.
     var remaining = k
     while remaining >= 4 {
+      // Packed A streams from L2 (6·k floats per tile); 24 floats per
+      // iteration, so one request 256 floats ahead keeps it in flight.
+      rankkernels_prefetch(a + 256)
       accumulators.step(rows: rows, a: a, b: b)
       accumulators.step(rows: rows, a: a + 6, b: b + stride)
       accumulators.step(rows: rows, a: a + 12, b: b + 2 * stride)

@@ -20,4 +20,12 @@ static inline void rankkernels_prefetch(const void *address) {
 #endif
 }
 
+/// As `rankkernels_prefetch`, for a line about to be written (prefetchw
+/// where available: the line arrives writable, with no second request).
+static inline void rankkernels_prefetch_for_write(const void *address) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(address, 1, 3);
+#endif
+}
+
 #endif
