@@ -26,35 +26,37 @@ public enum MachineProbes {
   /// free of packing and cache effects.
   @inline(never)
   public static func gemmMicroKernelCeiling(k: Int, repetitions: Int) -> Double {
-    let mr = GEMMMicroKernel.rows, nr = GEMMMicroKernel.columns
-    let a = UnsafeMutablePointer<Float>.allocate(capacity: mr * k)
-    let b = UnsafeMutablePointer<Float>.allocate(capacity: nr * k)
-    let c = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr)
-    defer { a.deallocate(); b.deallocate(); c.deallocate() }
-    a.initialize(repeating: 0.5, count: mr * k)
-    b.initialize(repeating: 0.25, count: nr * k)
-    c.initialize(repeating: 0, count: mr * nr)
-    for _ in 0..<repetitions {
-      GEMMMicroKernel.tile(rows: 6, k: k, packedA: a, packedB: b, alpha: 1, beta: 1, c: c, ldc: nr)
+    withTileOperands(aCount: GEMMMicroKernel.rows * k, k: k, repetitions: repetitions) { a, b, c in
+      GEMMMicroKernel.tile(rows: 6, k: k, packedA: a, packedB: b, alpha: 1, beta: 1, c: c, ldc: GEMMMicroKernel.columns)
     }
-    return Double(repetitions) * Double(2 * mr * nr * k)
   }
 
   /// The in-place-A tile (attention's) on L1-resident rows: A is 6 rows of
   /// depth `k` with row stride `lda`, B a packed k×16 panel.
   @inline(never)
   public static func inPlaceTileCeiling(k: Int, lda: Int, repetitions: Int) -> Double {
+    withTileOperands(aCount: GEMMMicroKernel.rows * lda, k: k, repetitions: repetitions) { a, b, c in
+      GEMMMicroKernel.tile6ReadingAInPlace(
+        k: k, a: a, lda: lda, b: b, ldb: GEMMMicroKernel.columns, alpha: 1, beta: 1, c: c, ldc: GEMMMicroKernel.columns)
+    }
+  }
+
+  /// Allocates A (`aCount` floats), a k×16 B panel and a 6×16 C tile, runs
+  /// `tile` `repetitions` times on them, and returns the flops performed.
+  @inline(__always)
+  private static func withTileOperands(
+    aCount: Int, k: Int, repetitions: Int,
+    _ tile: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+  ) -> Double {
     let mr = GEMMMicroKernel.rows, nr = GEMMMicroKernel.columns
-    let a = UnsafeMutablePointer<Float>.allocate(capacity: mr * lda)
+    let a = UnsafeMutablePointer<Float>.allocate(capacity: aCount)
     let b = UnsafeMutablePointer<Float>.allocate(capacity: nr * k)
     let c = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr)
     defer { a.deallocate(); b.deallocate(); c.deallocate() }
-    a.initialize(repeating: 0.5, count: mr * lda)
+    a.initialize(repeating: 0.5, count: aCount)
     b.initialize(repeating: 0.25, count: nr * k)
     c.initialize(repeating: 0, count: mr * nr)
-    for _ in 0..<repetitions {
-      GEMMMicroKernel.tile6ReadingAInPlace(k: k, a: a, lda: lda, b: b, ldb: nr, alpha: 1, beta: 1, c: c, ldc: nr)
-    }
+    for _ in 0..<repetitions { tile(a, b, c) }
     return Double(repetitions) * Double(2 * mr * nr * k)
   }
 
