@@ -33,9 +33,10 @@ public enum AttentionTuning {
   /// for all its rows, so larger blocks amortise the packing; 128 still gives
   /// BERT's 12 heads × batch enough tasks to balance two threads.
   public static let queryBlock = 128
-  /// Keys per block of the online softmax. Per thread, the packed keys
-  /// (keyBlock × headDimension floats) and one 6-row score strip (6 × keyBlock)
-  /// are the only buffers, so memory is O(n) however long the sequence.
+  /// Keys per block of the online softmax. Per thread, the packed keys and
+  /// values (keyBlock × headDimension floats each), one 6-row score strip
+  /// (6 × keyBlock) and three numbers per query row of the task are the only
+  /// buffers, so memory does not grow with the sequence length.
   public static let keyBlock = 256
 }
 
@@ -88,7 +89,7 @@ public func multiHeadAttention(
   // Balanced query blocks, rounded to whole 6-row strips where n allows.
   let blockCount = (n + AttentionTuning.queryBlock - 1) / AttentionTuning.queryBlock
   let tileRows = GEMMMicroKernel.rows
-  let rowsPerBlock = min(n, ((n + blockCount - 1) / blockCount + tileRows - 1) / tileRows * tileRows)
+  let rowsPerBlock = min(n, roundUp((n + blockCount - 1) / blockCount, toMultipleOf: tileRows))
   let queryBlocks = (n + rowsPerBlock - 1) / rowsPerBlock
   let taskCount = shape.batch * shape.heads * queryBlocks
   let logitScale = scale ?? 1 / Float(shape.headDimension).squareRoot()
@@ -109,9 +110,10 @@ public func multiHeadAttention(
 /// micro-kernel: for each key block, the keys are packed once (transposed into
 /// 16-key panels); then each 6-row strip of queries gets its 6 × keys scores
 /// (query rows read in place), the online-softmax update, and its
-/// contribution P·V (the strip read in place, V's rows read in place). The
-/// strip (6 KiB) stays in L1 from the scores to the product, so the only
-/// traffic beyond the inputs and output is the packed keys, once per block.
+/// contribution P·V (the strip read in place, V packed once per key block).
+/// The strip (6 KiB) stays in L1 from the scores to the product, so the only
+/// traffic beyond the inputs and output is the packed keys and values, once
+/// per key block.
 private func attentionTask(
   shape: AttentionShape, batch: Int, head: Int, queryRows: Range<Int>,
   query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
@@ -123,7 +125,7 @@ private func attentionTask(
   let tileRows = GEMMMicroKernel.rows, tileColumns = GEMMMicroKernel.columns
   let rows = queryRows.count
   let keyBlock = min(AttentionTuning.keyBlock, n)
-  let paddedKeyBlock = (keyBlock + tileColumns - 1) / tileColumns * tileColumns
+  let paddedKeyBlock = roundUp(keyBlock, toMultipleOf: tileColumns)
   let arena = ScratchArena.current
   let packedKeys = arena.buffer(.attentionPackedKeys, count: paddedKeyBlock * dk, of: Float.self)
   let strip = arena.buffer(.attentionScores, count: tileRows * paddedKeyBlock, of: Float.self)
@@ -135,7 +137,7 @@ private func attentionTask(
   // model-width stride apart) map to a handful of L1 sets and are evicted
   // between strips; packed, the block stays in L1/L2 for all of them.
   let packedValues = arena.buffer(
-    .attentionPackedValues, count: keyBlock * (dk + tileColumns - 1) / tileColumns * tileColumns, of: Float.self)
+    .attentionPackedValues, count: keyBlock * roundUp(dk, toMultipleOf: tileColumns), of: Float.self)
   // Per query row: running max m, running sum ℓ of exp(s − m), and running
   // Σ exp(s − m)·s for the entropy H = log ℓ + m − (Σ p s)/ℓ.
   let state = arena.buffer(.attentionRowState, count: 3 * rows, of: Float.self)
@@ -157,7 +159,7 @@ private func attentionTask(
   /// strip[r, j] = scale · q_(first+r) · k_j + mask for the strip's rows and
   /// the packed keys `keys`; returns the strip's row stride.
   func computeScoreStrip(first: Int, count stripRows: Int, keys: Range<Int>) -> Int {
-    let stripStride = (keys.count + tileColumns - 1) / tileColumns * tileColumns
+    let stripStride = roundUp(keys.count, toMultipleOf: tileColumns)
     var queries = UnsafePointer(q + first * stride), queryStride = stride
     if stripRows < tileRows {
       for r in 0..<tileRows {
@@ -209,10 +211,7 @@ private func attentionTask(
         GEMMMicroKernel.tile6ReadingAInPlace(
           k: keys.count, a: strip, lda: stripStride, b: values, ldb: tileColumns,
           alpha: 1, beta: 0, c: edgeTile, ldc: tileColumns)
-        for r in 0..<stripRows {
-          let row = target + r * stride, source = edgeTile + r * tileColumns
-          for j in 0..<columns { row[j] = beta == 0 ? source[j] : row[j] + source[j] }
-        }
+        mergeEdgeTile(edgeTile, rows: stripRows, columns: columns, beta: beta, into: target, ldc: stride)
       }
       column += tileColumns
     }

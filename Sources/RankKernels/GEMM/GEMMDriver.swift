@@ -91,8 +91,8 @@ internal func serialSGEMM(
 ) {
   let mr = GEMMMicroKernel.rows, nr = GEMMMicroKernel.columns
   let kcMax = min(k, GEMMTuning.depthBlock)
-  let mcMax = min((m + mr - 1) / mr * mr, GEMMTuning.rowBlock)
-  let ncMax = min((n + nr - 1) / nr * nr, GEMMTuning.columnBlock)
+  let mcMax = min(roundUp(m, toMultipleOf: mr), GEMMTuning.rowBlock)
+  let ncMax = min(roundUp(n, toMultipleOf: nr), GEMMTuning.columnBlock)
   let packPanelsJustInTime = m <= mcMax
   let arena = ScratchArena.current
   let packedA = arena.buffer(.gemmPackedA, count: mcMax * kcMax, of: Float.self)
@@ -171,7 +171,7 @@ private func serialSGEMMReadingBInPlace(
 ) {
   let mr = GEMMMicroKernel.rows, nr = GEMMMicroKernel.columns
   let kcMax = min(k, GEMMTuning.depthBlock)
-  let mPadded = (m + mr - 1) / mr * mr
+  let mPadded = roundUp(m, toMultipleOf: mr)
   let arena = ScratchArena.current
   let packedA = arena.buffer(.gemmPackedA, count: mPadded * kcMax, of: Float.self)
   let packedB = arena.buffer(.gemmPackedB, count: nr * kcMax, of: Float.self)
@@ -217,6 +217,16 @@ private func multiplyTile(
     return
   }
   GEMMMicroKernel.tile(dynamicRows: rows, k: k, packedA: packedA, packedB: b, ldb: ldb, alpha: alpha, beta: 0, c: edgeTile, ldc: nr)
+  mergeEdgeTile(edgeTile, rows: rows, columns: columns, beta: beta, into: c, ldc: ldc)
+}
+
+/// C[0..<rows, 0..<columns] = edge + beta·C for a 16-column edge tile the
+/// micro-kernel wrote with beta 0 (C not read when beta is 0).
+@inline(__always)
+internal func mergeEdgeTile(
+  _ edgeTile: UnsafePointer<Float>, rows: Int, columns: Int, beta: Float, into c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+  let nr = GEMMMicroKernel.columns
   for i in 0..<rows {
     let target = c + i * ldc, source = edgeTile + i * nr
     for j in 0..<columns { target[j] = beta == 0 ? source[j] : source[j] + beta * target[j] }
