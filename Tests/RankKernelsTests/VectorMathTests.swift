@@ -43,6 +43,26 @@ struct VectorMathTests {
     #expect(worst <= 2, "worst exp8 error \(worst) ulp")
   }
 
+  @Test func expOfNonPositiveArgumentsIsWithinTwoUlpsAndFlushesSubnormalsToZero() {
+    let inputs = stride(from: -20.0, through: 0.0, by: 0.000_731).map { Float($0) }
+      + stride(from: -88.5, through: 0.0, by: 0.001_37).map { Float($0) }
+      + [0, -0, -1e-30, -0.5 * Float(M_LN2), -87.68, -87.7, -88, -1e4, -.infinity]
+    let outputs = map(inputs, expNonPositive8)
+    var worst = 0.0
+    for (x, y) in zip(inputs, outputs) {
+      let exact = exp(Double(x))
+      if exact >= Double(Float.leastNormalMagnitude) {
+        worst = max(worst, ulpError(y, exact))
+      } else {
+        // Subnormal results: either the subnormal (to within 2 of its ulps) or 0.
+        #expect(y == 0 || abs(Double(y) - exact) <= 2 * Double(Float.leastNonzeroMagnitude), "x = \(x)")
+        if x < -87.7 { #expect(y == 0, "x = \(x) gave \(y), not 0") }
+      }
+    }
+    #expect(worst <= 2, "worst expNonPositive8 error \(worst) ulp")
+    #expect(map([.nan], expNonPositive8)[0].isNaN)
+  }
+
   @Test func expSaturatesToZeroAndInfinityAndPropagatesNaN() {
     let inputs: [Float] = [-.infinity, -1e4, -88, -87.4, 88.8, 1e4, .infinity, .nan]
     let outputs = map(inputs, exp8)

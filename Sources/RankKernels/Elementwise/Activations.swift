@@ -88,14 +88,15 @@ internal func rowMaximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
   return result
 }
 
-/// x[j] ← exp(x[j] − shift), returning Σ_j of the new values.
+/// x[j] ← exp(x[j] − shift), returning Σ_j of the new values; shift must be
+/// ≥ every x[j] (a row maximum), so that the cheaper `expNonPositive8` applies.
 @inline(__always)
 internal func exponentiateShifted(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
   let shiftV = Float8(repeating: shift)
   var sum = Float8()
   var j = 0
   while j + 8 <= count {
-    let e = exp8(loadVector(x + j) - shiftV)
+    let e = expNonPositive8(loadVector(x + j) - shiftV)
     storeVector(e, x + j)
     sum += e
     j += 8
@@ -103,7 +104,7 @@ internal func exponentiateShifted(_ x: UnsafeMutablePointer<Float>, count: Int, 
   if j < count {
     var tail = Float8(repeating: -.infinity)
     for lane in 0..<(count - j) { tail[lane] = x[j + lane] }
-    let e = exp8(tail - shiftV)
+    let e = expNonPositive8(tail - shiftV)
     for lane in 0..<(count - j) { x[j + lane] = e[lane] }
     sum += e
   }

@@ -3,7 +3,8 @@
 // The standard library's `exp`/`log` are scalar libm calls, and SIMD's generic
 // `.max()`/`.rounded()` go out of line; these use only operations that lower to
 // single AVX2 instructions (FMA, blends, integer shifts on the bit pattern).
-// Coefficients are Cephes' single-precision minimax polynomials (S. Moshier);
+// Coefficients are Cephes' single-precision minimax polynomials (S. Moshier),
+// except exp's, fitted here (see `expOfReduced`); the
 // accuracy is stated per function and checked in VectorMathTests.
 
 @usableFromInline typealias Float8 = SIMD8<Float>
@@ -41,28 +42,53 @@ func exp8(_ x: Float8) -> Float8 {
   let lower: Float = -87.33654, upper: Float = 88.37626
   var clamped = x.replacing(with: Float8(repeating: upper), where: x .> upper)
   clamped = clamped.replacing(with: Float8(repeating: lower), where: clamped .< lower)
-  // n = round(x / ln 2) by the 1.5·2^23 shift; its integer sits in the low bits.
-  let shift = Float8(repeating: 12_582_912)
-  let shifted = fma8(clamped, Float8(repeating: 1.442_695_04), shift)
-  let n = shifted - shift
-  var r = fma8(n, Float8(repeating: -0.693_359_375), clamped)
-  r = fma8(n, Float8(repeating: 2.121_944_4e-4), r)
-  // Cephes' degree-5 polynomial in Estrin's form: three independent pairs
-  // joined by r² and r⁴. Horner's six dependent FMAs made exp8 latency-bound
-  // in softmax loops (the FP scheduler holds only two or three iterations).
-  let r2 = r * r
-  let r4 = r2 * r2
-  let p01 = fma8(Float8(repeating: 1.666_666_55e-1), r, Float8(repeating: 5.000_000_12e-1))
-  let p23 = fma8(Float8(repeating: 8.333_451_9e-3), r, Float8(repeating: 4.166_579_59e-2))
-  let p45 = fma8(Float8(repeating: 1.987_569_15e-4), r, Float8(repeating: 1.398_199_95e-3))
-  let p = fma8(p45, r4, fma8(p23, r2, p01))
-  let poly = fma8(p, r2, r) + 1
-  let exponent = unsafeBitCast(shifted, to: Int8x32.self) &- unsafeBitCast(shift, to: Int8x32.self)
-  let scale = unsafeBitCast((exponent &+ 127) &<< 23, to: Float8.self)
-  var result = poly * scale
+  let (r, scale) = expReduction(clamped)
+  var result = expOfReduced(r) * scale
   result = result.replacing(with: 0, where: x .< lower)
   result = result.replacing(with: .infinity, where: x .> 88.72283)
   return result
+}
+
+/// e^x for x ≤ 0, such as a logit minus its row's maximum (softmax): as
+/// `exp8` down to -87.68; below it, where e^x is subnormal, exactly 0 (so
+/// masked logits of -inf give 0); NaN for NaN. Four instructions fewer than
+/// `exp8`: clamping at -88 makes the reduction's n exactly -127, whose scale
+/// 2^n then has a zero bit pattern, so no compare-and-mask is needed.
+@inline(__always) @usableFromInline
+func expNonPositive8(_ x: Float8) -> Float8 {
+  let (r, scale) = expReduction(max8(x, Float8(repeating: -88)))
+  return expOfReduced(r) * scale
+}
+
+/// Splits x (in [-88, 88.4]) as x = n·ln 2 + r with |r| ≤ ½ ln 2 and n an
+/// integer; returns r and 2^n built in the exponent bits (bit pattern 0 for
+/// n = -127). n = round(x / ln 2) by the 1.5·2^23 shift, whose integer sits in
+/// the low bits; ln 2 in two parts (Cody–Waite) keeps r exact to a few ulp.
+@inline(__always) @usableFromInline
+func expReduction(_ x: Float8) -> (r: Float8, scale: Float8) {
+  let shift = Float8(repeating: 12_582_912)
+  let shifted = fma8(x, Float8(repeating: 1.442_695_04), shift)
+  let n = shifted - shift
+  var r = fma8(n, Float8(repeating: -0.693_359_375), x)
+  r = fma8(n, Float8(repeating: 2.121_944_4e-4), r)
+  let exponent = unsafeBitCast(shifted, to: Int8x32.self) &- unsafeBitCast(shift, to: Int8x32.self)
+  return (r, unsafeBitCast((exponent &+ 127) &<< 23, to: Float8.self))
+}
+
+/// e^r for |r| ≤ ½ ln 2 as 1 + r + r²·P(r), P of degree 4 in Estrin's form
+/// (Horner's dependent chain made exp latency-bound in softmax loops). P's
+/// coefficients: a least-squares fit of (e^r − 1 − r)/r² on 4000 Chebyshev
+/// nodes, weighted to the relative error of e^r; max relative error
+/// 3.8e-9 with the coefficients rounded to Float (1/16 ulp), so the result's
+/// error is its final roundings. Cephes' degree-5 P cost one more FMA for no
+/// visible accuracy.
+@inline(__always) @usableFromInline
+func expOfReduced(_ r: Float8) -> Float8 {
+  let r2 = r * r
+  let p01 = fma8(Float8(repeating: 0.166_665_18), r, Float8(repeating: 0.499_999_88))
+  let p23 = fma8(Float8(repeating: 0.008_368_919), r, Float8(repeating: 0.041_669_533))
+  let p = fma8(fma8(Float8(repeating: 0.001_375_140_9), r2, p23), r2, p01)
+  return fma8(p, r2, r) + 1
 }
 
 /// Natural logarithm for positive normal x, relative error ≤ 2 ulp.

@@ -14,7 +14,7 @@ import Darwin
 @usableFromInline
 internal enum ScratchSlot: Int, CaseIterable {
   case gemmPackedA, gemmPackedB, gemmEdgeTile
-  case attentionScores, attentionRowState, attentionPackedKeys, attentionStagedQueries, attentionPackedValues
+  case attentionScores, attentionRowState, attentionPackedKeys, attentionStagedRows, attentionPackedValues
   case factorization, factorizationVectors
 }
 
