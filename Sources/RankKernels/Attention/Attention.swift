@@ -94,16 +94,80 @@ public func multiHeadAttention(
   let queryBlocks = (n + rowsPerBlock - 1) / rowsPerBlock
   let taskCount = shape.batch * shape.heads * queryBlocks
   let logitScale = scale ?? 1 / Float(shape.headDimension).squareRoot()
-  parallelForEach(taskCount: taskCount, threads: min(threads, taskCount)) { task in
+  /// (batch, head, query rows) of a task.
+  func decompose(_ task: Int) -> (batch: Int, head: Int, queryRows: Range<Int>) {
     let queryBlockIndex = task % queryBlocks
-    let head = (task / queryBlocks) % shape.heads
-    let batch = task / (queryBlocks * shape.heads)
+    return (
+      task / (queryBlocks * shape.heads), (task / queryBlocks) % shape.heads,
+      (queryBlockIndex * rowsPerBlock)..<min(n, (queryBlockIndex + 1) * rowsPerBlock)
+    )
+  }
+  parallelForEachClaimingAhead(taskCount: taskCount, threads: min(threads, taskCount)) { task, next in
+    let (batch, head, queryRows) = decompose(task)
+    let upcoming = next.map { next in
+      let (nextBatch, nextHead, nextRows) = decompose(next)
+      return UpcomingRows(
+        shape: shape, batch: nextBatch, head: nextHead, queryRows: nextRows,
+        keysAlreadyInCache: nextBatch == batch && nextHead == head && n <= AttentionTuning.keyBlock,
+        query: query, key: key, value: value, output: output)
+    }
     attentionTask(
-      shape: shape, batch: batch, head: head,
-      queryRows: (queryBlockIndex * rowsPerBlock)..<min(n, (queryBlockIndex + 1) * rowsPerBlock),
+      shape: shape, batch: batch, head: head, queryRows: queryRows,
       query: query, key: key, value: value,
       mask: mask.map { $0 + batch * maskBatchStride }, scale: logitScale,
-      output: output, probabilities: probabilities, rowEntropy: rowEntropy)
+      output: output, probabilities: probabilities, rowEntropy: rowEntropy, upcoming: upcoming)
+  }
+}
+
+/// The rows a thread's next task touches first: its first key block's K and
+/// V rows (unless the current task's, still cached), its query rows, and its
+/// output rows. A head's rows are a model width apart, each in its own page,
+/// where the hardware prefetchers do not follow, so without this every row
+/// was an L3 miss when the task packed K and V or first read Q and wrote O.
+/// The current task requests a slice of them per strip.
+private struct UpcomingRows {
+  let keys: UnsafePointer<Float>, values: UnsafePointer<Float>, keyCount: Int
+  let queries: UnsafePointer<Float>, outputs: UnsafePointer<Float>, queryCount: Int
+  let stride: Int, headDimension: Int
+
+  init(
+    shape: AttentionShape, batch: Int, head: Int, queryRows: Range<Int>, keysAlreadyInCache: Bool,
+    query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
+    output: UnsafeMutablePointer<Float>
+  ) {
+    let headOffset = batch * shape.sequenceLength * shape.modelDimension + head * shape.headDimension
+    stride = shape.modelDimension
+    headDimension = shape.headDimension
+    keys = key + headOffset
+    values = value + headOffset
+    keyCount = keysAlreadyInCache ? 0 : min(shape.sequenceLength, AttentionTuning.keyBlock)
+    queries = query + headOffset + queryRows.lowerBound * stride
+    outputs = UnsafePointer(output) + headOffset + queryRows.lowerBound * stride
+    queryCount = queryRows.count
+  }
+
+  /// All rows, in the order the next task needs them.
+  var rowCount: Int { 2 * keyCount + 2 * queryCount }
+
+  /// Requests rows `part·rowCount/parts ..< (part + 1)·rowCount/parts`.
+  func request(part: Int, of parts: Int) {
+    for index in (part * rowCount / parts)..<((part + 1) * rowCount / parts) {
+      let row: UnsafePointer<Float>
+      var forWriting = false
+      switch index {
+      case ..<keyCount: row = keys + index * stride
+      case ..<(2 * keyCount): row = values + (index - keyCount) * stride
+      case ..<(2 * keyCount + queryCount): row = queries + (index - 2 * keyCount) * stride
+      default:
+        row = outputs + (index - 2 * keyCount - queryCount) * stride
+        forWriting = true
+      }
+      var offset = 0
+      while offset < headDimension {
+        if forWriting { rankkernels_prefetch_for_write(row + offset) } else { rankkernels_prefetch(row + offset) }
+        offset += 16
+      }
+    }
   }
 }
 
@@ -120,7 +184,7 @@ private func attentionTask(
   query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
   mask: UnsafePointer<Float>?, scale: Float,
   output: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>?,
-  rowEntropy: UnsafeMutablePointer<Float>?
+  rowEntropy: UnsafeMutablePointer<Float>?, upcoming: UpcomingRows?
 ) {
   let n = shape.sequenceLength, dk = shape.headDimension, stride = shape.modelDimension
   let tileRows = GEMMMicroKernel.rows, tileColumns = GEMMMicroKernel.columns
@@ -155,6 +219,9 @@ private func attentionTask(
   let k = key + headOffset, v = value + headOffset
   let o = output + headOffset + queryRows.lowerBound * stride
 
+  // Score tiles per task: one slice of the next task's rows is requested before each.
+  let stripsPerBlock = (rows + tileRows - 1) / tileRows, panelCount = (n + tileColumns - 1) / tileColumns
+
   /// Packs keys `keys` as 16-key panels of depth dk (zero-padded).
   func packKeys(_ keys: Range<Int>) {
     packB(transposed: true, b: k + keys.lowerBound * stride, ldb: stride, kc: dk, nc: keys.count, into: packedKeys)
@@ -162,7 +229,10 @@ private func attentionTask(
 
   /// strip[r, j] = scale · q_(first+r) · k_j + mask for the strip's rows and
   /// the packed keys `keys`; returns the strip's row stride.
-  func computeScoreStrip(first: Int, count stripRows: Int, keys: Range<Int>) -> Int {
+  /// With `requestingUpcoming`, each panel's tile is preceded by the
+  /// request of one slice of the next task's rows (see `UpcomingRows`): a
+  /// few lines per tile, which the load queue absorbs without stalling.
+  func computeScoreStrip(first: Int, count stripRows: Int, keys: Range<Int>, requestingUpcoming: Bool = false) -> Int {
     let stripStride = roundUp(keys.count, toMultipleOf: tileColumns)
     let queries = UnsafePointer(q + first * stride)
     if stripRows < tileRows {
@@ -171,6 +241,10 @@ private func attentionTask(
     var panel = 0
     while panel * tileColumns < keys.count {
       let keyPanel = packedKeys + panel * tileColumns * dk, scores = strip + panel * tileColumns
+      if requestingUpcoming, let upcoming {
+        let slice = (first / tileRows) * panelCount + (keys.lowerBound / tileColumns + panel)
+        upcoming.request(part: slice, of: stripsPerBlock * panelCount)
+      }
       if stripRows == tileRows {
         GEMMMicroKernel.tile6ReadingAInPlace(
           k: dk, a: queries, lda: stride, b: keyPanel, ldb: tileColumns,
@@ -250,7 +324,7 @@ private func attentionTask(
     var first = 0
     while first < rows {
       let stripRows = min(tileRows, rows - first)
-      let stripStride = computeScoreStrip(first: first, count: stripRows, keys: keys)
+      let stripStride = computeScoreStrip(first: first, count: stripRows, keys: keys, requestingUpcoming: true)
       for r in 0..<stripRows {
         let row = strip + r * stripStride, state = first + r
         let blockMax = rowMaximum(UnsafePointer(row), count: width)

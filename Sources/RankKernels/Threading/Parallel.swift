@@ -31,7 +31,20 @@ internal func parallelForEach(taskCount: Int, threads: Int, _ body: (Int) -> Voi
     for task in 0..<taskCount { body(task) }
     return
   }
-  WorkerPool.shared.run(taskCount: taskCount, threads: threads, body)
+  WorkerPool.shared.run(taskCount: taskCount, threads: threads) { task, _ in body(task) }
+}
+
+/// As `parallelForEach`, but each thread claims its next task before running
+/// the current one and passes it as `next` (nil for a thread's last task), so
+/// that the body can prefetch the next task's inputs. The claim order, not the
+/// results, depends on timing; at the end a thread may hold one task more.
+internal func parallelForEachClaimingAhead(taskCount: Int, threads: Int, _ body: (_ task: Int, _ next: Int?) -> Void) {
+  if taskCount <= 0 { return }
+  if threads <= 1 || taskCount == 1 {
+    for task in 0..<taskCount { body(task, task + 1 < taskCount ? task + 1 : nil) }
+    return
+  }
+  WorkerPool.shared.run(taskCount: taskCount, threads: threads, claimsAhead: true, body)
 }
 
 /// Splits `0..<count` into `parts` contiguous ranges whose bounds are multiples

@@ -34,23 +34,31 @@ final class WorkerPool: @unchecked Sendable {
     /// Non-owning: the closure lives on the caller's stack for the job's
     /// duration. A worker that arrives late holds the Job but finds no task
     /// left, so it never calls `body` after `run` returns.
-    let body: UnsafePointer<(Int) -> Void>
+    let body: UnsafePointer<(Int, Int?) -> Void>
     let taskCount: Int
     let participants: Int
+    let claimsAhead: Bool
     let nextTask = Atomic<Int>(0)
     let finished = Atomic<Int>(0)
-    init(body: UnsafePointer<(Int) -> Void>, taskCount: Int, participants: Int) {
+    init(body: UnsafePointer<(Int, Int?) -> Void>, taskCount: Int, participants: Int, claimsAhead: Bool) {
       self.body = body
       self.taskCount = taskCount
       self.participants = participants
+      self.claimsAhead = claimsAhead
     }
-    /// Takes tasks until none are left.
+    /// Takes tasks until none are left. Claiming ahead, a participant holds
+    /// its next task while it runs the current one, and tells the body which.
     func work() {
-      while true {
+      func claim() -> Int? {
         let task = nextTask.wrappingAdd(1, ordering: .relaxed).oldValue
-        if task >= taskCount { return }
-        body.pointee(task)
+        return task < taskCount ? task : nil
+      }
+      var current = claim()
+      while let task = current {
+        let next = claimsAhead ? claim() : nil
+        body.pointee(task, next)
         finished.wrappingAdd(1, ordering: .releasing)
+        current = claimsAhead ? next : claim()
       }
     }
   }
@@ -60,20 +68,22 @@ final class WorkerPool: @unchecked Sendable {
     pthread_cond_init(&condition, nil)
   }
 
-  /// Runs `body(task)` for every task on the caller plus up to `threads − 1`
-  /// workers, returning when all tasks are done.
-  func run(taskCount: Int, threads: Int, _ body: (Int) -> Void) {
+  /// Runs `body(task, next)` for every task on the caller plus up to
+  /// `threads − 1` workers, returning when all tasks are done. `next` is the
+  /// task the same thread runs next when `claimsAhead` (else nil).
+  func run(taskCount: Int, threads: Int, claimsAhead: Bool = false, _ body: (Int, Int?) -> Void) {
     guard threads > 1, taskCount > 1,
       busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     else {
-      for task in 0..<taskCount { body(task) }
+      for task in 0..<taskCount { body(task, task + 1 < taskCount ? task + 1 : nil) }
       return
     }
     defer { busy.store(false, ordering: .releasing) }
     ensureWorkers(min(threads, taskCount) - 1)
     withoutActuallyEscaping(body) { escaping in
       withUnsafePointer(to: escaping) { bodyPointer in
-      let current = Job(body: bodyPointer, taskCount: taskCount, participants: min(threads, taskCount))
+      let current = Job(
+        body: bodyPointer, taskCount: taskCount, participants: min(threads, taskCount), claimsAhead: claimsAhead)
       pthread_mutex_lock(&mutex)
       job = current
       generation.wrappingAdd(1, ordering: .releasing)
