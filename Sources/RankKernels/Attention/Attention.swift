@@ -36,8 +36,9 @@ public enum AttentionTuning {
   /// Keys per block of the online softmax. Per thread, the packed keys and
   /// values (keyBlock × headDimension floats each), one 6-row score strip
   /// (6 × keyBlock), a staging panel for a last strip of fewer than 6 rows
-  /// (6 × max(keyBlock, headDimension)) and three numbers per query row of the task are the only
-  /// buffers, so memory does not grow with the sequence length.
+  /// (6 × max(keyBlock, headDimension)) and three numbers per query row of
+  /// the task are the only buffers, so memory does not grow with the
+  /// sequence length.
   public static let keyBlock = 256
   /// From this sequence length on, a task requests its thread's next task's
   /// rows while it computes (`UpcomingRows`). Shorter tasks finish before the
@@ -129,7 +130,7 @@ public func multiHeadAttention(
 /// output rows. A head's rows are a model width apart, each in its own page,
 /// where the hardware prefetchers do not follow, so without this every row
 /// was an L3 miss when the task packed K and V or first read Q and wrote O.
-/// The current task requests a slice of them per strip.
+/// The current task requests a slice of them before each of its score tiles.
 private struct UpcomingRows {
   let keys: UnsafePointer<Float>, values: UnsafePointer<Float>, keyCount: Int
   let queries: UnsafePointer<Float>, outputs: UnsafePointer<Float>, queryCount: Int
