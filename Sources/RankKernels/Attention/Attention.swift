@@ -228,6 +228,22 @@ private func attentionTask(
   // Score tiles per task: one slice of the next task's rows is requested before each.
   let stripsPerBlock = (rows + tileRows - 1) / tileRows, panelCount = (n + tileColumns - 1) / tileColumns
 
+  /// One tile of a strip product, C[0..<stripRows, 0..<16] = alpha·A·B + beta·C:
+  /// a full strip's A rows read in place (`a`, `lda`); a strip of fewer
+  /// than 6 rows reads the panel its caller packed into `stagedRows`.
+  func stripTile(
+    rows stripRows: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+    alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    if stripRows == tileRows {
+      GEMMMicroKernel.tile6ReadingAInPlace(
+        k: k, a: a, lda: lda, b: b, ldb: tileColumns, alpha: alpha, beta: beta, c: c, ldc: ldc)
+    } else {
+      GEMMMicroKernel.tile(
+        dynamicRows: stripRows, k: k, packedA: stagedRows, packedB: b, alpha: alpha, beta: beta, c: c, ldc: ldc)
+    }
+  }
+
   /// Packs keys `keys` as 16-key panels of depth dk (zero-padded).
   func packKeys(_ keys: Range<Int>) {
     packB(transposed: true, b: k + keys.lowerBound * stride, ldb: stride, kc: dk, nc: keys.count, into: packedKeys)
@@ -251,15 +267,9 @@ private func attentionTask(
         let slice = (first / tileRows) * panelCount + (keys.lowerBound / tileColumns + panel)
         upcoming.request(part: slice, of: stripsPerBlock * panelCount)
       }
-      if stripRows == tileRows {
-        GEMMMicroKernel.tile6ReadingAInPlace(
-          k: dk, a: queries, lda: stride, b: keyPanel, ldb: tileColumns,
-          alpha: scale, beta: 0, c: scores, ldc: stripStride)
-      } else {
-        GEMMMicroKernel.tile(
-          dynamicRows: stripRows, k: dk, packedA: stagedRows, packedB: keyPanel,
-          alpha: scale, beta: 0, c: scores, ldc: stripStride)
-      }
+      stripTile(
+        rows: stripRows, k: dk, a: queries, lda: stride, b: keyPanel, alpha: scale, beta: 0, c: scores,
+        ldc: stripStride)
       panel += 1
     }
     if let mask {
@@ -283,27 +293,19 @@ private func attentionTask(
     if stripRows < tileRows {
       packA(transposed: false, a: strip, lda: stripStride, mc: stripRows, kc: keys.count, into: stagedRows)
     }
-    /// One 16-column output tile (or the edge tile) from the strip.
-    func multiply(values: UnsafePointer<Float>, beta: Float, into target: UnsafeMutablePointer<Float>, ldc: Int) {
-      if stripRows == tileRows {
-        GEMMMicroKernel.tile6ReadingAInPlace(
-          k: keys.count, a: strip, lda: stripStride, b: values, ldb: tileColumns,
-          alpha: 1, beta: beta, c: target, ldc: ldc)
-      } else {
-        GEMMMicroKernel.tile(
-          dynamicRows: stripRows, k: keys.count, packedA: stagedRows, packedB: values,
-          alpha: 1, beta: beta, c: target, ldc: ldc)
-      }
-    }
     var column = 0
     while column < dk {
       let columns = min(tileColumns, dk - column)
       let values = UnsafePointer(packedValues + column * keys.count)
       let target = o + first * stride + column
       if columns == tileColumns {
-        multiply(values: values, beta: beta, into: target, ldc: stride)
+        stripTile(
+          rows: stripRows, k: keys.count, a: strip, lda: stripStride, b: values, alpha: 1, beta: beta, c: target,
+          ldc: stride)
       } else {
-        multiply(values: values, beta: 0, into: edgeTile, ldc: tileColumns)
+        stripTile(
+          rows: stripRows, k: keys.count, a: strip, lda: stripStride, b: values, alpha: 1, beta: 0, c: edgeTile,
+          ldc: tileColumns)
         mergeEdgeTile(edgeTile, rows: stripRows, columns: columns, beta: beta, into: target, ldc: stride)
       }
       column += tileColumns

@@ -40,10 +40,7 @@ internal func parallelForEach(taskCount: Int, threads: Int, _ body: (Int) -> Voi
 /// results, depends on timing; at the end a thread may hold one task more.
 internal func parallelForEachClaimingAhead(taskCount: Int, threads: Int, _ body: (_ task: Int, _ next: Int?) -> Void) {
   if taskCount <= 0 { return }
-  if threads <= 1 || taskCount == 1 {
-    for task in 0..<taskCount { body(task, task + 1 < taskCount ? task + 1 : nil) }
-    return
-  }
+  // One thread (or one task) runs in order on the caller, inside `run`.
   WorkerPool.shared.run(taskCount: taskCount, threads: threads, claimsAhead: true, body)
 }
 
