@@ -171,6 +171,24 @@ struct AttentionTests {
     }
   }
 
+  /// Left padding longer than a key block: rows whose first 256 keys are all
+  /// −inf must still attend to the keys after them (shifting by the running
+  /// maximum −inf would turn −inf − (−inf) into NaN).
+  @Test func rowMaskedThroughTheFirstKeyBlockAttendsToLaterKeys() {
+    let n = 300, maskedKeys = 270
+    var problem = makeProblem(batch: 1, n: n, heads: 2, dk: 8, logitScale: 2)
+    problem.mask = (0..<(n * n)).map { index in index % n < maskedKeys && (index / n) % 3 == 0 ? -.infinity : 0 }
+    let expected = reference(problem)
+    #expect(expected.outputBound.isFinite && expected.entropyBound.allSatisfy(\.isFinite))
+    let result = run(problem, threads: 2)
+    for (index, value) in expected.output.enumerated() {
+      #expect(abs(Double(result.output[index]) - value) <= expected.outputBound, "output \(index)")
+    }
+    for (index, h) in expected.entropy.enumerated() {
+      #expect(abs(Double(result.entropy[index]) - h) <= expected.entropyBound[index], "entropy \(index)")
+    }
+  }
+
   @Test func uniformAttentionHasEntropyLogN() {
     // Zero queries: every logit is 0, so p = 1/n and H = log n exactly.
     let n = 40

@@ -312,6 +312,46 @@ private func attentionTask(
     }
   }
 
+  /// The online-softmax update for one strip: each row's running maximum
+  /// m, sum ℓ and entropy dot product take in the block's logits, and the
+  /// strip's logits become exp(s − m_new). Returns, lane per row, the factor
+  /// exp(m_old − m_new) by which the row's earlier output must be rescaled
+  /// (0 on the first block). Done in phases across the rows (all maxima,
+  /// then all exponentials) rather than row by row, so the rows' reductions
+  /// overlap instead of forming one dependent chain a row.
+  func updateRowStatistics(first: Int, count stripRows: Int, width: Int, stripStride: Int, isFirstBlock: Bool)
+    -> Float8
+  {
+    var oldMax = Float8(repeating: 0), newMax = Float8(repeating: 0)
+    for r in 0..<stripRows {
+      oldMax[r] = runningMax[first + r]
+      newMax[r] = max(oldMax[r], rowMaximum(strip + r * stripStride, count: width))
+    }
+    // A row whose keys so far are all −inf (masked) keeps m = −inf, ℓ = 0 and
+    // a zero output; shifting its logits by 0 instead of −inf keeps −inf − m
+    // from becoming NaN, so keys unmasked in a later block still count.
+    let nothingYet = newMax .== -.infinity
+    let rescale = isFirstBlock ? Float8(repeating: 0) : expNonPositive8(oldMax - newMax).replacing(with: 0, where: nothingYet)
+    let shift = newMax.replacing(with: 0, where: nothingYet)
+    for r in 0..<stripRows {
+      let row = strip + r * stripStride, state = first + r
+      var dot: Float = 0
+      if rowEntropy != nil { dot = probabilityWeightedLogits(row, count: width, shift: shift[r]) }
+      let blockSum = exponentiateShifted(row, count: width, shift: shift[r])
+      runningSum[state] = runningSum[state] * rescale[r] + blockSum
+      runningDot[state] = runningDot[state] * rescale[r] + dot
+      runningMax[state] = newMax[r]
+    }
+    return rescale
+  }
+
+  /// 1/ℓ for the strip's rows, lane per row.
+  func inverseRunningSums(first: Int, count stripRows: Int) -> Float8 {
+    var sums = Float8(repeating: 1)
+    for r in 0..<stripRows { sums[r] = runningSum[first + r] }
+    return 1 / sums
+  }
+
   var keyStart = 0
   while keyStart < n {
     let keys = keyStart..<min(n, keyStart + keyBlock)
@@ -333,30 +373,26 @@ private func attentionTask(
     while first < rows {
       let stripRows = min(tileRows, rows - first)
       let stripStride = computeScoreStrip(first: first, count: stripRows, keys: keys, requestingUpcoming: true)
-      for r in 0..<stripRows {
-        let row = strip + r * stripStride, state = first + r
-        let blockMax = rowMaximum(UnsafePointer(row), count: width)
-        let newMax = max(runningMax[state], blockMax)
-        // exp(−inf − finite) = 0 rescales nothing on the first block.
-        let rescale = expf(runningMax[state] - newMax)
-        var dot: Float = 0
-        if rowEntropy != nil { dot = probabilityWeightedLogits(row, count: width, shift: newMax) }
-        let blockSum = exponentiateShifted(row, count: width, shift: newMax)
-        runningSum[state] = runningSum[state] * rescale + blockSum
-        runningDot[state] = runningDot[state] * rescale + dot
-        runningMax[state] = newMax
-        if isLastBlock {
-          // The sum is final: normalise here, on the strip in L1 and on the
-          // output row being rescaled anyway, rather than in a pass over all
-          // output rows afterwards (by then evicted to L2: 9 % of the time at n = 128).
-          let inverseSum = 1 / runningSum[state]
-          scaleRow(row, count: width, by: inverseSum)
-          if keyStart > 0 { scaleRow(o + state * stride, count: dk, by: rescale * inverseSum) }
-        } else if keyStart > 0 {
-          scaleRow(o + state * stride, count: dk, by: rescale)
-        }
+      let rescale = updateRowStatistics(
+        first: first, count: stripRows, width: width, stripStride: stripStride, isFirstBlock: keyStart == 0)
+      if keyStart > 0 {
+        for r in 0..<stripRows { scaleRow(o + (first + r) * stride, count: dk, by: rescale[r]) }
+      }
+      // On the last block the sums are final: normalise while the strip is in
+      // L1, not in a pass over all output rows at the end (by then in L2: 9 %
+      // of the time at n = 128). Either the probabilities before P·V (width
+      // numbers a row) or the output rows after it (d_k), whichever is
+      // narrower; the probabilities only when no earlier block wrote output.
+      let normalisesProbabilities = isLastBlock && keyStart == 0 && width < dk
+      if normalisesProbabilities {
+        let inverseSums = inverseRunningSums(first: first, count: stripRows)
+        for r in 0..<stripRows { scaleRow(strip + r * stripStride, count: width, by: inverseSums[r]) }
       }
       accumulateOutput(first: first, count: stripRows, keys: keys, stripStride: stripStride)
+      if isLastBlock && !normalisesProbabilities {
+        let inverseSums = inverseRunningSums(first: first, count: stripRows)
+        for r in 0..<stripRows { scaleRow(o + (first + r) * stride, count: dk, by: inverseSums[r]) }
+      }
       first += tileRows
     }
     keyStart += keyBlock
