@@ -194,6 +194,7 @@ private func attentionTask(
 ) {
   let n = shape.sequenceLength, dk = shape.headDimension, stride = shape.modelDimension
   let tileRows = GEMMMicroKernel.rows, tileColumns = GEMMMicroKernel.columns
+  assert(tileRows <= Float8.scalarCount, "the softmax update keeps a strip's rows in the lanes of one Float8")
   let rows = queryRows.count
   let keyBlock = min(AttentionTuning.keyBlock, n)
   let paddedKeyBlock = roundUp(keyBlock, toMultipleOf: tileColumns)
