@@ -49,7 +49,7 @@ struct SketchProjector: WeightProjector {
     if n > k { return ProjectionOperand(matrix: y, rows: n) }
     let g = gram ?? y.withUnsafeBufferPointer { gramOfRows($0.baseAddress!, rows: n, columns: k) }
     var factor = [Double](repeating: 0, count: n * n)
-    factor.withUnsafeMutableBufferPointer { pivotedCholesky(n: n, a: g, lda: n, factor: $0.baseAddress!, ldf: n) }
+    factor.withUnsafeMutableBufferPointer { _ = pivotedCholesky(n: n, a: g, lda: n, factor: $0.baseAddress!, ldf: n) }
     return ProjectionOperand(matrix: factor.map { Float($0) }, rows: n)
   }
 

@@ -41,7 +41,7 @@ public enum AttentionTuning {
   /// sequence length.
   public static let keyBlock = 256
   /// From this sequence length on, a task requests its thread's next task's
-  /// rows while it computes (`UpcomingRows`). Shorter tasks finish before the
+  /// K and V rows while it computes (`UpcomingKeys`). Shorter tasks finish before the
   /// requests pay off: at n = 16 they made attention 8 % slower; at n = 128
   /// they save 3–6 %.
   public static let prefetchFromSequenceLength = 64
@@ -110,12 +110,12 @@ public func multiHeadAttention(
   }
   parallelForEachClaimingAhead(taskCount: taskCount, threads: min(threads, taskCount)) { task, next in
     let (batch, head, queryRows) = decompose(task)
-    let upcoming = n < AttentionTuning.prefetchFromSequenceLength ? nil : next.map { next in
-      let (nextBatch, nextHead, nextRows) = decompose(next)
-      return UpcomingRows(
-        shape: shape, batch: nextBatch, head: nextHead, queryRows: nextRows,
-        keysAlreadyInCache: nextBatch == batch && nextHead == head && n <= AttentionTuning.keyBlock,
-        query: query, key: key, value: value, output: output)
+    var upcoming: UpcomingKeys? = nil
+    if let next, n >= AttentionTuning.prefetchFromSequenceLength {
+      let (nextBatch, nextHead, _) = decompose(next)
+      // The same head's keys are still cached when one block holds them all.
+      let keysCached = nextBatch == batch && nextHead == head && n <= AttentionTuning.keyBlock
+      if !keysCached { upcoming = UpcomingKeys(shape: shape, batch: nextBatch, head: nextHead, key: key, value: value) }
     }
     attentionTask(
       shape: shape, batch: batch, head: head, queryRows: queryRows,
@@ -125,52 +125,35 @@ public func multiHeadAttention(
   }
 }
 
-/// The rows a thread's next task touches first: its first key block's K and
-/// V rows (unless the current task's, still cached), its query rows, and its
-/// output rows. A head's rows are a model width apart, each in its own page,
-/// where the hardware prefetchers do not follow, so without this every row
-/// was an L3 miss when the task packed K and V or first read Q and wrote O.
-/// The current task requests a slice of them before each of its score tiles.
-private struct UpcomingRows {
+/// The K and V rows of a thread's next task's first key block, which that
+/// task packs first. A head's rows are a model width apart, each in its own
+/// page, where the hardware prefetchers do not follow, so without this every
+/// row was an L3 miss while packing. The current task requests a slice of
+/// them before each of its score tiles. (Requesting the next task's Q and
+/// output rows as well measured 1–3 % slower at n = 128 and no different at
+/// n = 512: those rows are read a strip at a time, and the prefetchers and
+/// the store buffer keep up with that.)
+private struct UpcomingKeys {
   let keys: UnsafePointer<Float>, values: UnsafePointer<Float>, keyCount: Int
-  let queries: UnsafePointer<Float>, outputs: UnsafePointer<Float>, queryCount: Int
   let stride: Int, headDimension: Int
 
-  init(
-    shape: AttentionShape, batch: Int, head: Int, queryRows: Range<Int>, keysAlreadyInCache: Bool,
-    query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
-    output: UnsafeMutablePointer<Float>
-  ) {
+  init(shape: AttentionShape, batch: Int, head: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
     let headOffset = batch * shape.sequenceLength * shape.modelDimension + head * shape.headDimension
     stride = shape.modelDimension
     headDimension = shape.headDimension
     keys = key + headOffset
     values = value + headOffset
-    keyCount = keysAlreadyInCache ? 0 : min(shape.sequenceLength, AttentionTuning.keyBlock)
-    queries = query + headOffset + queryRows.lowerBound * stride
-    outputs = UnsafePointer(output) + headOffset + queryRows.lowerBound * stride
-    queryCount = queryRows.count
+    keyCount = min(shape.sequenceLength, AttentionTuning.keyBlock)
   }
 
-  /// All rows, in the order the next task needs them.
-  var rowCount: Int { 2 * keyCount + 2 * queryCount }
-
-  /// Requests rows `part·rowCount/parts ..< (part + 1)·rowCount/parts`.
+  /// Requests rows `part·rowCount/parts ..< (part + 1)·rowCount/parts` of
+  /// the K rows followed by the V rows.
   func request(part: Int, of parts: Int) {
-    for index in (part * rowCount / parts)..<((part + 1) * rowCount / parts) {
-      let row: UnsafePointer<Float>
-      var forWriting = false
-      switch index {
-      case ..<keyCount: row = keys + index * stride
-      case ..<(2 * keyCount): row = values + (index - keyCount) * stride
-      case ..<(2 * keyCount + queryCount): row = queries + (index - 2 * keyCount) * stride
-      default:
-        row = outputs + (index - 2 * keyCount - queryCount) * stride
-        forWriting = true
-      }
+    for index in (part * 2 * keyCount / parts)..<((part + 1) * 2 * keyCount / parts) {
+      let row = index < keyCount ? keys + index * stride : values + (index - keyCount) * stride
       var offset = 0
       while offset < headDimension {
-        if forWriting { rankkernels_prefetch_for_write(row + offset) } else { rankkernels_prefetch(row + offset) }
+        rankkernels_prefetch(row + offset)
         offset += 16
       }
     }
@@ -190,7 +173,7 @@ private func attentionTask(
   query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
   mask: UnsafePointer<Float>?, scale: Float,
   output: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>?,
-  rowEntropy: UnsafeMutablePointer<Float>?, upcoming: UpcomingRows?
+  rowEntropy: UnsafeMutablePointer<Float>?, upcoming: UpcomingKeys?
 ) {
   let n = shape.sequenceLength, dk = shape.headDimension, stride = shape.modelDimension
   let tileRows = GEMMMicroKernel.rows, tileColumns = GEMMMicroKernel.columns
@@ -253,8 +236,8 @@ private func attentionTask(
   /// strip[r, j] = scale · q_(first+r) · k_j + mask for the strip's rows and
   /// the packed keys `keys`; returns the strip's row stride.
   /// With `requestingUpcoming`, each panel's tile is preceded by the
-  /// request of one slice of the next task's rows (see `UpcomingRows`): a
-  /// few lines per tile, which the load queue absorbs without stalling.
+  /// request of one slice of the next task's K and V rows (see
+  /// `UpcomingKeys`): a few lines per tile rather than a burst.
   func computeScoreStrip(first: Int, count stripRows: Int, keys: Range<Int>, requestingUpcoming: Bool = false) -> Int {
     let stripStride = roundUp(keys.count, toMultipleOf: tileColumns)
     let queries = UnsafePointer(q + first * stride)
