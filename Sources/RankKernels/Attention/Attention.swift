@@ -1,4 +1,3 @@
-import _RankKernelsCPU
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -151,11 +150,7 @@ private struct UpcomingKeys {
   func request(part: Int, of parts: Int) {
     for index in (part * 2 * keyCount / parts)..<((part + 1) * 2 * keyCount / parts) {
       let row = index < keyCount ? keys + index * stride : values + (index - keyCount) * stride
-      var offset = 0
-      while offset < headDimension {
-        rankkernels_prefetch(row + offset)
-        offset += 16
-      }
+      requestCacheLines(of: row, count: headDimension)
     }
   }
 }
@@ -344,17 +339,10 @@ private func attentionTask(
     // The block's value rows are first touched here (from L3: a head's K and V
     // are 2 × 32 KiB at n = 128). Requesting them before packing the keys
     // overlaps their misses with the keys' instead of paying both in turn.
-    for j in keys {
-      var line = 0
-      while line < dk {
-        rankkernels_prefetch(v + j * stride + line)
-        line += 16
-      }
-    }
+    for j in keys { requestCacheLines(of: v + j * stride, count: dk) }
     packKeys(keys)
     packB(transposed: false, b: v + keys.lowerBound * stride, ldb: stride, kc: width, nc: dk, into: packedValues)
-    var first = 0
-    while first < rows {
+    for first in Swift.stride(from: 0, to: rows, by: tileRows) {
       let stripRows = min(tileRows, rows - first)
       let stripStride = computeScoreStrip(first: first, count: stripRows, keys: keys, requestingUpcoming: true)
       let rescale = updateRowStatistics(
@@ -377,7 +365,6 @@ private func attentionTask(
         let inverseSums = inverseRunningSums(first: first, count: stripRows)
         for r in 0..<stripRows { scaleRow(o + (first + r) * stride, count: dk, by: inverseSums[r]) }
       }
-      first += tileRows
     }
     keyStart += keyBlock
   }
@@ -395,8 +382,7 @@ private func attentionTask(
     while keyStart < n {
       let keys = keyStart..<min(n, keyStart + keyBlock)
       packKeys(keys)
-      var first = 0
-      while first < rows {
+      for first in Swift.stride(from: 0, to: rows, by: tileRows) {
         let stripRows = min(tileRows, rows - first)
         let stripStride = computeScoreStrip(first: first, count: stripRows, keys: keys)
         for r in 0..<stripRows {
@@ -405,7 +391,6 @@ private func attentionTask(
           scaleRow(row, count: keys.count, by: 1 / runningSum[first + r])
           (matrix + (first + r) * n + keys.lowerBound).update(from: row, count: keys.count)
         }
-        first += tileRows
       }
       keyStart += keyBlock
     }

@@ -1,5 +1,3 @@
-import _RankKernelsCPU
-
 // Packing copies blocks of op(A) and op(B) into the contiguous, k-major
 // micro-panel layout the micro-kernel streams through. Edges are zero-padded to
 // whole tiles, so the micro-kernel never needs a masked variant: padded rows and
@@ -71,8 +69,7 @@ internal func packB(
     for p in 0..<kc {
       let sourceRow = UnsafeRawPointer(b + p * ldb)
       if p + packBPrefetchRows < kc {
-        let ahead = b + (p + packBPrefetchRows) * ldb
-        for panel in 0..<fullPanels { rankkernels_prefetch(ahead + panel * nr) }
+        requestCacheLines(of: b + (p + packBPrefetchRows) * ldb, count: fullPanels * nr)
       }
       for panel in 0..<fullPanels {
         let source = sourceRow + panel * nr * MemoryLayout<Float>.stride
