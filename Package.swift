@@ -38,6 +38,9 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    // SHA-256 of checkpoints and texts (BoringSSL's assembly: ~1.5 GB/s, where a
+    // portable Swift loop would take longer than loading the weights).
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
   ],
   targets: [
     // MARK: Implementation details
@@ -60,7 +63,7 @@ let package = Package(
     // MARK: Monte Carlo rank tracking
     .target(
       name: "CollapseLab",
-      dependencies: ["RankKernels"]
+      dependencies: ["RankKernels", .product(name: "Crypto", package: "swift-crypto")]
     ),
     .executableTarget(
       name: "mc-generic",

@@ -14,7 +14,7 @@ echo "smoke: defaults (BERT-base, 8 samples)"
 python3 - "$work/defaults/summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
-assert s["schema"] == "mc-generic/summary/v1", s["schema"]
+assert s["schema"] == "mc-generic/summary/v2", s["schema"]
 assert s["completed_samples"] == 8 and s["complete"]
 v = s["variants"]
 assert set(v) == {"attn", "attn+res", "attn+res+ln", "attn+res+ln+mlp"}, set(v)

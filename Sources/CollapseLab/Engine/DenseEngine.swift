@@ -151,8 +151,11 @@ struct DenseProjector: WeightProjector {
 /// metrics (rank method `gram`) and, when `projectorUsesGram`, by the next
 /// layer's query/key/value products (the attention input is the state itself
 /// unless the variant is pre-LN).
+///
+/// `input`: X₀, if the caller makes it (a checkpoint's embeddings); nil draws
+/// it by `sampleInput`.
 func runEncoder(
-  sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, projectorUsesGram: Bool,
+  sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, projectorUsesGram: Bool, input given: [Float]? = nil,
   prepareLayer: (Int) -> (LayerWeights, (Int) -> any WeightProjector)
 ) -> [[MetricValues]] {
   let n = c.sequenceLength, d = c.modelDimension
@@ -166,7 +169,7 @@ func runEncoder(
       return (metrics, gram)
     }
   }
-  let input = sampleInput(sample: sample, configuration: c, seed: seed)
+  let input = given ?? sampleInput(sample: sample, configuration: c, seed: seed)
   let (inputMetrics, inputGram) = measured(input, entropy: .nan)
   var results = c.variants.map { _ in [inputMetrics] }
   var states = c.variants.map { _ in input }
@@ -206,22 +209,35 @@ func encoderLayer(
   var (sublayer, entropy) = projector.attentionSublayer(attentionOperand, gates: gates, weights: w, configuration: c)
   addBias(&sublayer, w.biasOutput, columns: d)
   var h = sublayer
-  if variant.residual { addInPlace(&h, x) }
+  if variant.attentionResidual { addInPlace(&h, x) }
   if variant.postLayerNorm { applyLayerNorm(&h, rows: n, columns: d, gamma: w.gamma1, beta: w.beta1, eps: eps) }
   if variant.mlp {
     var mlpInput = h
     if variant.preLayerNorm { applyLayerNorm(&mlpInput, rows: n, columns: d, gamma: w.gamma2, beta: w.beta2, eps: eps) }
     var hidden = projector.project(projector.prepare(mlpInput, rows: n, gram: nil), columns: dff, purpose: .feedForwardIn)
     addBias(&hidden, w.biasFeedForwardIn, columns: dff)
-    hidden.withUnsafeMutableBufferPointer { gelu($0.baseAddress!, count: n * dff, output: $0.baseAddress!) }
+    applyActivation(c.activation, to: &hidden)
     var feedForward = projector.project(projector.prepare(hidden, rows: n, gram: nil), columns: d, purpose: .feedForwardOut)
     addBias(&feedForward, w.biasFeedForwardOut, columns: d)
-    if variant.residual { addInPlace(&feedForward, h) }
+    if variant.feedForwardResidual { addInPlace(&feedForward, h) }
     h = feedForward
     if variant.postLayerNorm { applyLayerNorm(&h, rows: n, columns: d, gamma: w.gamma2, beta: w.beta2, eps: eps) }
   }
   x = h
   return entropy
+}
+
+/// The feed-forward nonlinearity in place.
+func applyActivation(_ activation: FeedForwardActivation, to values: inout [Float]) {
+  values.withUnsafeMutableBufferPointer { buffer in
+    guard let base = buffer.baseAddress else { return }
+    switch activation {
+    case .gelu: gelu(base, count: buffer.count, approximation: .none, output: base)
+    case .geluTanh: gelu(base, count: buffer.count, approximation: .tanh, output: base)
+    // Not max(0, x): Swift.max(0, NaN) is 0 and would hide a NaN (PyTorch keeps it).
+    case .relu: for i in buffer.indices where buffer[i] < 0 { buffer[i] = 0 }
+    }
+  }
 }
 
 /// X (rows × inner) · W (inner × columns), single-threaded.
@@ -351,5 +367,7 @@ func sampleInput(sample: UInt64, configuration c: ModelConfiguration, seed: UInt
     for i in 0..<n { for j in 0..<d { x[i * d + j] = words[i * d + j] + positions[i * d + j] + tokenType[j] } }
     applyLayerNorm(&x, rows: n, columns: d, gamma: nil, beta: nil, eps: 1e-12)
     return x
+  case .text, .randomTokens:
+    preconditionFailure("token inputs come from a checkpoint's embeddings (CheckpointEngine), not from sampleInput")
   }
 }

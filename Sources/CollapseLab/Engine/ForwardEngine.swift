@@ -28,3 +28,11 @@ func streamID(sample: UInt64, layer: Int, _ purpose: StreamPurpose) -> UInt64 {
   // 16 bits for (layer, purpose): layers < 1024.
   (sample << 16) | (UInt64(layer) << 5) | purpose.rawValue
 }
+
+/// The stream of a checkpoint tensor's perturbation noise in one sample
+/// (`--perturb`): bit 15, which `streamID` never sets (layers < 1024), marks
+/// the checkpoint streams; the low 15 bits are `BertTensor.index`.
+func parameterStreamID(sample: UInt64, tensorIndex: Int) -> UInt64 {
+  precondition(tensorIndex < 1 << 15, "checkpoint tensor index \(tensorIndex) out of range")
+  return (sample << 16) | (1 << 15) | UInt64(tensorIndex)
+}

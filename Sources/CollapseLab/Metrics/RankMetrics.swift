@@ -29,6 +29,10 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
   case attentionEntropy = "attention_entropy"
   /// σ₁ of X, so ranks can be recomputed at another tolerance.
   case sigmaMax = "sigma_1"
+  /// Mean of |cos(x_i, x_j)| over token pairs i < j: the anisotropy measure
+  /// of Noci et al. 2022 and Wu et al. 2024 (1 when every token points along
+  /// one line). Pairs with a zero token are skipped; NaN if none remain.
+  case meanAbsCosine = "mean_abs_cosine"
 }
 
 /// One matrix's measurements, indexed by `Metric`.
@@ -84,8 +88,9 @@ public func measure(
     for i in 0..<n { for j in 0..<d { centred[i * d + j] = Float(Double(x[i * d + j]) - mean[j]) } }
   }
   let sigma: [Double], centredSigma: [Double]
+  // The cosines need X·Xᵀ whatever the rank method.
+  let g = (useGram ? gram : nil) ?? gramOfRows(x, rows: n, columns: d)
   if useGram {
-    let g = gram ?? gramOfRows(x, rows: n, columns: d)
     sigma = singularValuesFromGram(g, n: n)
     // C·G·C: subtract row and column means, add back the grand mean.
     var rowMeans = [Double](repeating: 0, count: n), grandMean = 0.0
@@ -122,7 +127,20 @@ public func measure(
   }
   values[.attentionEntropy] = attentionEntropy
   values[.sigmaMax] = sigmaMax
+  values[.meanAbsCosine] = meanAbsoluteCosine(gram: g, n: n)
   return values
+}
+
+/// Mean |G_ij| / √(G_ii·G_jj) over i < j with both norms non-zero.
+func meanAbsoluteCosine(gram g: [Double], n: Int) -> Double {
+  var sum = 0.0, pairs = 0
+  for i in 0..<n where g[i * n + i] > 0 {
+    for j in (i + 1)..<max(i + 1, n) where g[j * n + j] > 0 {
+      sum += abs(g[i * n + j]) / (g[i * n + i] * g[j * n + j]).squareRoot()
+      pairs += 1
+    }
+  }
+  return pairs > 0 ? sum / Double(pairs) : .nan
 }
 
 /// σ = √max(0, λ) for the eigenvalues λ of a Gram matrix, descending

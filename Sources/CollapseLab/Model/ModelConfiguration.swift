@@ -1,3 +1,5 @@
+import Foundation
+
 /// Errors in a run's configuration, each naming the setting and its value.
 public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
   public var description: String
@@ -8,14 +10,22 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
 /// named by joining them with `+`: `attn`, `attn+ln`, `attn+res`,
 /// `attn+res+ln`, `attn+res+ln+mlp` (= BERT-base), `attn+res+preln+mlp`,
 /// `attn+res+ln+mlp+pgop` (position-gated output projection).
+///
+/// `res` puts a residual connection around both sublayers; `res-attn` and
+/// `res-mlp` around one of them, which gives Dong et al.'s surgeries:
+/// `attn+ln` (SAN), `attn+ln+mlp+res-mlp` (SAN+MLP: the attention skip
+/// removed, the FFN keeps its own), `attn+res+ln` (SAN+skip) and
+/// `attn+res+ln+mlp` (the unmodified model).
 public struct Variant: Hashable, Codable, Sendable, CustomStringConvertible {
-  /// Residual connections around each sublayer.
-  public var residual: Bool
+  /// A residual connection around the attention sublayer.
+  public var attentionResidual: Bool
+  /// A residual connection around the feed-forward sublayer (only with `mlp`).
+  public var feedForwardResidual: Bool
   /// Post-sublayer LayerNorm (BERT's post-LN).
   public var postLayerNorm: Bool
   /// LayerNorm on each sublayer's input (pre-LN).
   public var preLayerNorm: Bool
-  /// The feed-forward sublayer d → d_ff → d with GELU.
+  /// The feed-forward sublayer d → d_ff → d with the model's activation.
   public var mlp: Bool
   /// Position-gated output projection (PG-OP): head h's output at token i is
   /// scaled by g_{i,h} = sigmoid(w_hᵀ·y_i + b_h) before W_O, y_i the token's
@@ -23,54 +33,100 @@ public struct Variant: Hashable, Codable, Sendable, CustomStringConvertible {
   /// a bias (0 unless random biases are drawn). H·d + H parameters.
   public var positionGates: Bool
 
+  /// `residual` puts residual connections around both sublayers (`res`).
   public init(
     residual: Bool = false, postLayerNorm: Bool = false, preLayerNorm: Bool = false, mlp: Bool = false,
     positionGates: Bool = false
   ) {
-    self.residual = residual
+    self.attentionResidual = residual
+    self.feedForwardResidual = residual && mlp
     self.postLayerNorm = postLayerNorm
     self.preLayerNorm = preLayerNorm
     self.mlp = mlp
     self.positionGates = positionGates
   }
 
-  /// Parses `attn+res+ln+mlp`-style names.
+  /// Residual connections around every sublayer the variant has.
+  public var residual: Bool { attentionResidual && (feedForwardResidual || !mlp) }
+
+  /// Parses `attn+res+ln+mlp`-style names (components in any order).
   public init(parsing name: String) throws(ConfigurationError) {
     let parts = name.split(separator: "+", omittingEmptySubsequences: false).map(String.init)
     guard parts.first == "attn" else {
-      throw ConfigurationError("variant '\(name)': must start with 'attn' (components: attn, res, ln, preln, mlp, pgop)")
+      throw ConfigurationError("variant '\(name)': must start with 'attn' (components: attn, res, res-attn, res-mlp, ln, preln, mlp, pgop)")
     }
     var seen: Set<String> = ["attn"]
     self.init()
+    var bothResiduals = false
     for part in parts.dropFirst() {
       guard seen.insert(part).inserted else { throw ConfigurationError("variant '\(name)': component '\(part)' repeated") }
       switch part {
-      case "res": residual = true
+      case "res": bothResiduals = true
+      case "res-attn": attentionResidual = true
+      case "res-mlp": feedForwardResidual = true
       case "ln": postLayerNorm = true
       case "preln": preLayerNorm = true
       case "mlp": mlp = true
       case "pgop": positionGates = true
+      case "":
+        throw ConfigurationError("variant '\(name)': empty component (two '+' in a row or a trailing '+')")
       default:
-        throw ConfigurationError("variant '\(name)': unknown component '\(part)' (expected res, ln, preln, mlp or pgop)")
+        throw ConfigurationError("variant '\(name)': unknown component '\(part)' (expected res, res-attn, res-mlp, ln, preln, mlp or pgop)")
       }
+    }
+    if bothResiduals && (attentionResidual || feedForwardResidual) {
+      throw ConfigurationError("variant '\(name)': 'res' already puts a residual around both sublayers; drop 'res-attn'/'res-mlp'")
+    }
+    if bothResiduals {
+      attentionResidual = true
+      feedForwardResidual = mlp
+    }
+    if feedForwardResidual && !mlp {
+      throw ConfigurationError("variant '\(name)': 'res-mlp' needs the 'mlp' component")
     }
     if postLayerNorm && preLayerNorm {
       throw ConfigurationError("variant '\(name)': 'ln' (post-LN) and 'preln' exclude each other")
     }
   }
 
-  /// The canonical name, components in the order attn, res, ln/preln, mlp, pgop.
+  /// The canonical name, components in the order attn, res or res-attn,
+  /// ln/preln, mlp, res-mlp, pgop (each residual beside its sublayer).
   public var description: String {
     var parts = ["attn"]
-    if residual { parts.append("res") }
+    if residual { parts.append("res") } else if attentionResidual { parts.append("res-attn") }
     if postLayerNorm { parts.append("ln") }
     if preLayerNorm { parts.append("preln") }
     if mlp { parts.append("mlp") }
+    if feedForwardResidual && !residual { parts.append("res-mlp") }
     if positionGates { parts.append("pgop") }
     return parts.joined(separator: "+")
   }
 
   public static let defaults: [Variant] = ["attn", "attn+res", "attn+res+ln", "attn+res+ln+mlp"].map { try! Variant(parsing: $0) }
+
+  /// Dong et al.'s four surgeries, the default variants with `--model`: SAN,
+  /// SAN+MLP, SAN+skip and the unmodified post-LN model.
+  public static let dongSurgeries: [Variant] =
+    ["attn+ln", "attn+ln+mlp+res-mlp", "attn+res+ln", "attn+res+ln+mlp"].map { try! Variant(parsing: $0) }
+
+  /// Parses a comma-separated list, refusing empty entries and variants that
+  /// are the same after canonicalisation (`attn+ln+res`, `attn+res+ln`).
+  public static func parseList(_ text: String, option: String = "--variants") throws(ConfigurationError) -> [Variant] {
+    let entries = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    var variants: [Variant] = []
+    for (index, entry) in entries.enumerated() {
+      let trimmed = entry.trimmingCharacters(in: .whitespaces)
+      if trimmed.isEmpty {
+        throw ConfigurationError("\(option) '\(text)': entry \(index + 1) is empty (a doubled, leading or trailing comma)")
+      }
+      let variant = try Variant(parsing: trimmed)
+      if let earlier = variants.firstIndex(of: variant) {
+        throw ConfigurationError("\(option) '\(text)': '\(trimmed)' is the same variant as '\(entries[earlier].trimmingCharacters(in: .whitespaces))' (\(variant))")
+      }
+      variants.append(variant)
+    }
+    return variants
+  }
 
   public init(from decoder: any Decoder) throws {
     let name = try decoder.singleValueContainer().decode(String.self)
@@ -100,6 +156,24 @@ public enum InputKind: String, Codable, Sendable, CaseIterable {
   /// the rows used: word and position rows iid N(0, 0.02²), one shared token
   /// type row — exact in distribution.
   case bertEmbeddings = "bert-embeddings"
+  /// A trained checkpoint's embedding layer on consecutive windows of a text
+  /// file (`--model DIR --text FILE`).
+  case text
+  /// A trained checkpoint's embedding layer on n − 2 distinct token ids drawn
+  /// uniformly from the non-special vocabulary, wrapped in [CLS] … [SEP].
+  case randomTokens = "random-tokens"
+
+  /// Inputs that need a checkpoint's vocabulary and embedding tables.
+  public var needsCheckpoint: Bool { self == .text || self == .randomTokens }
+}
+
+/// The feed-forward sublayer's nonlinearity, named as config.json's `hidden_act`.
+public enum FeedForwardActivation: String, Codable, Sendable, CaseIterable {
+  /// The exact GELU x·Φ(x) (erf form).
+  case gelu
+  /// The tanh approximation of GELU.
+  case geluTanh = "gelu_new"
+  case relu
 }
 
 /// How singular values (hence ranks) are computed.
@@ -144,6 +218,12 @@ public struct ModelConfiguration: Codable, Hashable, Sendable {
   /// Numerical rank counts σᵢ > factor·σ₁·max(n, d)·ε_f32 (factor 1: NumPy's rule).
   public var rankToleranceFactor: Double = 1
   public var rankMethod: RankMethod = .gram
+  /// The feed-forward nonlinearity (random models: the exact GELU).
+  public var activation: FeedForwardActivation = .gelu
+  /// The trained checkpoint whose weights the run uses instead of sampling
+  /// them (nil: random weights). With it, the widths above come from its
+  /// config.json.
+  public var checkpoint: CheckpointSource? = nil
 
   public init() {}
 
@@ -166,6 +246,8 @@ public struct ModelConfiguration: Codable, Hashable, Sendable {
     variants = try c.decode([Variant].self, forKey: .variants)
     rankToleranceFactor = try c.decode(Double.self, forKey: .rankToleranceFactor)
     rankMethod = try c.decodeIfPresent(RankMethod.self, forKey: .rankMethod) ?? .exact
+    activation = try c.decodeIfPresent(FeedForwardActivation.self, forKey: .activation) ?? .gelu
+    checkpoint = try c.decodeIfPresent(CheckpointSource.self, forKey: .checkpoint)
   }
 
   public var headDimension: Int { modelDimension / heads }
@@ -188,6 +270,25 @@ public struct ModelConfiguration: Codable, Hashable, Sendable {
     if !(layerNormEpsilon >= 0) { throw ConfigurationError("--ln-eps must be >= 0, got \(layerNormEpsilon)") }
     if let rank = inputRank, rank < 1 || rank > min(sequenceLength, modelDimension) {
       throw ConfigurationError("--input-rank must be in 1...min(seq-len, d-model) = \(min(sequenceLength, modelDimension)), got \(rank)")
+    }
+    if input.needsCheckpoint && checkpoint == nil {
+      throw ConfigurationError("--input \(input.rawValue) needs --model DIR (a trained checkpoint's vocabulary and embeddings)")
+    }
+    if let checkpoint {
+      if !input.needsCheckpoint {
+        throw ConfigurationError("--input \(input.rawValue) cannot be used with --model (use random-tokens or --text FILE)")
+      }
+      if !(checkpoint.perturbation >= 0) || !checkpoint.perturbation.isFinite {
+        throw ConfigurationError("--perturb must be a finite number >= 0, got \(checkpoint.perturbation)")
+      }
+      for variant in variants {
+        if variant.preLayerNorm {
+          throw ConfigurationError("variant '\(variant)': 'preln' cannot be defined on a post-LN checkpoint (BERT has no LayerNorm before its sublayers)")
+        }
+        if variant.positionGates {
+          throw ConfigurationError("variant '\(variant)': 'pgop' gates do not exist in a trained BERT checkpoint")
+        }
+      }
     }
     if variants.isEmpty { throw ConfigurationError("--variants must name at least one variant") }
     if Set(variants).count != variants.count { throw ConfigurationError("--variants lists a variant twice") }

@@ -2,7 +2,7 @@ import Foundation
 
 /// The version recorded in every result file; merging or resuming results from
 /// another version is refused (the numbers could differ).
-public let collapseLabVersion = "0.1.0"
+public let collapseLabVersion = "0.2.0"
 
 /// Which contiguous range of sample blocks a process owns (`--shard K/N`).
 public struct Shard: Codable, Hashable, Sendable, CustomStringConvertible {
@@ -70,6 +70,13 @@ public struct RunIdentity: Codable, Hashable, Sendable {
 
   /// Explains the first difference from `other`, or nil when they match.
   public func mismatch(with other: RunIdentity) -> String? {
+    switch (configuration.checkpoint, other.configuration.checkpoint) {
+    case let (mine?, theirs?):
+      if let difference = mine.mismatch(with: theirs) { return difference }
+    case (nil, _?), (_?, nil):
+      return "model differs (one run uses a trained checkpoint, the other random weights)"
+    case (nil, nil): break
+    }
     if configuration != other.configuration { return "model configuration differs" }
     if seed != other.seed { return "seed differs (\(seed) vs \(other.seed))" }
     if samples != other.samples { return "--samples differs (\(samples) vs \(other.samples))" }

@@ -46,7 +46,7 @@ public struct Summary: Sendable {
     return state.tallies.quantile(q, entry: entry, spec: .forMetric(metric, configuration: configuration), moments: moments.entries[entry])
   }
 
-  /// The `summary.json` document (schema `mc-generic/summary/v1`, see README).
+  /// The `summary.json` document (schema `mc-generic/summary/v2`, see README).
   public func jsonObject() -> [String: Any] {
     let c = configuration
     let identity = state.identity
@@ -81,7 +81,7 @@ public struct Summary: Sendable {
     }
     let configJSON = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(c))) ?? [:]
     return [
-      "schema": "mc-generic/summary/v1",
+      "schema": "mc-generic/summary/v2",
       "config": [
         "model": configJSON, "seed": identity.seed, "samples": identity.samples, "engine": identity.engine,
         "block_size": identity.blockSize, "shard": state.shard.description, "code_version": identity.codeVersion,
@@ -105,7 +105,10 @@ public struct Summary: Sendable {
   public func table() -> String {
     let c = configuration
     var lines: [String] = []
-    lines.append("mc-generic: \(state.completedSamples) samples, L=\(c.layers), d=\(c.modelDimension), H=\(c.heads), n=\(c.sequenceLength), sigma=\(c.weightScale), engine=\(state.identity.engine)\(isComplete ? "" : " (incomplete)")")
+    let model = c.checkpoint.map { source in
+      "checkpoint \(source.name), \(source.textPath.map { "text \($0) (\(source.windowCount ?? 0) windows)" } ?? "random tokens"), perturb=\(source.perturbation)"
+    } ?? "sigma=\(c.weightScale)"
+    lines.append("mc-generic: \(state.completedSamples) samples, L=\(c.layers), d=\(c.modelDimension), H=\(c.heads), n=\(c.sequenceLength), \(model), engine=\(state.identity.engine)\(isComplete ? "" : " (incomplete)")")
     let nameWidth = max(8, c.variants.map { $0.description.count }.max() ?? 8)
     lines.append("variant".padded(nameWidth) + "  full rank @L\(c.layers)  95% UB P(not full)  affine full  residual ratio mean, layers 0…\(c.layers)")
     for (v, variant) in c.variants.enumerated() {

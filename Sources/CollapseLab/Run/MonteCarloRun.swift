@@ -174,7 +174,7 @@ final class PerSampleWriter: @unchecked Sendable {
     let url = directory.appendingPathComponent("samples.csv")
     let fileManager = FileManager.default
     if !fileManager.fileExists(atPath: url.path) {
-      let header = "sample,variant,layer," + Metric.allCases.map(\.rawValue).joined(separator: ",") + ",rank_tolerance\n"
+      let header = "sample,window,variant,layer," + Metric.allCases.map(\.rawValue).joined(separator: ",") + ",rank_tolerance\n"
       try Data(header.utf8).write(to: url)
     }
     handle = try FileHandle(forUpdating: url)
@@ -188,10 +188,13 @@ final class PerSampleWriter: @unchecked Sendable {
   func append(samples: Range<Int>, results: [[[MetricValues]]], configuration c: ModelConfiguration) throws {
     var text = ""
     let scale = c.rankToleranceFactor * Double(max(c.sequenceLength, c.modelDimension)) * Double(Float.ulpOfOne)
+    // The text window a sample ran on (empty unless the input is a text's windows).
+    let windows = c.input == .text ? c.checkpoint?.windowCount : nil
     for (offset, sample) in samples.enumerated() {
+      let window = windows.map { String(sample % $0) } ?? ""
       for (v, variant) in c.variants.enumerated() {
         for (layer, metrics) in results[offset][v].enumerated() {
-          text += "\(sample),\(variant),\(layer),"
+          text += "\(sample),\(window),\(variant),\(layer),"
           text += metrics.values.map { $0.isNaN ? "" : "\($0)" }.joined(separator: ",")
           text += ",\(metrics[.sigmaMax] * scale)\n"
         }

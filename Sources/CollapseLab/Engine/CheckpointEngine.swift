@@ -1,0 +1,118 @@
+import RankKernels
+
+/// The dense forward pass of a trained BERT checkpoint (HF `BertModel` in
+/// eval mode, Float32): X₀ from the checkpoint's embedding layer, then every
+/// variant (Dong et al.'s surgeries) on the checkpoint's weights, biases and
+/// LayerNorm parameters; states 0…L, the embedding output first.
+///
+/// With `configuration.checkpoint.perturbation` = ε > 0, sample s replaces
+/// every tensor T by T + ε·rms(T)·G, G iid N(0, 1) from the Philox stream of
+/// (seed, s, tensor) at T's stored (row-major, [out, in]) positions, so the
+/// noise does not depend on how the weights are held here. ε = 0 is the
+/// checkpoint itself and every sample shares its weights.
+///
+/// Single-threaded inside a sample (parallelism is over samples).
+public struct CheckpointEngine: ForwardEngine {
+  public let checkpoint: BertCheckpoint
+  public let input: TokenInput
+  public var name: String { "dense" }
+
+  public init(checkpoint: BertCheckpoint, input: TokenInput) {
+    self.checkpoint = checkpoint
+    self.input = input
+  }
+
+  /// The token ids sample `sample` runs on.
+  public func tokens(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [Int32] {
+    input.tokens(sample: sample, sequenceLength: c.sequenceLength, tokenizer: checkpoint.tokenizer, seed: seed)
+  }
+
+  public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
+    let perturbation = c.checkpoint?.perturbation ?? 0
+    let noise = perturbation > 0 ? ParameterNoise(sample: sample, seed: seed, size: perturbation, parameters: checkpoint.parameters) : nil
+    let ids = tokens(sample: sample, configuration: c, seed: seed)
+    let x0 = embed(ids, noise: noise, configuration: c)
+    return runEncoder(sample: sample, configuration: c, seed: seed, projectorUsesGram: false, input: x0) { layer in
+      var parameters = checkpoint.parameters.layers[layer - 1]
+      if let noise { noise.perturb(&parameters, layer: layer - 1) }
+      let weights = parameters.layerWeights()
+      return (weights, { _ in DenseProjector(weights: weights) })
+    }
+  }
+
+  /// LN(word[ids] + position[0…n−1] + tokenType[0]) with the embedding
+  /// LayerNorm's parameters and eps (n × d).
+  func embed(_ ids: [Int32], noise: ParameterNoise?, configuration c: ModelConfiguration) -> [Float] {
+    let e = checkpoint.parameters.embeddings
+    let n = ids.count, d = c.modelDimension
+    var typeRow = Array(e.tokenType[0..<d]), gamma = e.normGamma, beta = e.normBeta
+    if let noise {
+      noise.perturbRows(&typeRow, tensor: .embedding(.tokenType), firstRow: 0, columns: d)
+      noise.perturbRows(&gamma, tensor: .embedding(.normWeight), firstRow: 0, columns: d)
+      noise.perturbRows(&beta, tensor: .embedding(.normBias), firstRow: 0, columns: d)
+    }
+    var x = [Float](repeating: 0, count: n * d)
+    var wordRow = [Float](repeating: 0, count: d), positionRow = wordRow
+    for i in 0..<n {
+      let id = Int(ids[i])
+      wordRow.replaceSubrange(0..<d, with: e.word[(id * d)..<((id + 1) * d)])
+      positionRow.replaceSubrange(0..<d, with: e.position[(i * d)..<((i + 1) * d)])
+      if let noise {
+        noise.perturbRows(&wordRow, tensor: .embedding(.word), firstRow: id, columns: d)
+        noise.perturbRows(&positionRow, tensor: .embedding(.position), firstRow: i, columns: d)
+      }
+      // HF adds word + token type first, then position.
+      for j in 0..<d { x[i * d + j] = (wordRow[j] + typeRow[j]) + positionRow[j] }
+    }
+    applyLayerNorm(&x, rows: n, columns: d, gamma: gamma, beta: beta, eps: c.layerNormEpsilon)
+    return x
+  }
+}
+
+/// One sample's perturbation: ε·rms(T)·G for tensor T, G from the stream of
+/// (seed, sample, T's index).
+struct ParameterNoise {
+  let sample: UInt64, seed: UInt64, size: Double
+  let parameters: BertParameters
+
+  init(sample: UInt64, seed: UInt64, size: Double, parameters: BertParameters) {
+    self.sample = sample; self.seed = seed; self.size = size; self.parameters = parameters
+  }
+
+  private func scale(_ tensor: BertTensor) -> Float { Float(size * parameters.rootMeanSquares[tensor.index]) }
+  private func stream(_ tensor: BertTensor) -> RandomStream {
+    RandomStream(seed: seed, stream: parameterStreamID(sample: sample, tensorIndex: tensor.index))
+  }
+
+  /// Adds the noise of stored rows firstRow ..< firstRow + values.count/columns.
+  func perturbRows(_ values: inout [Float], tensor: BertTensor, firstRow: Int, columns: Int) {
+    let s = scale(tensor), count = values.count
+    var g = [Float](repeating: 0, count: count)
+    g.withUnsafeMutableBufferPointer {
+      stream(tensor).fillNormal($0.baseAddress!, count: count, startingAt: UInt64(firstRow * columns))
+    }
+    for i in 0..<count { values[i] += s * g[i] }
+  }
+
+  /// Perturbs every tensor of layer `layer` (0-based) in place.
+  func perturb(_ p: inout BertLayerParameters, layer: Int) {
+    let c = parameters.configuration
+    for t in BertLayerTensor.allCases {
+      let tensor = BertTensor.layer(layer, t)
+      if t.isMatrix {
+        // Stored [out, in] at position o·in + i; held transposed at i·out + o.
+        let shape = tensor.storedShape(c), rows = shape[0], columns = shape[1]
+        let s = scale(tensor)
+        var g = [Float](repeating: 0, count: rows * columns)
+        g.withUnsafeMutableBufferPointer { stream(tensor).fillNormal($0.baseAddress!, count: $0.count) }
+        p[keyPath: t.keyPath].withUnsafeMutableBufferPointer { w in
+          g.withUnsafeBufferPointer { noise in
+            for o in 0..<rows { for i in 0..<columns { w[i * rows + o] += s * noise[o * columns + i] } }
+          }
+        }
+      } else {
+        perturbRows(&p[keyPath: t.keyPath], tensor: tensor, firstRow: 0, columns: p[keyPath: t.keyPath].count)
+      }
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import CollapseLab
+import Foundation
+import RankKernels
+
+/// The model, its inputs and the rank options. The architecture options are
+/// optional so that a trained checkpoint (`--model`, whose config.json
+/// decides them) can refuse them instead of ignoring them.
+struct ModelOptions: ParsableArguments {
+  @Option(help: "A Hugging Face BERT directory (config.json, model.safetensors, vocab.txt): run on its trained weights.")
+  var model: String?
+  @Option(help: "With --model: a UTF-8 text file, tokenized and cut into windows of seq-len tokens ([CLS] … [SEP]); sample i uses window i.")
+  var text: String?
+  @Option(help: "With --model: each sample perturbs every tensor T to T + EPS·rms(T)·G, G ~ N(0, 1) (default 0: the checkpoint itself).")
+  var perturb: Double?
+  @Option(help: "Encoder layers L (default 12).") var layers: Int?
+  @Option(name: .customLong("d-model"), help: "Model width d (default 768).") var dModel: Int?
+  @Option(help: "Attention heads H, d divisible by H (default 12).") var heads: Int?
+  @Option(name: .customLong("d-ff"), help: "Feed-forward width (default 3072).") var dFF: Int?
+  @Option(name: .customLong("seq-len"), help: "Tokens per sequence n (default 16).") var seqLen = 16
+  @Option(help: "Comma-separated variants: attn plus any of res (or res-attn, res-mlp), ln, preln, mlp, pgop joined by '+' (default attn,attn+res,attn+res+ln,attn+res+ln+mlp; with --model Dong's surgeries attn+ln,attn+ln+mlp+res-mlp,attn+res+ln,attn+res+ln+mlp).")
+  var variants: String?
+  @Option(help: "Standard deviation of weight entries (default 0.02).") var sigma: Float?
+  @Option(name: .customLong("weight-distribution"), help: "gaussian or uniform, same variance (default gaussian).")
+  var weightDistribution: String?
+  @Flag(name: .customLong("random-biases"), help: "Draw biases from N(0, sigma²) instead of 0.") var randomBiases = false
+  @Flag(name: .customLong("random-layernorm"), help: "Draw LayerNorm gamma = 1 + N(0, sigma²), beta = N(0, sigma²).")
+  var randomLayerNorm = false
+  @Option(help: "Input tokens: gaussian or bert-embeddings (random weights); random-tokens (with --model, the default without --text).")
+  var input: String?
+  @Option(name: .customLong("input-rank"), help: "Use an exactly rank-r Gaussian input instead.") var inputRank: Int?
+  @Option(name: .customLong("ln-eps"), help: "LayerNorm epsilon (default 1e-12).") var lnEps: Float?
+  @Option(name: .customLong("rank-tolerance"), help: "Rank counts σ > factor·σ₁·max(n,d)·ε_f32; this is the factor.")
+  var rankTolerance: Double = 1
+
+  /// The weight distribution named by --weight-distribution (gaussian if not given).
+  var distribution: String { weightDistribution ?? "gaussian" }
+
+  /// The options that config.json decides, as given on the command line.
+  var optionsDecidedByCheckpoint: [String] {
+    var given: [String] = []
+    if layers != nil { given.append("--layers") }
+    if dModel != nil { given.append("--d-model") }
+    if heads != nil { given.append("--heads") }
+    if dFF != nil { given.append("--d-ff") }
+    if lnEps != nil { given.append("--ln-eps") }
+    if sigma != nil { given.append("--sigma") }
+    if weightDistribution != nil { given.append("--weight-distribution") }
+    if randomBiases { given.append("--random-biases") }
+    if randomLayerNorm { given.append("--random-layernorm") }
+    if inputRank != nil { given.append("--input-rank") }
+    return given
+  }
+
+  /// A random-weight configuration (no --model).
+  func makeConfiguration() throws -> ModelConfiguration {
+    if model == nil {
+      if text != nil { throw RunError("--text needs --model DIR (a trained checkpoint's tokenizer and embeddings)") }
+      if perturb != nil { throw RunError("--perturb needs --model DIR (it perturbs a trained checkpoint's weights)") }
+    }
+    var c = ModelConfiguration()
+    c.layers = layers ?? 12; c.modelDimension = dModel ?? 768; c.heads = heads ?? 12; c.feedForwardDimension = dFF ?? 3072
+    c.sequenceLength = seqLen; c.weightScale = sigma ?? 0.02; c.layerNormEpsilon = lnEps ?? 1e-12
+    c.randomBiases = randomBiases; c.randomLayerNormAffine = randomLayerNorm
+    c.inputRank = inputRank; c.rankToleranceFactor = rankTolerance
+    guard let distribution = WeightDistribution(rawValue: distribution) else {
+      throw RunError("--weight-distribution must be gaussian or uniform, got '\(distribution)'")
+    }
+    c.weightDistribution = distribution
+    let inputName = input ?? "gaussian"
+    guard let inputKind = InputKind(rawValue: inputName), !inputKind.needsCheckpoint else {
+      let hint = InputKind(rawValue: inputName)?.needsCheckpoint == true ? " (\(inputName) needs --model DIR)" : ""
+      throw RunError("--input must be gaussian or bert-embeddings, got '\(inputName)'\(hint)")
+    }
+    c.input = inputKind
+    try wrapped {
+      c.variants = try Variant.parseList(variants ?? Variant.defaults.map(\.description).joined(separator: ","))
+      try c.validate()
+    }
+    return c
+  }
+
+  /// A trained checkpoint's configuration and engine (--model DIR).
+  func makeCheckpointRun(seed: UInt64) throws -> (ModelConfiguration, CheckpointEngine, windowCount: Int?) {
+    guard let model else { preconditionFailure("makeCheckpointRun needs --model") }
+    let decided = optionsDecidedByCheckpoint
+    if !decided.isEmpty {
+      throw RunError("\(decided.joined(separator: ", ")) cannot be used with --model: \(model)/config.json decides the architecture and the weights are the checkpoint's")
+    }
+    let started = ContinuousClock.now
+    let checkpoint = try wrapped { try BertCheckpoint(directory: URL(fileURLWithPath: model)) }
+    let loadSeconds = started.duration(to: .now)
+    let b = checkpoint.configuration
+    if seqLen > b.maxPositions {
+      throw RunError("--seq-len \(seqLen) exceeds the checkpoint's max_position_embeddings \(b.maxPositions) (\(model)/config.json)")
+    }
+    var c = ModelConfiguration()
+    c.layers = b.layers; c.modelDimension = b.hiddenSize; c.heads = b.heads; c.feedForwardDimension = b.intermediateSize
+    c.layerNormEpsilon = b.layerNormEpsilon; c.activation = b.activation
+    c.sequenceLength = seqLen; c.rankToleranceFactor = rankTolerance
+    var source = CheckpointSource(
+      directory: model, name: checkpoint.name, modelSHA256: checkpoint.modelSHA256, perturbation: perturb ?? 0)
+    let tokenInput: TokenInput
+    if let input, input != (text == nil ? "random-tokens" : "text") {
+      throw RunError(text == nil
+        ? "--input with --model must be random-tokens (or give --text FILE), got '\(input)'"
+        : "--input '\(input)' contradicts --text (text windows); drop --input")
+    }
+    if let text {
+      guard let data = FileManager.default.contents(atPath: text) else { throw RunError("--text \(text): missing or unreadable") }
+      guard let contents = String(data: data, encoding: .utf8) else { throw RunError("--text \(text): not UTF-8") }
+      let windows = try wrapped { try checkpoint.tokenizer.windows(of: contents, sequenceLength: seqLen, source: text) }
+      source.textPath = text
+      source.textSHA256 = sha256Hex(of: data)
+      source.windowCount = windows.count
+      c.input = .text
+      tokenInput = .windows(windows)
+    } else {
+      let candidates = checkpoint.tokenizer.nonSpecialIDs
+      if seqLen - 2 > candidates.count {
+        throw RunError("--seq-len \(seqLen) needs \(seqLen - 2) distinct tokens, but the vocabulary has \(candidates.count) non-special ones")
+      }
+      c.input = .randomTokens
+      tokenInput = .randomTokens(candidates: candidates)
+    }
+    c.checkpoint = source
+    try wrapped {
+      c.variants = try Variant.parseList(variants ?? Variant.dongSurgeries.map(\.description).joined(separator: ","))
+      try c.validate()
+    }
+    if !checkpoint.unusedTensors.isEmpty {
+      let list = checkpoint.unusedTensors.prefix(5).joined(separator: ", ")
+      printError("mc-generic: warning: \(checkpoint.unusedTensors.count) tensors of \(model) are not part of a BERT encoder and are not used: \(list)\(checkpoint.unusedTensors.count > 5 ? ", …" : "")")
+    }
+    let seconds = Double(loadSeconds.components.seconds) + Double(loadSeconds.components.attoseconds) * 1e-18
+    printError("mc-generic: loaded \(checkpoint.name) from \(model) in \(String(format: "%.2f", seconds)) s (L=\(b.layers), d=\(b.hiddenSize), H=\(b.heads), d_ff=\(b.intermediateSize), \(b.activation.rawValue); weights as stored, no LayerNorm folding)")
+    return (c, CheckpointEngine(checkpoint: checkpoint, input: tokenInput), source.windowCount)
+  }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import CollapseLab
+import Foundation
+import RankKernels
+
+extension MCGeneric {
+  struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the Monte Carlo experiment (the default subcommand).")
+
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Number of samples, the whole run across all shards (default 1000; with --text the number of windows).")
+    var samples: Int?
+    @Option(help: "Seed of the counter-based RNG.") var seed: UInt64 = 0
+    @Option(help: "Engine: sketch (exact in distribution for Gaussian weights, never forms them; the default) or dense (materialises every weight matrix; needed for uniform weights).")
+    var engine: String?
+    @Option(name: .customLong("rank-method"), help: "gram (eigenvalues of the Float64 Gram matrix; the default, fastest), exact (Float64 QR + Jacobi singular values, relative accuracy for tiny values) or randomized (fixed-precision randomized rank estimate, for long sequences).")
+    var rankMethod = "gram"
+    @Option(help: "Threads, parallel over samples (kernels run single-threaded inside a sample).")
+    var threads = Threading.defaultThreadCount
+    @Option(help: "Linear-algebra backend: swift or openblas.") var backend = "swift"
+    @Option(help: "Directory for state.json, summary.json, plot.svg (and samples.csv); must not hold results yet.")
+    var output: String?
+    @Option(help: "Continue the interrupted run saved in this directory (same options as the original run).")
+    var resume: String?
+    @Option(help: "Run shard K of N (0-based): a contiguous, disjoint part of the samples. Defaults from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX/MC_SHARD_COUNT.")
+    var shard: String?
+    @Flag(name: .customLong("per-sample"), help: "Also write samples.csv: one row per (sample, variant, layer).")
+    var perSample = false
+    @Option(name: .customLong("checkpoint-seconds"), help: "Seconds between checkpoints.") var checkpointSeconds = 5.0
+    @Flag(help: "No progress on stderr.") var quiet = false
+    @Flag(name: .customLong("allow-rank-cap"), help: "Allow --seq-len >= --d-model with post-LN variants, whose rank is then capped at d-1.")
+    var allowRankCap = false
+
+    func validate() throws {
+      if let samples, samples < 1 { throw ValidationError("--samples must be positive, got \(samples)") }
+      if threads < 1 { throw ValidationError("--threads must be positive, got \(threads)") }
+      if let engine, engine != "dense" && engine != "sketch" {
+        throw ValidationError("--engine must be sketch or dense, got '\(engine)'")
+      }
+      if engine == "sketch" && model.distribution != "gaussian" {
+        throw ValidationError("--engine sketch needs Gaussian weights (its shortcut relies on rotation invariance); use --engine dense with --weight-distribution \(model.distribution)")
+      }
+      if engine == "sketch" && model.model != nil {
+        throw ValidationError("--engine sketch cannot run a trained checkpoint (its shortcut needs fresh Gaussian weights); --model runs on the dense engine")
+      }
+      if RankMethod(rawValue: rankMethod) == nil {
+        throw ValidationError("--rank-method must be gram, exact or randomized, got '\(rankMethod)'")
+      }
+      if output != nil && resume != nil && output != resume {
+        throw ValidationError("--output and --resume name different directories; --resume DIR writes to DIR")
+      }
+      if checkpointSeconds <= 0 { throw ValidationError("--checkpoint-seconds must be positive, got \(checkpointSeconds)") }
+    }
+
+    func run() throws {
+      var configuration: ModelConfiguration
+      let forwardEngine: any ForwardEngine
+      let engineName: String
+      let sampleCount: Int
+      if model.model != nil {
+        let (c, checkpointEngine, windowCount) = try model.makeCheckpointRun(seed: seed)
+        configuration = c
+        forwardEngine = checkpointEngine
+        engineName = "dense"
+        if let windowCount {
+          sampleCount = samples ?? windowCount
+          if sampleCount > windowCount && (c.checkpoint?.perturbation ?? 0) == 0 {
+            throw RunError("--samples \(sampleCount) exceeds the \(windowCount) windows of --text \(model.text!) at --seq-len \(c.sequenceLength); more samples than windows need --perturb EPS > 0 (sample i then uses window i mod \(windowCount))")
+          }
+        } else {
+          sampleCount = samples ?? 1000
+        }
+      } else {
+        configuration = try model.makeConfiguration()
+        engineName = engine ?? (configuration.weightDistribution == .gaussian ? "sketch" : "dense")
+        forwardEngine = engineName == "sketch" ? SketchEngine() : DenseEngine()
+        sampleCount = samples ?? 1000
+      }
+      configuration.rankMethod = RankMethod(rawValue: rankMethod)!
+      if configuration.sequenceLength >= configuration.modelDimension,
+        configuration.variants.contains(where: \.postLayerNorm), !allowRankCap
+      {
+        throw RunError(
+          "--seq-len (\(configuration.sequenceLength)) >= d-model (\(configuration.modelDimension)): post-LN outputs lie in a (d-1)-dimensional subspace, so 'full rank' is impossible by construction; pass --allow-rank-cap to run anyway")
+      }
+      do {
+        Backends.current = try Backends.named(backend)
+      } catch {
+        throw RunError("--backend: \(error)")
+      }
+      let shard = try resolveShard()
+      let identity = RunIdentity(
+        configuration: configuration, seed: seed, samples: sampleCount, engine: engineName, blockSize: 16,
+        codeVersion: collapseLabVersion)
+      var previous: RunState? = nil
+      var directory: URL? = nil
+      if let resume {
+        directory = URL(fileURLWithPath: resume)
+        previous = try wrapped { try RunState.read(from: directory!) }
+      } else if let output {
+        directory = try prepareOutputDirectory(output)
+      }
+      var options = ExecutionOptions()
+      options.threads = threads
+      options.outputDirectory = directory
+      options.perSample = perSample
+      if perSample && directory == nil { throw RunError("--per-sample needs --output DIR") }
+      options.checkpointInterval = checkpointSeconds
+      let reporter = ProgressReporter(enabled: !quiet)
+      options.progress = { done, total, seconds in reporter.update(done: done, total: total, seconds: seconds) }
+      installStopHandlers()
+      let run = MonteCarloRun(identity: identity, shard: shard, engine: forwardEngine)
+      let outcome = try wrapped { try run.run(resuming: previous, options: options, shouldStop: { stopRequested.load(ordering: .relaxed) }) }
+      reporter.finish()
+      let summary = Summary(state: outcome.state)
+      if let directory { try writeLayerPlot(summary, to: directory) }
+      switch outcome {
+      case .completed:
+        print(summary.table())
+        if let directory { printError("mc-generic: wrote \(directory.path)/summary.json and plot.svg") }
+      case .interrupted(let state):
+        let where_ = directory.map { "; continue with --resume \($0.path) and the same options" } ?? " (no --output: nothing saved)"
+        printError("mc-generic: interrupted after \(state.completedSamples) samples\(where_)")
+        throw ExitCode(130)
+      }
+    }
+
+    private func resolveShard() throws -> Shard {
+      let environment = ProcessInfo.processInfo.environment
+      var text = shard
+      if text == nil, let k = environment["SLURM_ARRAY_TASK_ID"], let n = environment["SLURM_ARRAY_TASK_COUNT"] {
+        text = "\(k)/\(n)"
+      }
+      if text == nil, let k = environment["JOB_COMPLETION_INDEX"], let n = environment["MC_SHARD_COUNT"] { text = "\(k)/\(n)" }
+      guard let text else { return .whole }
+      do { return try Shard(parsing: text) } catch { throw RunError(error.description) }
+    }
+  }
+}
