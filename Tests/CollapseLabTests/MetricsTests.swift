@@ -32,6 +32,15 @@ struct MetricsTests {
     #expect(m[.attentionEntropy] == 0.5)
   }
 
+  /// Rows e₁, e₂, e₁ + e₂: |cos| = 0, 1/√2, 1/√2, mean √2/3; a zero row's pairs are skipped.
+  @Test(arguments: [RankMethod.exact, .gram])
+  func meanAbsoluteCosine(method: RankMethod) {
+    let m = metrics([1, 0, 0, 1, -3, -3], rows: 3, columns: 2, method: method)
+    #expect(abs(m[.meanAbsCosine] - 2.0.squareRoot() / 3) < 1e-12)
+    let withZero = metrics([1, 0, 0, 0, 2, 0], rows: 3, columns: 2, method: method)
+    #expect(withZero[.meanAbsCosine] == 1)
+  }
+
   /// Rows e₁, e₂, 2e₃ in R⁴: σ = (2, 1, 1); centred rank 2.
   @Test(arguments: [RankMethod.exact, .gram])
   func scaledUnitVectors(method: RankMethod) {
