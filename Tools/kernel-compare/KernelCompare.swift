@@ -31,6 +31,18 @@ struct KernelCompare: ParsableCommand {
   @Flag(help: "Skip the machine-limit probes (peak FMA, micro-kernel ceiling).")
   var skipProbes = false
 
+  @Option(help: "Instead of the table, time one mc-generic sample of this trained checkpoint (Dong's four surgeries) against SGEMM and HF transformers.")
+  var checkpoint: String?
+
+  @Option(help: "With --checkpoint: the text whose first window the sample uses (needed for the HF comparison).")
+  var text: String?
+
+  @Option(name: .customLong("checkpoint-seq-len"), help: "With --checkpoint: tokens per sequence.")
+  var checkpointSequenceLength = 128
+
+  @Flag(name: .customLong("skip-hf"), help: "With --checkpoint: do not run the HF transformers child.")
+  var skipHF = false
+
   @Flag(help: "Print one JSON object per line instead of a table.")
   var json = false
 
@@ -53,6 +65,11 @@ struct KernelCompare: ParsableCommand {
         throw ValidationError("--latency expects MxKxN with positive sizes, got '\(latency)'")
       }
       printLatencyPercentiles(m: sizes[0], k: sizes[1], n: sizes[2], threads: threads)
+      return
+    }
+    if let checkpoint {
+      try runCheckpointBenchmark(
+        directory: checkpoint, text: text, sequenceLength: checkpointSequenceLength, threads: threads, rounds: rounds, skipHF: skipHF)
       return
     }
     let backends = availableBackends()

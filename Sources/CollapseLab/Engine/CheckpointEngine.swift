@@ -40,6 +40,37 @@ public struct CheckpointEngine: ForwardEngine {
     }
   }
 
+  /// The hidden states 0…L (n × d each, the embedding output first) of every
+  /// variant, without the metrics: `result[v][l]`, as HF's
+  /// `output_hidden_states` gives them for the unmodified model.
+  public func hiddenStates(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[[Float]]] {
+    let perturbation = c.checkpoint?.perturbation ?? 0
+    let noise = perturbation > 0 ? ParameterNoise(sample: sample, seed: seed, size: perturbation, parameters: checkpoint.parameters) : nil
+    let x0 = embed(tokens(sample: sample, configuration: c, seed: seed), noise: noise, configuration: c)
+    var states = c.variants.map { _ in [x0] }
+    for layer in 0..<c.layers {
+      var parameters = checkpoint.parameters.layers[layer]
+      if let noise { noise.perturb(&parameters, layer: layer) }
+      let weights = parameters.layerWeights()
+      for (v, variant) in c.variants.enumerated() {
+        var x = states[v][layer]
+        _ = encoderLayer(variant, state: &x, weights: weights, projector: DenseProjector(weights: weights), configuration: c)
+        states[v].append(x)
+      }
+    }
+    return states
+  }
+
+  /// Floating-point operations of one sample's forward pass (all variants,
+  /// multiply and add counted separately; LayerNorm, softmax and the
+  /// activation not counted): per layer 8nd² for Q, K, V and W_O, 4n²d for
+  /// the scores and A·V, and 4n·d·d_ff for a feed-forward sublayer.
+  public static func forwardFLOPs(configuration c: ModelConfiguration) -> Double {
+    let n = Double(c.sequenceLength), d = Double(c.modelDimension), f = Double(c.feedForwardDimension)
+    let attention = 8 * n * d * d + 4 * n * n * d, feedForward = 4 * n * d * f
+    return Double(c.layers) * c.variants.reduce(0) { $0 + attention + ($1.mlp ? feedForward : 0) }
+  }
+
   /// LN(word[ids] + position[0…n−1] + tokenType[0]) with the embedding
   /// LayerNorm's parameters and eps (n × d).
   func embed(_ ids: [Int32], noise: ParameterNoise?, configuration c: ModelConfiguration) -> [Float] {
