@@ -34,11 +34,16 @@ extension MCGeneric {
       if denseSamples < 1 { throw ValidationError("--dense-samples must be positive, got \(denseSamples)") }
       if let only {
         let known = Set(implementedClaims.map(\.number))
-        let numbers = only.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let entries = only.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        if let empty = entries.firstIndex(of: "") {
+          throw ValidationError("--only '\(only)': entry \(empty + 1) is empty (a doubled, leading or trailing comma)")
+        }
+        let numbers = entries.map { Int($0) }
         if numbers.contains(where: { $0 == nil || !known.contains($0!) }) {
           let list = implementedClaims.map { "\($0.number)" }.joined(separator: ", ")
           throw ValidationError("--only takes implemented claim numbers (\(list)), got '\(only)'")
         }
+        if Set(numbers).count != numbers.count { throw ValidationError("--only '\(only)' names a claim twice") }
       }
     }
 

@@ -49,6 +49,36 @@ func prepareOutputDirectory(_ path: String) throws -> URL {
   return url
 }
 
+/// A new directory mc-generic-runs/<UTC time>-seed<S>[-shardKofN][-2…] under
+/// the working directory: created atomically (mkdir), never an existing one.
+func createRunDirectory(seed: UInt64, shard: Shard) throws -> URL {
+  let parent = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("mc-generic-runs")
+  do {
+    try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+  } catch {
+    throw RunError("cannot create \(parent.path) for the results (\(error.localizedDescription)); give --output DIR")
+  }
+  let formatter = DateFormatter()
+  formatter.locale = Locale(identifier: "en_US_POSIX")
+  formatter.timeZone = TimeZone(identifier: "UTC")
+  formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+  var name = "\(formatter.string(from: Date()))-seed\(seed)"
+  if shard != .whole { name += "-shard\(shard.index)of\(shard.count)" }
+  for attempt in 1...1000 {
+    let url = parent.appendingPathComponent(attempt == 1 ? name : "\(name)-\(attempt)")
+    if mkdir(url.path, 0o755) == 0 { return url }
+    if errno != EEXIST { throw RunError("cannot create \(url.path) (\(String(cString: strerror(errno)))); give --output DIR") }
+  }
+  throw RunError("cannot find a new directory name under \(parent.path); give --output DIR")
+}
+
+/// `text` quoted for a POSIX shell when it needs it.
+func shellQuoted(_ text: String) -> String {
+  let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")
+  if !text.isEmpty && text.allSatisfy({ safe.contains($0) }) { return text }
+  return "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
 /// Turns library configuration errors into one-line CLI errors.
 func wrapped<T>(_ body: () throws -> T) throws -> T {
   do { return try body() } catch let error as ConfigurationError {

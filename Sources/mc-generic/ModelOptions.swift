@@ -81,7 +81,7 @@ struct ModelOptions: ParsableArguments {
   }
 
   /// A trained checkpoint's configuration and engine (--model DIR).
-  func makeCheckpointRun(seed: UInt64) throws -> (ModelConfiguration, CheckpointEngine, windowCount: Int?) {
+  func makeCheckpointRun(seed: UInt64) throws -> (ModelConfiguration, CheckpointEngine, windowCount: Int?, notes: [String]) {
     guard let model else { preconditionFailure("makeCheckpointRun needs --model") }
     let decided = optionsDecidedByCheckpoint
     if !decided.isEmpty {
@@ -128,12 +128,13 @@ struct ModelOptions: ParsableArguments {
       c.variants = try Variant.parseList(variants ?? Variant.dongSurgeries.map(\.description).joined(separator: ","))
       try c.validate()
     }
+    var notes: [String] = []
     if !checkpoint.unusedTensors.isEmpty {
       let list = checkpoint.unusedTensors.prefix(5).joined(separator: ", ")
-      printError("mc-generic: warning: \(checkpoint.unusedTensors.count) tensors of \(model) are not part of a BERT encoder and are not used: \(list)\(checkpoint.unusedTensors.count > 5 ? ", …" : "")")
+      notes.append("mc-generic: warning: \(checkpoint.unusedTensors.count) tensors of \(model) are not part of a BERT encoder and are not used: \(list)\(checkpoint.unusedTensors.count > 5 ? ", …" : "")")
     }
     let seconds = Double(loadSeconds.components.seconds) + Double(loadSeconds.components.attoseconds) * 1e-18
-    printError("mc-generic: loaded \(checkpoint.name) from \(model) in \(String(format: "%.2f", seconds)) s (L=\(b.layers), d=\(b.hiddenSize), H=\(b.heads), d_ff=\(b.intermediateSize), \(b.activation.rawValue); weights as stored, no LayerNorm folding)")
-    return (c, CheckpointEngine(checkpoint: checkpoint, input: tokenInput), source.windowCount)
+    notes.append("mc-generic: loaded \(checkpoint.name) from \(model) in \(String(format: "%.2f", seconds)) s (L=\(b.layers), d=\(b.hiddenSize), H=\(b.heads), d_ff=\(b.intermediateSize), \(b.activation.rawValue); weights as stored, no LayerNorm folding)")
+    return (c, CheckpointEngine(checkpoint: checkpoint, input: tokenInput), source.windowCount, notes)
   }
 }

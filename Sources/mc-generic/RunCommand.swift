@@ -57,8 +57,10 @@ extension MCGeneric {
       let forwardEngine: any ForwardEngine
       let engineName: String
       let sampleCount: Int
+      var notes: [String] = []
       if model.model != nil {
-        let (c, checkpointEngine, windowCount) = try model.makeCheckpointRun(seed: seed)
+        let (c, checkpointEngine, windowCount, loadNotes) = try model.makeCheckpointRun(seed: seed)
+        notes = loadNotes
         configuration = c
         forwardEngine = checkpointEngine
         engineName = "dense"
@@ -94,17 +96,22 @@ extension MCGeneric {
         codeVersion: collapseLabVersion)
       var previous: RunState? = nil
       var directory: URL? = nil
+      if perSample && output == nil && resume == nil { throw RunError("--per-sample needs --output DIR") }
       if let resume {
         directory = URL(fileURLWithPath: resume)
         previous = try wrapped { try RunState.read(from: directory!) }
       } else if let output {
         directory = try prepareOutputDirectory(output)
+      } else {
+        directory = try createRunDirectory(seed: seed, shard: shard)
       }
+      // The first line on stderr, even with --quiet: where the results are.
+      printError("mc-generic: results in \(directory!.path)")
+      notes.forEach(printError)
       var options = ExecutionOptions()
       options.threads = threads
       options.outputDirectory = directory
       options.perSample = perSample
-      if perSample && directory == nil { throw RunError("--per-sample needs --output DIR") }
       options.checkpointInterval = checkpointSeconds
       let reporter = ProgressReporter(enabled: !quiet)
       options.progress = { done, total, seconds in reporter.update(done: done, total: total, seconds: seconds) }
@@ -117,12 +124,26 @@ extension MCGeneric {
       switch outcome {
       case .completed:
         print(summary.table())
+        print("results: \(directory!.path) (summary.json, plot.svg\(perSample ? ", samples.csv" : ""))")
         if let directory { printError("mc-generic: wrote \(directory.path)/summary.json and plot.svg") }
       case .interrupted(let state):
-        let where_ = directory.map { "; continue with --resume \($0.path) and the same options" } ?? " (no --output: nothing saved)"
-        printError("mc-generic: interrupted after \(state.completedSamples) samples\(where_)")
+        printError("mc-generic: interrupted after \(state.completedSamples) samples, saved in \(directory!.path); continue with:")
+        printError("  " + resumeCommand(directory: directory!.path))
         throw ExitCode(130)
       }
+    }
+
+    /// This command line with --output DIR (or --resume) replaced by --resume DIR.
+    private func resumeCommand(directory: String) -> String {
+      var arguments: [String] = []
+      var skipNext = false
+      for argument in CommandLine.arguments.dropFirst() {
+        if skipNext { skipNext = false; continue }
+        if argument == "--output" || argument == "--resume" { skipNext = true; continue }
+        if argument.hasPrefix("--output=") || argument.hasPrefix("--resume=") { continue }
+        arguments.append(argument)
+      }
+      return ([CommandLine.arguments.first ?? "mc-generic"] + arguments + ["--resume", directory]).map(shellQuoted).joined(separator: " ")
     }
 
     private func resolveShard() throws -> Shard {
