@@ -5,6 +5,7 @@
 # each compared with an uninterrupted run.
 set -euo pipefail
 bin=${1:-.build/release/mc-generic}
+bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"  # absolute: one check runs in another directory
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "smoke: FAIL: $*" >&2; exit 1; }
@@ -44,6 +45,23 @@ before=$(sha256sum "$work/defaults/state.json")
 if "$bin" --samples 8 --output "$work/defaults" --quiet 2> "$work/err.txt"; then fail "existing results overwritten"; fi
 grep -q "already holds results" "$work/err.txt" || fail "unclear message: $(cat "$work/err.txt")"
 [ "$before" = "$(sha256sum "$work/defaults/state.json")" ] || fail "state.json changed"
+
+echo "smoke: non-finite activations are reported, malformed lists refused"
+"$bin" --samples 16 "${small[@]}" --sigma 1e30 --output "$work/overflow" > /dev/null 2> "$work/err.txt"
+grep -q "warning: non-finite activations" "$work/err.txt" || fail "no warning for --sigma 1e30: $(cat "$work/err.txt")"
+python3 -c "import json,sys; l=json.load(open(sys.argv[1]))['variants']['attn+res+ln+mlp']['layers'][3]; assert l['nonfinite_count']==16 and l['full_rank_fraction']==0, l['nonfinite_count']" "$work/overflow/summary.json" || fail "nonfinite_count"
+"$bin" --samples 16 "${small[@]}" --sigma 1e-30 --ln-eps 0 --engine dense --variants attn+ln --output "$work/collapsed" > /dev/null 2> "$work/err.txt"
+grep -q "attn+ln from layer 1" "$work/err.txt" || fail "no warning for --ln-eps 0 on a collapsed state: $(cat "$work/err.txt")"
+for list in "attn,,attn+res" "attn,attn+res," "attn+ln+res,attn+res+ln"; do
+  if "$bin" --samples 4 --variants "$list" 2> "$work/err.txt"; then fail "--variants '$list' accepted"; fi
+  grep -q -- "--variants '$list'" "$work/err.txt" || fail "unclear message for '$list': $(cat "$work/err.txt")"
+done
+echo "smoke: a run without --output leaves its results in a new, printed directory"
+(cd "$work" && "$bin" --samples 4 "${small[@]}" > table.txt 2> err.txt)
+dir=$(head -1 "$work/err.txt" | sed -n 's/^mc-generic: results in //p')
+[ -n "$dir" ] && [ -s "$dir/summary.json" ] && [ -s "$dir/plot.svg" ] || fail "no results directory on stderr's first line: $(cat "$work/err.txt")"
+grep -q "results: $dir" "$work/table.txt" || fail "the table does not name $dir"
+case "$dir" in "$work"/mc-generic-runs/*-seed0) ;; *) fail "unexpected directory $dir" ;; esac
 
 echo "smoke: shards via SLURM variables, then merge"
 "$bin" --samples 48 "${small[@]}" --output "$work/whole" > /dev/null

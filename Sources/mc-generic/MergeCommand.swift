@@ -19,6 +19,7 @@ extension MCGeneric {
       try summary.write(to: directory)
       try writeLayerPlot(summary, to: directory)
       print(summary.table())
+      if let warning = summary.nonFiniteWarning() { printError("mc-generic merge: " + warning) }
       if !summary.isComplete { printError("mc-generic merge: warning: the inputs do not cover every sample; the summary is partial") }
     }
   }

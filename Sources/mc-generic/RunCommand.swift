@@ -121,6 +121,7 @@ extension MCGeneric {
       reporter.finish()
       let summary = Summary(state: outcome.state)
       if let directory { try writeLayerPlot(summary, to: directory) }
+      if let warning = summary.nonFiniteWarning() { printError("mc-generic: " + warning) }
       switch outcome {
       case .completed:
         print(summary.table())

@@ -32,6 +32,18 @@ struct MetricsTests {
     #expect(m[.attentionEntropy] == 0.5)
   }
 
+  /// An overflowed or NaN state is flagged; every other metric is NaN, so it
+  /// stays out of the moments and cannot read as full rank.
+  @Test(arguments: [Float.infinity, -.infinity, .nan])
+  func nonFiniteStatesAreFlagged(value: Float) {
+    var x: [Float] = [1, 0, 0, 1, 2, 3]
+    x[4] = value
+    let m = metrics(x, rows: 3, columns: 2)
+    #expect(m[.nonFinite] == 1)
+    #expect(m[.rank].isNaN && m[.affineRank].isNaN && m[.residualRatio].isNaN && m[.meanAbsCosine].isNaN)
+    #expect(metrics([1, 0, 0, 1, 2, 3], rows: 3, columns: 2)[.nonFinite] == 0)
+  }
+
   /// Rows e₁, e₂, e₁ + e₂: |cos| = 0, 1/√2, 1/√2, mean √2/3; a zero row's pairs are skipped.
   @Test(arguments: [RankMethod.exact, .gram])
   func meanAbsoluteCosine(method: RankMethod) {

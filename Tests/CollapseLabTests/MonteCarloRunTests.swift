@@ -36,6 +36,28 @@ struct MonteCarloRunTests {
     #expect(one.tallies == three.tallies)
   }
 
+  /// Weights of scale 1e30 overflow Float32 in the first layer (both
+  /// engines); weights of 1e-30 underflow the attention output to an all-zero
+  /// (collapsed) state that LayerNorm with eps 0 turns into NaN. Both are
+  /// counted per (variant, layer), never as full rank, and warned about.
+  @Test(arguments: [("dense", Float(1e30), Float(1e-12)), ("sketch", 1e30, 1e-12), ("dense", 1e-30, 0)])
+  func nonFiniteActivationsAreCountedNotHidden(engine: String, sigma: Float, eps: Float) throws {
+    var c = smallConfiguration(layers: 2)
+    c.weightScale = sigma
+    c.layerNormEpsilon = eps
+    c.variants = [try Variant(parsing: "attn+ln"), try Variant(parsing: "attn+res+ln+mlp")]
+    let identity = RunIdentity(configuration: c, seed: 3, samples: 16, engine: engine, blockSize: 16)
+    let forward: any ForwardEngine = engine == "dense" ? DenseEngine() : SketchEngine()
+    let summary = Summary(state: try MonteCarloRun(identity: identity, engine: forward).run().state)
+    #expect(summary.nonFiniteCount(variant: 0, layer: 0) == 0)
+    #expect(summary.nonFiniteCount(variant: 0, layer: 1) == 16)
+    let full = summary.fullRankFraction(variant: 0, layer: 2, affine: false)
+    #expect(full.count == 0 && full.of == 16)
+    #expect(summary.nonFiniteWarning()?.contains("attn+ln from layer 1") == true)
+    let layer = ((summary.jsonObject()["variants"] as! [String: Any])["attn+ln"] as! [String: Any])["layers"] as! [[String: Any]]
+    #expect(layer[2]["nonfinite_count"] as? Int == 16)
+  }
+
   @Test func shardedAndMergedEqualsUnsharded() throws {
     let whole = try uninterrupted()
     var directories: [URL] = []

@@ -105,6 +105,17 @@ struct SymmetricTests {
     for i in 0..<n { for j in r..<n { #expect(f[i * n + j] == 0) } }
   }
 
+  /// A non-finite Gram matrix (an overflowed activation) gives a NaN factor,
+  /// not the zero factor of a rank-0 matrix that the pivot test would read.
+  @Test(arguments: [Double.nan, .infinity])
+  func pivotedCholeskyOfNonFiniteIsNaN(value: Double) {
+    var a: [Double] = [4, 1, 0, 1, 3, 0, 0, 0, 2]
+    a[1] = value; a[3] = value
+    var f = [Double](repeating: 0, count: 9)
+    #expect(pivotedCholesky(n: 3, a: a, lda: 3, factor: &f, ldf: 3) == 0)
+    #expect(f.allSatisfy { $0.isNaN })
+  }
+
   @Test func pivotedCholeskyOfZeroIsZero() {
     var f = [Double](repeating: .nan, count: 9)
     #expect(pivotedCholesky(n: 3, a: [Double](repeating: 0, count: 9), lda: 3, factor: &f, ldf: 3) == 0)

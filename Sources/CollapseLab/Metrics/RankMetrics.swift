@@ -33,6 +33,10 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
   /// of Noci et al. 2022 and Wu et al. 2024 (1 when every token points along
   /// one line). Pairs with a zero token are skipped; NaN if none remain.
   case meanAbsCosine = "mean_abs_cosine"
+  /// 1 when X has a non-finite entry (overflow or NaN), else 0. Every other
+  /// metric of such an X is NaN (left out of the moments), and it never
+  /// counts as full rank: `nonfinite_count` in the summary counts these.
+  case nonFinite = "nonfinite"
 }
 
 /// One matrix's measurements, indexed by `Metric`.
@@ -81,6 +85,13 @@ public func measure(
     return values
   }
   let sums = CentringStatistics(rows: n, columns: d, x: x, ldx: d)
+  // Squares of Float32 values cannot overflow Float64: a non-finite sum means a non-finite entry.
+  if !sums.totalSquares.isFinite {
+    var values = MetricValues(values: [Double](repeating: .nan, count: Metric.allCases.count))
+    values[.nonFinite] = 1
+    values[.attentionEntropy] = attentionEntropy
+    return values
+  }
   let mean = sums.mean
   let residualSquares = sums.residualSquares, totalSquares = sums.totalSquares
   var centred = [Float](repeating: 0, count: useGram ? 0 : n * d)
@@ -128,6 +139,7 @@ public func measure(
   values[.attentionEntropy] = attentionEntropy
   values[.sigmaMax] = sigmaMax
   values[.meanAbsCosine] = meanAbsoluteCosine(gram: g, n: n)
+  values[.nonFinite] = 0
   return values
 }
 

@@ -30,14 +30,36 @@ public struct Summary: Sendable {
     moments.entries[state.identity.entry(variant: variant, layer: layer, metric: Metric.allCases.firstIndex(of: metric)!)]
   }
 
-  /// Fraction of samples with rank (or affine rank) equal to its maximum.
+  /// Fraction of samples with rank (or affine rank) equal to its maximum;
+  /// samples with non-finite activations count as not full rank.
   public func fullRankFraction(variant: Int, layer: Int, affine: Bool) -> (count: Int, of: Int) {
     let metric: Metric = affine ? .affineRank : .rank
     let entry = state.identity.entry(variant: variant, layer: layer, metric: Metric.allCases.firstIndex(of: metric)!)
     let histogram = state.tallies.counts[entry]
     let c = configuration
     let full = affine ? min(c.sequenceLength - 1, c.modelDimension) : min(c.sequenceLength, c.modelDimension)
-    return (histogram[full + 1], histogram.reduce(0, +))
+    return (histogram[full + 1], histogram.reduce(0, +) + nonFiniteCount(variant: variant, layer: layer))
+  }
+
+  /// Samples whose state at (variant, layer) had a non-finite entry.
+  public func nonFiniteCount(variant: Int, layer: Int) -> Int {
+    let entry = state.identity.entry(variant: variant, layer: layer, metric: Metric.allCases.firstIndex(of: .nonFinite)!)
+    return state.tallies.counts[entry][2]  // the bin of value 1
+  }
+
+  /// One line for the CLI when some state was non-finite: per variant the
+  /// first affected layer and the counts by layer; nil when none was.
+  public func nonFiniteWarning() -> String? {
+    let c = configuration
+    var parts: [String] = []
+    for (v, variant) in c.variants.enumerated() {
+      let counts = (0...c.layers).map { nonFiniteCount(variant: v, layer: $0) }
+      guard let first = counts.firstIndex(where: { $0 > 0 }) else { continue }
+      let byLayer = counts.enumerated().filter { $0.element > 0 }.map { "L\($0.offset): \($0.element)" }.joined(separator: ", ")
+      parts.append("\(variant) from layer \(first) (\(byLayer))")
+    }
+    if parts.isEmpty { return nil }
+    return "warning: non-finite activations (Float32 overflow or NaN) in samples of \(parts.joined(separator: "; ")) of \(state.completedSamples); they count as not full rank and their other metrics are left out (nonfinite_count in summary.json)"
   }
 
   public func quantile(_ q: Double, variant: Int, layer: Int, _ metric: Metric) -> Double? {
@@ -63,7 +85,8 @@ public struct Summary: Sendable {
           let entry = identity.entry(variant: v, layer: layer, metric: Metric.allCases.firstIndex(of: metric)!)
           object["\(metric.rawValue)_histogram"] = Array(state.tallies.counts[entry].dropFirst().dropLast())
         }
-        for metric in Metric.allCases {
+        object["nonfinite_count"] = nonFiniteCount(variant: v, layer: layer)
+        for metric in Metric.allCases where metric != .nonFinite {
           let m = moments(variant: v, layer: layer, metric)
           let name = metric.rawValue
           object["\(name)_count"] = m.count

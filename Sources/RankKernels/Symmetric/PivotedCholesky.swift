@@ -11,7 +11,8 @@
 /// sample of X·W, and pivoting keeps it stable when X is (numerically)
 /// rank-deficient, which collapsed token matrices are.
 ///
-/// Only the upper triangle of `a` is read; `a` is not modified.
+/// Only the upper triangle of `a` is read; `a` is not modified. If it holds
+/// a non-finite entry, F is all NaN and the returned rank 0.
 /// Single-threaded; O(n²) temporary scratch (on the stack when small).
 @discardableResult
 public func pivotedCholesky(
@@ -37,14 +38,21 @@ private func pivotedCholeskyFactor(
   n: Int, a: UnsafePointer<Double>, lda: Int, work: UnsafeMutablePointer<Double>, order: UnsafeMutablePointer<Int>,
   into factor: UnsafeMutablePointer<Double>, ldf: Int
 ) -> Int {
-  var largestDiagonal = 0.0
+  var largestDiagonal = 0.0, finite = true
   for i in 0..<n {
     order[i] = i
     for j in i..<n {
       work[i * n + j] = a[i * lda + j]
       work[j * n + i] = a[i * lda + j]
+      finite = finite && a[i * lda + j].isFinite
     }
     largestDiagonal = max(largestDiagonal, a[i * lda + i])
+  }
+  // A non-finite A gives a NaN factor: the pivot comparisons would otherwise
+  // read it as rank 0 and return F = 0, turning an overflow into zeros.
+  if !finite {
+    for i in 0..<n { (factor + i * ldf).update(repeating: .nan, count: n) }
+    return 0
   }
   let tolerance = Double(n) * Double.ulpOfOne * largestDiagonal
   var rank = 0
