@@ -53,6 +53,9 @@ extension MCGeneric {
     }
 
     func run() throws {
+      if let samples, samples > maximumSampleCount {
+        throw RunError("--samples \(samples) exceeds the limit of 2^53 = \(maximumSampleCount) (sample indices and counts must be exact in Float64)")
+      }
       var configuration: ModelConfiguration
       let forwardEngine: any ForwardEngine
       let engineName: String

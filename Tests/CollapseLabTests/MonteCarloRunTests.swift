@@ -1,6 +1,7 @@
 @testable import CollapseLab
 import Foundation
 import RankKernels
+import Synchronization
 import Testing
 
 /// A small encoder (fast in debug builds) with BERT's structure.
@@ -56,6 +57,51 @@ struct MonteCarloRunTests {
     #expect(summary.nonFiniteWarning()?.contains("attn+ln from layer 1") == true)
     let layer = ((summary.jsonObject()["variants"] as! [String: Any])["attn+ln"] as! [String: Any])["layers"] as! [[String: Any]]
     #expect(layer[2]["nonfinite_count"] as? Int == 16)
+  }
+
+  @Test func pendingBlocksAreTheGapsInOrder() {
+    var pending = PendingBlocks(owned: 10..<30, covered: [0..<12, 14..<16, 20..<25, 40..<50])
+    #expect(pending.ranges == [12..<14, 16..<20, 25..<30])
+    #expect(pending.take(3) == [12, 13, 16])
+    #expect(pending.take(100) == [17, 18, 19, 25, 26, 27, 28, 29])
+    #expect(pending.isEmpty)
+  }
+
+  /// Samples below 2⁴⁰ keep their stream ids; above, the high bits go to the
+  /// family, so sample 2⁴⁰ + k does not reuse sample k's numbers.
+  @Test func sampleStreamsStayDistinctBeyondFortyBits() {
+    let low = sampleStream(seed: 1, sample: 77, layer: 3, .query)
+    #expect(low.stream == (77 << 16) | (3 << 5) | StreamPurpose.query.rawValue && low.family == 0)
+    let high = sampleStream(seed: 1, sample: (1 << 40) + 77, layer: 3, .query)
+    #expect(high.stream == low.stream && high.family == 1)
+    #expect(sampleStream(seed: 1, sample: 77, layer: 3, .query, tag: 2).stream == low.stream | (2 << 56))
+  }
+
+  /// A run of 10¹⁵ samples holds O(log blocks) state: its last shard (sample
+  /// indices near 10¹⁵, above 2⁴⁰) runs a batch, stops, and resumes to the
+  /// same blocks a single uninterrupted pass gives, with a state of a few nodes.
+  @Test func hugeSampleCountsKeepBoundedState() throws {
+    var c = smallConfiguration(layers: 1)
+    c.variants = [Variant()]
+    let identity = RunIdentity(configuration: c, seed: 5, samples: 1_000_000_000_000_000, engine: "dense", blockSize: 16)
+    let shard = Shard(index: 999_999, count: 1_000_000)
+    let run = MonteCarloRun(identity: identity, shard: shard, engine: DenseEngine())
+    func stopAfter(_ batches: Int) -> @Sendable () -> Bool {
+      let calls = Mutex(0)
+      return { calls.withLock { $0 += 1; return $0 > batches } }
+    }
+    var options = ExecutionOptions()
+    options.blocksPerBatch = 3
+    options.threads = 2
+    let first = try run.run(options: options, shouldStop: stopAfter(1)).state
+    let resumed = try run.run(resuming: first, options: options, shouldStop: stopAfter(1)).state
+    options.blocksPerBatch = 6
+    options.threads = 1
+    let straight = try run.run(options: options, shouldStop: stopAfter(1)).state
+    #expect(resumed.completedSamples == 96 && straight.completedSamples == 96)
+    #expect(resumed.tree == straight.tree)
+    #expect(resumed.tree.nodes.count <= 3)
+    #expect(resumed.tree.coveredBlocks.first?.lowerBound == shard.blocks(of: identity.totalBlocks).lowerBound)
   }
 
   @Test func shardedAndMergedEqualsUnsharded() throws {

@@ -102,4 +102,18 @@ struct RandomStreamTests {
     stream.fillNormal(&shifted, count: 100, mean: 5, standardDeviation: 0.02)
     for i in 0..<100 { #expect(abs(shifted[i] - (5 + 0.02 * base[i])) <= 1e-6) }
   }
+
+  /// A family (the block counter's high word) gives a disjoint stream whose
+  /// bulk fill still matches the scalar definition; family 0 is the default.
+  @Test func familiesAreDisjointStreams() {
+    let count = 1000
+    var plain = [Float](repeating: 0, count: count), other = plain, again = plain
+    RandomStream(seed: 9, stream: 4).fillUniform(&plain, count: count)
+    RandomStream(seed: 9, stream: 4, family: 0).fillUniform(&again, count: count)
+    let family = RandomStream(seed: 9, stream: 4, family: 3)
+    family.fillUniform(&other, count: count, startingAt: 5)
+    #expect(plain == again)
+    #expect(zip(plain, other).filter { $0 == $1 }.count < 5)
+    for p in [0, 7, 31, 999] { #expect(other[p] == family.uniform(at: UInt64(p + 5))) }
+  }
 }

@@ -112,7 +112,7 @@ struct ParameterNoise {
 
   private func scale(_ tensor: BertTensor) -> Float { Float(size * parameters.rootMeanSquares[tensor.index]) }
   private func stream(_ tensor: BertTensor) -> RandomStream {
-    RandomStream(seed: seed, stream: parameterStreamID(sample: sample, tensorIndex: tensor.index))
+    parameterStream(seed: seed, sample: sample, tensorIndex: tensor.index)
   }
 
   /// Adds the noise of stored rows firstRow ..< firstRow + values.count/columns.

@@ -284,7 +284,7 @@ final class LayerWeights {
   func draw(sample: UInt64, layer: Int, configuration c: ModelConfiguration, seed: UInt64, includeMatrices: Bool, includeMLP: Bool) {
     let needsGates = c.variants.contains { $0.positionGates }
     func fill(_ matrix: inout [Float], _ purpose: StreamPurpose) {
-      drawWeights(&matrix, stream: RandomStream(seed: seed, stream: streamID(sample: sample, layer: layer, purpose)), configuration: c)
+      drawWeights(&matrix, stream: sampleStream(seed: seed, sample: sample, layer: layer, purpose), configuration: c)
     }
     if includeMatrices {
       fill(&query, .query); fill(&key, .key); fill(&value, .value); fill(&output, .output)
@@ -298,7 +298,7 @@ final class LayerWeights {
     if needsGates && c.randomBiases {
       var bias = [Float](repeating: 0, count: c.heads)
       bias.withUnsafeMutableBufferPointer {
-        RandomStream(seed: seed, stream: streamID(sample: sample, layer: layer, .gateBiases))
+        sampleStream(seed: seed, sample: sample, layer: layer, .gateBiases)
           .fillNormal($0.baseAddress!, count: $0.count, standardDeviation: c.weightScale)
       }
       biasGate = bias
@@ -306,7 +306,7 @@ final class LayerWeights {
     if c.randomBiases {
       var all = [Float](repeating: 0, count: 5 * d + dff)
       all.withUnsafeMutableBufferPointer {
-        RandomStream(seed: seed, stream: streamID(sample: sample, layer: layer, .biases))
+        sampleStream(seed: seed, sample: sample, layer: layer, .biases)
           .fillNormal($0.baseAddress!, count: $0.count, standardDeviation: c.weightScale)
       }
       biasQuery = Array(all[0..<d]); biasKey = Array(all[d..<(2 * d)]); biasValue = Array(all[(2 * d)..<(3 * d)])
@@ -316,7 +316,7 @@ final class LayerWeights {
     if c.randomLayerNormAffine {
       var all = [Float](repeating: 0, count: 4 * d)
       all.withUnsafeMutableBufferPointer {
-        RandomStream(seed: seed, stream: streamID(sample: sample, layer: layer, .layerNormAffine))
+        sampleStream(seed: seed, sample: sample, layer: layer, .layerNormAffine)
           .fillNormal($0.baseAddress!, count: $0.count, standardDeviation: c.weightScale)
       }
       gamma1 = all[0..<d].map { 1 + $0 }; beta1 = Array(all[d..<(2 * d)])
@@ -347,7 +347,7 @@ func sampleInput(sample: UInt64, configuration c: ModelConfiguration, seed: UInt
   func normals(_ count: Int, _ purpose: StreamPurpose, _ std: Float) -> [Float] {
     var values = [Float](repeating: 0, count: count)
     values.withUnsafeMutableBufferPointer {
-      RandomStream(seed: seed, stream: streamID(sample: sample, layer: 0, purpose))
+      sampleStream(seed: seed, sample: sample, layer: 0, purpose)
         .fillNormal($0.baseAddress!, count: count, standardDeviation: std)
     }
     return values

@@ -1,3 +1,5 @@
+import RankKernels
+
 /// Runs one Monte Carlo sample: draws its parameters and input from the
 /// counter-based RNG keyed by (seed, sample index) and returns the metrics of
 /// every variant at layer 0 (the input) and after each layer.
@@ -24,15 +26,31 @@ enum StreamPurpose: UInt64 {
   case gates = 21, gateBiases
 }
 
+/// Sample indices that mc-generic accepts: below 2⁵³, so that counts and
+/// fractions are exact in Float64.
+public let maximumSampleCount = 1 << 53
+
+/// The low 40 bits of a sample index go into the stream id (bits 16–55; the
+/// sketch engine tags variants in bits 56–63), the rest into the stream's
+/// `family`: samples below 2⁴⁰ keep the numbers of earlier versions.
+private let sampleBitsInStreamID: UInt64 = 40
+
 func streamID(sample: UInt64, layer: Int, _ purpose: StreamPurpose) -> UInt64 {
   // 16 bits for (layer, purpose): layers < 1024.
-  (sample << 16) | (UInt64(layer) << 5) | purpose.rawValue
+  ((sample & ((1 << sampleBitsInStreamID) - 1)) << 16) | (UInt64(layer) << 5) | purpose.rawValue
+}
+
+/// The random stream of one (sample, layer, purpose); `tag` sets stream bits
+/// 56–63 (the sketch engine's variant).
+func sampleStream(seed: UInt64, sample: UInt64, layer: Int, _ purpose: StreamPurpose, tag: UInt64 = 0) -> RandomStream {
+  RandomStream(seed: seed, stream: streamID(sample: sample, layer: layer, purpose) | (tag << 56), family: UInt32(sample >> sampleBitsInStreamID))
 }
 
 /// The stream of a checkpoint tensor's perturbation noise in one sample
 /// (`--perturb`): bit 15, which `streamID` never sets (layers < 1024), marks
 /// the checkpoint streams; the low 15 bits are `BertTensor.index`.
-func parameterStreamID(sample: UInt64, tensorIndex: Int) -> UInt64 {
+func parameterStream(seed: UInt64, sample: UInt64, tensorIndex: Int) -> RandomStream {
   precondition(tensorIndex < 1 << 15, "checkpoint tensor index \(tensorIndex) out of range")
-  return (sample << 16) | (1 << 15) | UInt64(tensorIndex)
+  let low = (sample & ((1 << sampleBitsInStreamID) - 1)) << 16
+  return RandomStream(seed: seed, stream: low | (1 << 15) | UInt64(tensorIndex), family: UInt32(sample >> sampleBitsInStreamID))
 }

@@ -55,9 +55,9 @@ struct SketchProjector: WeightProjector {
 
   /// This variant's stream for one purpose. The variant goes in the top bits:
   /// streams disjoint from the dense engine's and from other variants'
-  /// (sample indices stay below 2^40).
+  /// (`sampleStream` keeps sample bits out of the tag bits).
   func stream(_ purpose: StreamPurpose) -> RandomStream {
-    RandomStream(seed: seed, stream: streamID(sample: sample, layer: layer, purpose) | (UInt64(variant + 1) << 56))
+    sampleStream(seed: seed, sample: sample, layer: layer, purpose, tag: UInt64(variant + 1))
   }
 
   func project(_ operand: ProjectionOperand, columns m: Int, purpose: StreamPurpose) -> [Float] {

@@ -23,7 +23,9 @@ public struct Shard: Codable, Hashable, Sendable, CustomStringConvertible {
 
   /// Blocks k·B/N ..< (k+1)·B/N of `totalBlocks`.
   public func blocks(of totalBlocks: Int) -> Range<Int> {
-    (index * totalBlocks / count)..<((index + 1) * totalBlocks / count)
+    // k·B/N in double width: k·B overflows Int for 10¹⁵ samples in 10⁶ shards.
+    func boundary(_ k: Int) -> Int { count.dividingFullWidth(k.multipliedFullWidth(by: totalBlocks)).quotient }
+    return boundary(index)..<boundary(index + 1)
   }
 }
 

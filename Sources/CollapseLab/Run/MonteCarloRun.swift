@@ -66,9 +66,10 @@ public struct MonteCarloRun: Sendable {
     let c = identity.configuration
     let specs = identity.histogramSpecs
     let owned = shard.blocks(of: identity.totalBlocks)
-    let done = Set(state.tree.coveredBlocks.flatMap { Array($0) })
-    let pending = owned.filter { !done.contains($0) }
-    let samplesToDo = pending.reduce(0) { $0 + sampleRange(of: $1).count }
+    // The owned blocks not yet covered, as ranges: memory and time stay
+    // independent of the sample count (10¹⁵ samples are 6·10¹³ blocks).
+    var pending = PendingBlocks(owned: owned, covered: state.tree.coveredBlocks)
+    let samplesToDo = pending.ranges.reduce(0) { $0 + sampleCount(ofBlocks: $1) }
     let csv = try options.perSample ? PerSampleWriter(directory: options.outputDirectory, state: state, identity: identity) : nil
     let start = Date()
     let elapsedBefore = state.elapsedSeconds
@@ -80,15 +81,13 @@ public struct MonteCarloRun: Sendable {
     // that finishes early takes more samples instead of waiting at a
     // per-block barrier; results are still folded block by block, in order.
     let batchBlocks = max(1, options.blocksPerBatch ?? 4 * options.threads)
-    var batchStart = 0
-    while batchStart < pending.count {
+    while !pending.isEmpty {
       if shouldStop() {
         state.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(start)
         try checkpoint(&state, csv: csv, options: options)
         return .interrupted(state)
       }
-      let batch = Array(pending[batchStart..<min(pending.count, batchStart + batchBlocks)])
-      batchStart += batch.count
+      let batch = pending.take(batchBlocks)
       let batchResults = computeBlocks(batch.map(sampleRange(of:)), threads: options.threads)
       for (block, results) in zip(batch, batchResults) {
         let samples = sampleRange(of: block)
@@ -125,6 +124,10 @@ public struct MonteCarloRun: Sendable {
     (block * identity.blockSize)..<min(identity.samples, (block + 1) * identity.blockSize)
   }
 
+  private func sampleCount(ofBlocks blocks: Range<Int>) -> Int {
+    blocks.isEmpty ? 0 : min(identity.samples, blocks.upperBound * identity.blockSize) - blocks.lowerBound * identity.blockSize
+  }
+
   private func checkpoint(_ state: inout RunState, csv: PerSampleWriter?, options: ExecutionOptions) throws {
     guard let directory = options.outputDirectory else { return }
     if let csv { state.perSampleBytes = try csv.flush() }
@@ -154,6 +157,36 @@ public struct MonteCarloRun: Sendable {
       defer { offset += block.count }
       return Array(results[offset..<(offset + block.count)])
     }
+  }
+}
+
+/// The blocks of `owned` outside the `covered` ranges, in increasing order,
+/// held as ranges (as many as there are gaps, not as many as blocks).
+struct PendingBlocks {
+  private(set) var ranges: [Range<Int>]
+
+  init(owned: Range<Int>, covered: [Range<Int>]) {
+    var ranges: [Range<Int>] = []
+    var start = owned.lowerBound
+    for done in covered.sorted(by: { $0.lowerBound < $1.lowerBound }) where done.upperBound > start && done.lowerBound < owned.upperBound {
+      if done.lowerBound > start { ranges.append(start..<done.lowerBound) }
+      start = max(start, done.upperBound)
+    }
+    if start < owned.upperBound { ranges.append(start..<owned.upperBound) }
+    self.ranges = ranges
+  }
+
+  var isEmpty: Bool { ranges.isEmpty }
+
+  /// Removes and returns up to `count` of the next blocks.
+  mutating func take(_ count: Int) -> [Int] {
+    var blocks: [Int] = []
+    while blocks.count < count, let first = ranges.first {
+      let end = min(first.upperBound, first.lowerBound + (count - blocks.count))
+      blocks += Array(first.lowerBound..<end)
+      if end == first.upperBound { ranges.removeFirst() } else { ranges[0] = end..<first.upperBound }
+    }
+    return blocks
   }
 }
 

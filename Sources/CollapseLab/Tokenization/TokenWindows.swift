@@ -15,7 +15,7 @@ public enum TokenInput: Sendable {
     case .windows(let windows):
       return windows[Int(sample % UInt64(windows.count))]
     case .randomTokens(let candidates):
-      let stream = RandomStream(seed: seed, stream: streamID(sample: sample, layer: 0, .input))
+      let stream = sampleStream(seed: seed, sample: sample, layer: 0, .input)
       var chosen: [Int32] = [], seen: Set<Int32> = []
       var position: UInt64 = 0
       while chosen.count < n - 2 {

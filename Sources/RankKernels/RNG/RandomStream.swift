@@ -13,10 +13,15 @@
 public struct RandomStream: Sendable, Hashable {
   public var seed: UInt64
   public var stream: UInt64
+  /// 32 more bits of stream address, in the high word of the block counter
+  /// (which positions below 2³⁷ never reach): streams of different families
+  /// are disjoint. 0, the default, is the addressing of earlier versions.
+  public var family: UInt32
 
-  public init(seed: UInt64, stream: UInt64 = 0) {
+  public init(seed: UInt64, stream: UInt64 = 0, family: UInt32 = 0) {
     self.seed = seed
     self.stream = stream
+    self.family = family
   }
 
   /// Uniform floats in the open interval (0, 1), 23 random bits each
@@ -74,7 +79,7 @@ public struct RandomStream: Sendable, Hashable {
 
   private func counter(_ block: UInt64) -> SIMD4<UInt32> {
     SIMD4(
-      UInt32(truncatingIfNeeded: block), UInt32(truncatingIfNeeded: block >> 32),
+      UInt32(truncatingIfNeeded: block), UInt32(truncatingIfNeeded: block >> 32) | family,
       UInt32(truncatingIfNeeded: stream), UInt32(truncatingIfNeeded: stream >> 32))
   }
 
@@ -92,6 +97,7 @@ public struct RandomStream: Sendable, Hashable {
     if count <= 0 { return }
     let firstGroup = start / 32
     let lastGroup = (start + UInt64(count) - 1) / 32
+    precondition(family == 0 || lastGroup < 1 << 29, "RandomStream: positions of a stream with a family must stay below 2^34")
     let groupCount = Int(lastGroup - firstGroup + 1)
     let key = (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32))
     let streamLow = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: stream))
@@ -104,7 +110,7 @@ public struct RandomStream: Sendable, Hashable {
         let group = firstGroup + UInt64(groupOffset)
         let block = 8 * group
         let low = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: block)) &+ lanes
-        let high = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: block >> 32))
+        let high = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: block >> 32) | family)
         let words = Philox4x32.blocks8(low, high, streamLow, streamHigh, key: key)
         let values = transform(words)
         let groupStart = group * 32
