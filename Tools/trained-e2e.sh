@@ -46,14 +46,9 @@ for k in 0 1 2; do
   "$bin" "${common[@]}" --text "$text" --perturb 0.05 --samples 40 --shard "$k/3" --output "$work/shard$k" > /dev/null
 done
 "$bin" merge "$work/shard0" "$work/shard1" "$work/shard2" --output "$work/merged" > /dev/null
-python3 - "$work/whole/summary.json" "$work/merged/summary.json" <<'PY'
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:3])
-for s in (a, b):
-    s.pop("elapsed_seconds"); s["config"].pop("shard")
-assert a == b, "merged perturbation shards differ from the single run"
-print("trained-e2e: perturbed shards merge to the single run's summary")
-PY
+python3 "$here/compare-summaries.py" "$work/whole/summary.json" "$work/merged/summary.json" --complete \
+  || fail "merged perturbation shards differ from the single run"
+echo "trained-e2e: perturbed shards merge to the single run's summary"
 "$bin" "${common[@]}" --samples 8 --output "$work/random" > /dev/null
 if "$bin" merge "$work/whole" "$work/random" --output "$work/mixed" 2> "$work/err.txt"; then fail "merge of different texts accepted"; fi
 grep -q "text differs" "$work/err.txt" || fail "unclear merge refusal: $(cat "$work/err.txt")"

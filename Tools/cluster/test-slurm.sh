@@ -112,15 +112,8 @@ wait_for() {  # wait_for JOBID SECONDS: until no task of the job is queued or ru
     sleep 0.5
   done
 }
-compare() {  # compare A/summary.json B/summary.json: identical except timing and shard
-  python3 - "$1" "$2" <<'PY' || fail "$3"
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:3])
-for s in (a, b):
-    s.pop("elapsed_seconds"); s["config"].pop("shard")
-assert a["complete"] and b["complete"], "incomplete"
-sys.exit(0 if a == b else 1)
-PY
+compare() {  # compare A/summary.json B/summary.json MESSAGE: identical except timing and shard
+  python3 "$repo/Tools/compare-summaries.py" "$1" "$2" --complete || fail "$3"
 }
 submit() {  # submit RESULTS ARRAY [SHARDS]: prints the job id
   RESULTS="$1" SAMPLES="$SAMPLES" MC_ARGS="$small" SHARDS="${3:-4}" \

@@ -205,15 +205,17 @@ final class PerSampleWriter: @unchecked Sendable {
   init?(directory: URL?, state: RunState, identity: RunIdentity) throws {
     guard let directory else { return nil }
     let url = directory.appendingPathComponent("samples.csv")
-    let fileManager = FileManager.default
-    if !fileManager.fileExists(atPath: url.path) {
-      let header = "sample,window,variant,layer," + Metric.allCases.map(\.rawValue).joined(separator: ",") + ",rank_tolerance\n"
-      try Data(header.utf8).write(to: url)
-    }
+    let header = Data(("sample,window,variant,layer," + Metric.allCases.map(\.rawValue).joined(separator: ",") + ",rank_tolerance\n").utf8)
+    // No block completed yet: a fresh run, or one killed before its first
+    // checkpoint, whose file may hold a torn header or rows of blocks the
+    // state does not have. Start the file anew (atomically).
+    let fresh = state.tree.completedBlocks == 0
+    if fresh || !FileManager.default.fileExists(atPath: url.path) { try writeAtomically(header, to: url) }
     handle = try FileHandle(forUpdating: url)
     let end = Int(try handle.seekToEnd())
-    let keep = state.perSampleBytes ?? end
-    if state.perSampleBytes != nil { try handle.truncate(atOffset: UInt64(keep)) }
+    // Otherwise keep exactly the bytes of the completed blocks.
+    let keep = fresh ? header.count : (state.perSampleBytes ?? end)
+    try handle.truncate(atOffset: UInt64(keep))
     try handle.seek(toOffset: UInt64(keep))
     written = keep
   }
