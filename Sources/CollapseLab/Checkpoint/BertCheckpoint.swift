@@ -80,14 +80,7 @@ public struct BertCheckpoint: Sendable {
           values[t] = stored
         }
       }
-      layers.append(BertLayerParameters(
-        query: values[.queryWeight]!, key: values[.keyWeight]!, value: values[.valueWeight]!, output: values[.outputWeight]!,
-        feedForwardIn: values[.intermediateWeight]!, feedForwardOut: values[.outputDenseWeight]!,
-        queryBias: values[.queryBias]!, keyBias: values[.keyBias]!, valueBias: values[.valueBias]!,
-        outputBias: values[.outputBias]!, feedForwardInBias: values[.intermediateBias]!,
-        feedForwardOutBias: values[.outputDenseBias]!, attentionNormGamma: values[.attentionNormWeight]!,
-        attentionNormBeta: values[.attentionNormBias]!, outputNormGamma: values[.outputNormWeight]!,
-        outputNormBeta: values[.outputNormBias]!))
+      layers.append(BertLayerParameters(values))
     }
     parameters = BertParameters(configuration: c, embeddings: embeddings, layers: layers, rootMeanSquares: rootMeanSquares)
     unusedTensors = located.keys.filter { name in

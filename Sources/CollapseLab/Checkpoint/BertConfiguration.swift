@@ -13,6 +13,8 @@ public struct BertConfiguration: Sendable, Equatable {
   public var vocabularySize: Int
   /// `_name_or_path`, if the file has one.
   public var name: String?
+  /// Standard deviation of HF's initialiser (`initializer_range`, default 0.02).
+  public var initializerRange: Double = 0.02
 
   public static let supportedModelTypes = ["bert"]
 
@@ -85,6 +87,7 @@ public struct BertConfiguration: Sendable, Equatable {
       throw CheckpointError("\(path): hidden_size \(hiddenSize) is not divisible by num_attention_heads \(heads)")
     }
     name = object["_name_or_path"] as? String
+    if let range = (object["initializer_range"] as? NSNumber)?.doubleValue, range > 0 { initializerRange = range }
   }
 
   public var headDimension: Int { hiddenSize / heads }

@@ -39,30 +39,10 @@ public struct CollapseRateExperiment: ClaimExperiment {
   /// the dense engine's weights (the same as `mc-generic --engine dense`).
   func boundLayers() -> [[BoundLayer]] {
     let c = configuration, seed = seed
-    let n = c.sequenceLength, d = c.modelDimension, heads = c.heads, dk = c.headDimension
     return mapSamples(denseSamples) { s in
       var layers: [BoundLayer] = []
-      var scoreForm = [Float](repeating: 0, count: d * d)
       probeDenseForward(sample: UInt64(s), configuration: c, variant: Variant(), seed: seed) { probe in
-        let w = probe.weights
-        var beta = 0.0
-        for h in 0..<heads {
-          w.query.withUnsafeBufferPointer { q in
-            w.key.withUnsafeBufferPointer { k in
-              sgemm(
-                transB: .transpose, m: d, n: d, k: dk, a: q.baseAddress! + h * dk, lda: d,
-                b: k.baseAddress! + h * dk, ldb: d, c: &scoreForm, ldc: d, threads: 1)
-            }
-          }
-          let valueNorms = inducedNorms(headValueOutputMap(w, head: h, configuration: c), rows: d, columns: d)
-          beta = max(beta, inducedNorms(scoreForm, rows: d, columns: d).one * (valueNorms.one * valueNorms.infinity).squareRoot())
-        }
-        let before = CentringStatistics(rows: n, columns: d, x: probe.input, ldx: d)
-        let after = CentringStatistics(rows: n, columns: d, x: probe.output, ldx: d)
-        layers.append(BoundLayer(
-          factor: 4 * beta * Double(heads) / Double(dk).squareRoot(),
-          residualBefore: before.residualCompositeNorm, residualAfter: after.residualCompositeNorm,
-          normBefore: before.compositeNorm, normAfter: after.compositeNorm))
+        layers.append(dongBound(of: probe, configuration: c))
       }
       return layers
     }
@@ -130,6 +110,32 @@ public struct CollapseRateExperiment: ClaimExperiment {
         : "The median exponent is not above 1.5 at every measurable layer, so this experiment does not show doubly exponential decay.",
       command: "mc-generic claims --only 1 --samples \(samples) --dense-samples \(denseSamples) --seed \(seed) --output DIR")
   }
+}
+
+/// Dong et al.'s bound factor for one probed layer (its weights) and the
+/// residuals of its input and output.
+func dongBound(of probe: ProbedLayer, configuration c: ModelConfiguration) -> CollapseRateExperiment.BoundLayer {
+  let n = probe.input.count / c.modelDimension, d = c.modelDimension, heads = c.heads, dk = c.headDimension
+  let w = probe.weights
+  var scoreForm = [Float](repeating: 0, count: d * d)
+  var beta = 0.0
+  for h in 0..<heads {
+    w.query.withUnsafeBufferPointer { q in
+      w.key.withUnsafeBufferPointer { k in
+        sgemm(
+          transB: .transpose, m: d, n: d, k: dk, a: q.baseAddress! + h * dk, lda: d,
+          b: k.baseAddress! + h * dk, ldb: d, c: &scoreForm, ldc: d, threads: 1)
+      }
+    }
+    let valueNorms = inducedNorms(headValueOutputMap(w, head: h, configuration: c), rows: d, columns: d)
+    beta = max(beta, inducedNorms(scoreForm, rows: d, columns: d).one * (valueNorms.one * valueNorms.infinity).squareRoot())
+  }
+  let before = CentringStatistics(rows: n, columns: d, x: probe.input, ldx: d)
+  let after = CentringStatistics(rows: n, columns: d, x: probe.output, ldx: d)
+  return CollapseRateExperiment.BoundLayer(
+    factor: 4 * beta * Double(heads) / Double(dk).squareRoot(),
+    residualBefore: before.residualCompositeNorm, residualAfter: after.residualCompositeNorm,
+    normBefore: before.compositeNorm, normAfter: after.compositeNorm)
 }
 
 extension String {

@@ -44,53 +44,10 @@ public struct HeadIdentifiabilityExperiment: ClaimExperiment {
     return mapSamples(samples) { s in
       var layers: [LayerFindings] = []
       probeDenseForward(sample: UInt64(s), configuration: c, variant: c.variants[0], seed: seed) { probe in
-        let wO = probe.weights.output, heads = probe.headOutputs
-        let sigma = singularValues(ofRows: wO, rows: d, columns: d)
-        let tolerance = Double(d) * Double.ulpOfOne * sigma[0], float32Tolerance = Double(d) * Double(Float.ulpOfOne) * sigma[0]
-        let y = project(heads, rows: n, wO, columns: d)
-        // Cᵀ solves W_Oᵀ·Cᵀ = Yᵀ.
-        var transposedOutput = [Double](repeating: 0, count: d * d), recovered = [Double](repeating: 0, count: d * n)
-        for i in 0..<d { for j in 0..<d { transposedOutput[j * d + i] = Double(wO[i * d + j]) } }
-        for i in 0..<n { for j in 0..<d { recovered[j * n + i] = Double(y[i * d + j]) } }
-        let solved = solveLinearSystem(n: d, rightHandSides: n, a: transposedOutput, lda: d, b: &recovered, ldb: n)
-        layers.append(LayerFindings(
-          rank: sigma.filter { $0 > tolerance }.count, float32Rank: sigma.filter { $0 > float32Tolerance }.count,
-          log10Condition: log10(sigma[0] / sigma[d - 1]),
-          recoveryError: solved ? relativeError(transposedEstimate: recovered, of: heads, rows: n, columns: d, width: d) : .infinity,
-          singleHeadError: singleHeadRecoveryError(y: y, heads: heads, wO: wO, n: n, d: d, dk: dk)))
+        layers.append(headIdentifiability(of: probe, rows: n, modelDimension: d, headDimension: dk))
       }
       return layers
     }
-  }
-
-  /// Head 1 estimated as Y·W_O,1ᵀ·(W_O,1·W_O,1ᵀ)⁻¹ (least squares with the
-  /// other heads unknown); relative error against the true C_1.
-  func singleHeadRecoveryError(y: [Float], heads: [Float], wO: [Float], n: Int, d: Int, dk: Int) -> Double {
-    let block = outputProjectionBlock(wO, head: 0, headDimension: dk, modelDimension: d)
-    var normal = [Double](repeating: 0, count: dk * dk), rightSide = [Double](repeating: 0, count: dk * n)
-    block.withUnsafeBufferPointer { b in normal.withUnsafeMutableBufferPointer { gramMatrix(rows: dk, columns: d, x: b.baseAddress!, ldx: d, gram: $0.baseAddress!, ldg: dk) } }
-    for a in 0..<dk { for i in 0..<n {
-      var sum = 0.0
-      for j in 0..<d { sum += Double(block[a * d + j]) * Double(y[i * d + j]) }
-      rightSide[a * n + i] = sum
-    } }
-    guard solveLinearSystem(n: dk, rightHandSides: n, a: normal, lda: dk, b: &rightSide, ldb: n) else { return .infinity }
-    return relativeError(transposedEstimate: rightSide, of: heads, rows: n, columns: d, width: dk)
-  }
-
-  /// ‖E − C‖_F/‖C‖_F over the first `width` columns of the head outputs C
-  /// (rows × columns, row-major), with the estimate E stored transposed
-  /// (width × rows), as the solves return it.
-  func relativeError(transposedEstimate e: [Double], of heads: [Float], rows n: Int, columns d: Int, width: Int) -> Double {
-    var difference = 0.0, norm = 0.0
-    for i in 0..<n {
-      for j in 0..<width {
-        let exact = Double(heads[i * d + j])
-        difference += (e[j * n + i] - exact) * (e[j * n + i] - exact)
-        norm += exact * exact
-      }
-    }
-    return (difference / norm).squareRoot()
   }
 
   public func run() -> ClaimSection {
@@ -140,4 +97,53 @@ public struct HeadIdentifiabilityExperiment: ClaimExperiment {
         : "Recovering the head outputs from Y failed even with W_O known in some sampled layer.",
       command: "mc-generic claims --only 6 --dense-samples \(samples) --seed \(seed) --output DIR")
   }
+}
+
+/// Head 1 estimated as Y·W_O,1ᵀ·(W_O,1·W_O,1ᵀ)⁻¹ (least squares with the
+/// other heads unknown); relative error against the true C_1.
+func singleHeadRecoveryError(y: [Float], heads: [Float], wO: [Float], n: Int, d: Int, dk: Int) -> Double {
+  let block = outputProjectionBlock(wO, head: 0, headDimension: dk, modelDimension: d)
+  var normal = [Double](repeating: 0, count: dk * dk), rightSide = [Double](repeating: 0, count: dk * n)
+  block.withUnsafeBufferPointer { b in normal.withUnsafeMutableBufferPointer { gramMatrix(rows: dk, columns: d, x: b.baseAddress!, ldx: d, gram: $0.baseAddress!, ldg: dk) } }
+  for a in 0..<dk { for i in 0..<n {
+    var sum = 0.0
+    for j in 0..<d { sum += Double(block[a * d + j]) * Double(y[i * d + j]) }
+    rightSide[a * n + i] = sum
+  } }
+  guard solveLinearSystem(n: dk, rightHandSides: n, a: normal, lda: dk, b: &rightSide, ldb: n) else { return .infinity }
+  return relativeError(transposedEstimate: rightSide, of: heads, rows: n, columns: d, width: dk)
+}
+
+/// ‖E − C‖_F/‖C‖_F over the first `width` columns of the head outputs C
+/// (rows × columns, row-major), with the estimate E stored transposed
+/// (width × rows), as the solves return it.
+func relativeError(transposedEstimate e: [Double], of heads: [Float], rows n: Int, columns d: Int, width: Int) -> Double {
+  var difference = 0.0, norm = 0.0
+  for i in 0..<n {
+    for j in 0..<width {
+      let exact = Double(heads[i * d + j])
+      difference += (e[j * n + i] - exact) * (e[j * n + i] - exact)
+      norm += exact * exact
+    }
+  }
+  return (difference / norm).squareRoot()
+}
+
+/// W_O's rank and conditioning, and how well the head outputs come back from
+/// Y = C·W_O, for one probed layer (n tokens, width d, head width d_k).
+func headIdentifiability(of probe: ProbedLayer, rows n: Int, modelDimension d: Int, headDimension dk: Int) -> HeadIdentifiabilityExperiment.LayerFindings {
+  let wO = probe.weights.output, heads = probe.headOutputs
+  let sigma = singularValues(ofRows: wO, rows: d, columns: d)
+  let tolerance = Double(d) * Double.ulpOfOne * sigma[0], float32Tolerance = Double(d) * Double(Float.ulpOfOne) * sigma[0]
+  let y = project(heads, rows: n, wO, columns: d)
+  // Cᵀ solves W_Oᵀ·Cᵀ = Yᵀ.
+  var transposedOutput = [Double](repeating: 0, count: d * d), recovered = [Double](repeating: 0, count: d * n)
+  for i in 0..<d { for j in 0..<d { transposedOutput[j * d + i] = Double(wO[i * d + j]) } }
+  for i in 0..<n { for j in 0..<d { recovered[j * n + i] = Double(y[i * d + j]) } }
+  let solved = solveLinearSystem(n: d, rightHandSides: n, a: transposedOutput, lda: d, b: &recovered, ldb: n)
+  return HeadIdentifiabilityExperiment.LayerFindings(
+    rank: sigma.filter { $0 > tolerance }.count, float32Rank: sigma.filter { $0 > float32Tolerance }.count,
+    log10Condition: log10(sigma[0] / sigma[d - 1]),
+    recoveryError: solved ? relativeError(transposedEstimate: recovered, of: heads, rows: n, columns: d, width: d) : .infinity,
+    singleHeadError: singleHeadRecoveryError(y: y, heads: heads, wO: wO, n: n, d: d, dk: dk))
 }

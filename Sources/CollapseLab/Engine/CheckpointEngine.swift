@@ -71,33 +71,36 @@ public struct CheckpointEngine: ForwardEngine {
     return Double(c.layers) * c.variants.reduce(0) { $0 + attention + ($1.mlp ? feedForward : 0) }
   }
 
-  /// LN(word[ids] + position[0…n−1] + tokenType[0]) with the embedding
-  /// LayerNorm's parameters and eps (n × d).
   func embed(_ ids: [Int32], noise: ParameterNoise?, configuration c: ModelConfiguration) -> [Float] {
-    let e = checkpoint.parameters.embeddings
-    let n = ids.count, d = c.modelDimension
-    var typeRow = Array(e.tokenType[0..<d]), gamma = e.normGamma, beta = e.normBeta
-    if let noise {
-      noise.perturbRows(&typeRow, tensor: .embedding(.tokenType), firstRow: 0, columns: d)
-      noise.perturbRows(&gamma, tensor: .embedding(.normWeight), firstRow: 0, columns: d)
-      noise.perturbRows(&beta, tensor: .embedding(.normBias), firstRow: 0, columns: d)
-    }
-    var x = [Float](repeating: 0, count: n * d)
-    var wordRow = [Float](repeating: 0, count: d), positionRow = wordRow
-    for i in 0..<n {
-      let id = Int(ids[i])
-      wordRow.replaceSubrange(0..<d, with: e.word[(id * d)..<((id + 1) * d)])
-      positionRow.replaceSubrange(0..<d, with: e.position[(i * d)..<((i + 1) * d)])
-      if let noise {
-        noise.perturbRows(&wordRow, tensor: .embedding(.word), firstRow: id, columns: d)
-        noise.perturbRows(&positionRow, tensor: .embedding(.position), firstRow: i, columns: d)
-      }
-      // HF adds word + token type first, then position.
-      for j in 0..<d { x[i * d + j] = (wordRow[j] + typeRow[j]) + positionRow[j] }
-    }
-    applyLayerNorm(&x, rows: n, columns: d, gamma: gamma, beta: beta, eps: c.layerNormEpsilon)
-    return x
+    embedTokens(ids, embeddings: checkpoint.parameters.embeddings, noise: noise, configuration: c)
   }
+}
+
+/// LN(word[ids] + position[0…n−1] + tokenType[0]) with the embedding
+/// LayerNorm's parameters and eps (n × d), perturbed by `noise` if given.
+func embedTokens(_ ids: [Int32], embeddings e: BertEmbeddingParameters, noise: ParameterNoise?, configuration c: ModelConfiguration) -> [Float] {
+  let n = ids.count, d = c.modelDimension
+  var typeRow = Array(e.tokenType[0..<d]), gamma = e.normGamma, beta = e.normBeta
+  if let noise {
+    noise.perturbRows(&typeRow, tensor: .embedding(.tokenType), firstRow: 0, columns: d)
+    noise.perturbRows(&gamma, tensor: .embedding(.normWeight), firstRow: 0, columns: d)
+    noise.perturbRows(&beta, tensor: .embedding(.normBias), firstRow: 0, columns: d)
+  }
+  var x = [Float](repeating: 0, count: n * d)
+  var wordRow = [Float](repeating: 0, count: d), positionRow = wordRow
+  for i in 0..<n {
+    let id = Int(ids[i])
+    wordRow.replaceSubrange(0..<d, with: e.word[(id * d)..<((id + 1) * d)])
+    positionRow.replaceSubrange(0..<d, with: e.position[(i * d)..<((i + 1) * d)])
+    if let noise {
+      noise.perturbRows(&wordRow, tensor: .embedding(.word), firstRow: id, columns: d)
+      noise.perturbRows(&positionRow, tensor: .embedding(.position), firstRow: i, columns: d)
+    }
+    // HF adds word + token type first, then position.
+    for j in 0..<d { x[i * d + j] = (wordRow[j] + typeRow[j]) + positionRow[j] }
+  }
+  applyLayerNorm(&x, rows: n, columns: d, gamma: gamma, beta: beta, eps: c.layerNormEpsilon)
+  return x
 }
 
 /// One sample's perturbation: ε·rms(T)·G for tensor T, G from the stream of

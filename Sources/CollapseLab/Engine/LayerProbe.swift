@@ -36,12 +36,42 @@ func probeDenseForward(
 ) {
   var probeConfiguration = c
   probeConfiguration.variants = [variant]
+  let weights = LayerWeights(modelDimension: c.modelDimension, feedForwardDimension: variant.mlp ? c.feedForwardDimension : 0)
+  probeForward(
+    input: sampleInput(sample: sample, configuration: c, seed: seed), configuration: c, variant: variant, layers: layers ?? c.layers,
+    weights: { layer in
+      weights.draw(sample: sample, layer: layer, configuration: probeConfiguration, seed: seed, includeMatrices: true, includeMLP: variant.mlp)
+      return weights
+    }, visit)
+}
+
+/// The same for a trained checkpoint's parameters (or HF's initialisation
+/// of its architecture) on token ids: X₀ from its embedding layer, its
+/// weights as stored (no perturbation).
+func probeCheckpointForward(
+  _ parameters: BertParameters, tokens: [Int32], configuration c: ModelConfiguration, variant: Variant, layers: Int? = nil,
+  _ visit: (ProbedLayer) -> Void
+) {
+  var inputConfiguration = c
+  inputConfiguration.sequenceLength = tokens.count
+  let x0 = embedTokens(tokens, embeddings: parameters.embeddings, noise: nil, configuration: inputConfiguration)
+  probeForward(
+    input: x0, configuration: inputConfiguration, variant: variant, layers: layers ?? c.layers,
+    weights: { parameters.layers[$0 - 1].layerWeights() }, visit)
+}
+
+/// The probed forward pass from X₀ with `weights(layer)` for layers 1…`layers`.
+func probeForward(
+  input: [Float], configuration c: ModelConfiguration, variant: Variant, layers: Int, weights weightsFor: (Int) -> LayerWeights,
+  _ visit: (ProbedLayer) -> Void
+) {
+  var probeConfiguration = c
+  probeConfiguration.variants = [variant]
   let n = c.sequenceLength, d = c.modelDimension, heads = c.heads
-  let weights = LayerWeights(modelDimension: d, feedForwardDimension: variant.mlp ? c.feedForwardDimension : 0)
-  let projector = DenseProjector(weights: weights)
-  var x = sampleInput(sample: sample, configuration: c, seed: seed)
-  for layer in 1...(layers ?? c.layers) {
-    weights.draw(sample: sample, layer: layer, configuration: probeConfiguration, seed: seed, includeMatrices: true, includeMLP: variant.mlp)
+  var x = input
+  for layer in stride(from: 1, through: layers, by: 1) {
+    let weights = weightsFor(layer)
+    let projector = DenseProjector(weights: weights)
     var attentionInput = x
     if variant.preLayerNorm {
       applyLayerNorm(&attentionInput, rows: n, columns: d, gamma: weights.gamma1, beta: weights.beta1, eps: c.layerNormEpsilon)

@@ -1,3 +1,5 @@
+import RankKernels
+
 /// One encoder layer of a trained post-LN BERT, as `encoderLayer` uses it:
 /// weight matrices transposed from nn.Linear's [out, in] to [in × out]
 /// row-major, so that y = x·W + b.
@@ -33,6 +35,62 @@ public struct BertParameters: Sendable {
   public var layers: [BertLayerParameters]
   /// rms(T) = √(mean T²) of every tensor, indexed by `BertTensor.index`.
   public var rootMeanSquares: [Double]
+}
+
+extension BertParameters {
+  /// What HF's `BertModel.from_config` gives for this architecture (its
+  /// `_init_weights`): every weight matrix and embedding table iid
+  /// N(0, initializer_range²), the padding row (id 0) of the word table zero,
+  /// biases 0, LayerNorm γ = 1, β = 0. Tensor T's numbers come from the
+  /// stream (seed, 0xB1·2⁵⁶ + T's index), apart from every sample stream.
+  public static func huggingFaceInitialisation(_ c: BertConfiguration, seed: UInt64) -> BertParameters {
+    func tensor(_ t: BertTensor) -> [Float] {
+      let shape = t.storedShape(c)
+      let name = t.name
+      if name.hasSuffix(".bias") { return [Float](repeating: 0, count: shape[0]) }
+      if name.hasSuffix("LayerNorm.weight") { return [Float](repeating: 1, count: shape[0]) }
+      var values = [Float](repeating: 0, count: shape.reduce(1, *))
+      values.withUnsafeMutableBufferPointer {
+        RandomStream(seed: seed, stream: (0xB1 << 56) | UInt64(t.index))
+          .fillNormal($0.baseAddress!, count: $0.count, standardDeviation: Float(c.initializerRange))
+      }
+      if case .embedding(.word) = t { for j in 0..<c.hiddenSize { values[j] = 0 } }
+      if case .layer(_, let layerTensor) = t, layerTensor.isMatrix { return transposed(values, rows: shape[0], columns: shape[1]) }
+      return values
+    }
+    var embeddingValues: [BertEmbeddingTensor: [Float]] = [:]
+    for t in BertEmbeddingTensor.allCases { embeddingValues[t] = tensor(.embedding(t)) }
+    let embeddings = BertEmbeddingParameters(
+      word: embeddingValues[.word]!, position: embeddingValues[.position]!, tokenType: embeddingValues[.tokenType]!,
+      normGamma: embeddingValues[.normWeight]!, normBeta: embeddingValues[.normBias]!)
+    let layers = (0..<c.layers).map { l in
+      var values: [BertLayerTensor: [Float]] = [:]
+      for t in BertLayerTensor.allCases { values[t] = tensor(.layer(l, t)) }
+      return BertLayerParameters(values)
+    }
+    var rms: [Double] = []
+    for t in BertTensor.all(layers: c.layers) {
+      switch t {
+      case .embedding(let e): rms.append(rootMeanSquare(embeddings[keyPath: e.keyPath]))
+      case .layer(let l, let e): rms.append(rootMeanSquare(layers[l][keyPath: e.keyPath]))
+      }
+    }
+    return BertParameters(configuration: c, embeddings: embeddings, layers: layers, rootMeanSquares: rms)
+  }
+}
+
+extension BertLayerParameters {
+  /// From the sixteen tensors of a layer (matrices already [in × out]).
+  init(_ values: [BertLayerTensor: [Float]]) {
+    self.init(
+      query: values[.queryWeight]!, key: values[.keyWeight]!, value: values[.valueWeight]!, output: values[.outputWeight]!,
+      feedForwardIn: values[.intermediateWeight]!, feedForwardOut: values[.outputDenseWeight]!,
+      queryBias: values[.queryBias]!, keyBias: values[.keyBias]!, valueBias: values[.valueBias]!,
+      outputBias: values[.outputBias]!, feedForwardInBias: values[.intermediateBias]!,
+      feedForwardOutBias: values[.outputDenseBias]!, attentionNormGamma: values[.attentionNormWeight]!,
+      attentionNormBeta: values[.attentionNormBias]!, outputNormGamma: values[.outputNormWeight]!,
+      outputNormBeta: values[.outputNormBias]!)
+  }
 }
 
 /// The parameter tensors of a BERT encoder in a fixed order, which numbers
