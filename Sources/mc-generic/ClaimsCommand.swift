@@ -14,6 +14,11 @@ extension MCGeneric {
         the MLP creates, 6 head non-identifiability, 7 position-gated output projection (PG-OP), 8 \
         collapse in width and entropy collapse. --samples sets the sketch-engine experiments, \
         --dense-samples those that need the weight matrices. The defaults take about 7 minutes on 2 cores.
+
+        With --model DIR (a Hugging Face BERT directory) the report is about that trained checkpoint: claims 1, \
+        2, 3, 5, 6 and 8 run on its weights beside HF's initialisation of the same architecture, on the same \
+        inputs (--text FILE windows, or random tokens), with Dong et al.'s Figure 2 in DIR/dong-figure2.svg; \
+        claims 4 and 7 keep their random-initialisation form.
         """)
     @Option(help: "Directory for report.md; must not hold a report yet.") var output: String
     @Option(help: "Samples per experiment (sketch engine and other cheap computations).") var samples = 1000
@@ -21,6 +26,14 @@ extension MCGeneric {
     var denseSamples = 64
     @Option(help: "Seed of the counter-based RNG.") var seed: UInt64 = 0
     @Option(help: "Comma-separated claim numbers to run (default: every implemented claim).") var only: String?
+    @Option(help: "A Hugging Face BERT directory: the report on this trained checkpoint, beside its initialisation.")
+    var model: String?
+    @Option(help: "With --model: a UTF-8 text whose windows are the inputs (default: random tokens).") var text: String?
+    @Option(name: .customLong("seq-len"), help: "With --model: tokens per input.") var seqLen = 128
+    @Option(help: "With --model: at most this many text windows (default all), or this many random-token inputs (default 64).")
+    var windows: Int?
+    @Option(help: "With --model: claim 3 also runs on T + EPS·rms(T)·G around the trained weights.") var perturb: Double?
+    @Option(name: .customLong("perturb-samples"), help: "With --perturb: samples of the neighbourhood.") var perturbSamples = 64
 
     /// The claims `--only` names, or all of them.
     var selectedClaims: [ImplementedClaim] {
@@ -48,6 +61,10 @@ extension MCGeneric {
     }
 
     func run() throws {
+      if model != nil { return try runOnCheckpoint() }
+      for (given, name) in [(text != nil, "--text"), (windows != nil, "--windows"), (perturb != nil, "--perturb")] where given {
+        throw RunError("\(name) needs --model DIR (it describes the inputs of a trained checkpoint)")
+      }
       let url = URL(fileURLWithPath: output)
       try wrapped { try requireNoClaimsReport(in: url) }  // before the experiments run, not after
       let sections = selectedClaims.map { claim in
@@ -59,6 +76,37 @@ extension MCGeneric {
       }
       try wrapped { try writeClaimsReport(sections, seed: seed, to: url) }
       printError("mc-generic: wrote \(url.path)/report.md")
+    }
+
+    /// `claims --model DIR`: the report on a trained checkpoint.
+    private func runOnCheckpoint() throws {
+      let url = URL(fileURLWithPath: output)
+      try wrapped { try requireNoClaimsReport(in: url) }
+      if let windows, windows < 1 { throw RunError("--windows must be positive, got \(windows)") }
+      if let perturb, !(perturb > 0) || !perturb.isFinite { throw RunError("--perturb must be a positive number, got \(perturb)") }
+      if perturbSamples < 1 { throw RunError("--perturb-samples must be positive, got \(perturbSamples)") }
+      let checkpoint = try wrapped { try BertCheckpoint(directory: URL(fileURLWithPath: model!)) }
+      if seqLen < 3 || seqLen > checkpoint.configuration.maxPositions {
+        throw RunError("--seq-len must be in 3...\(checkpoint.configuration.maxPositions) (max_position_embeddings of \(model!)), got \(seqLen)")
+      }
+      var contents: String? = nil
+      if let text {
+        guard let data = FileManager.default.contents(atPath: text) else { throw RunError("--text \(text): missing or unreadable") }
+        guard let string = String(data: data, encoding: .utf8) else { throw RunError("--text \(text): not UTF-8") }
+        contents = string
+      }
+      let setup = try wrapped {
+        try TrainedClaimsSetup(
+          checkpoint: checkpoint, text: contents, textPath: text, sequenceLength: seqLen, windows: windows,
+          perturbation: perturb ?? 0, perturbationSamples: perturbSamples, seed: seed)
+      }
+      let only = self.only.map { Set($0.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }) }
+      let started = ContinuousClock.now
+      let sections = setup.sections(
+        only: only, randomInit: ClaimRunOptions(samples: samples, denseSamples: denseSamples, seed: seed),
+        progress: { printError("mc-generic claims: \($0)") })
+      try wrapped { try writeClaimsReport(sections, header: setup.reportHeader, to: url) }
+      printError("mc-generic: wrote \(url.path)/report.md in \(started.duration(to: .now).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")
     }
   }
 }

@@ -16,11 +16,11 @@ public func layerPlotSVG(_ summary: Summary) -> String {
   let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
   let panelWidth = 360.0, panelHeight = 260.0, margin = 56.0, top = 60.0
   let width = Double(panels.count) * (panelWidth + margin) + margin
-  let height = top + panelHeight + 110
+  let height = top + panelHeight + 126
   var svg = """
     <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
     <rect width="100%" height="100%" fill="white"/>
-    <text x="\(margin)" y="24" font-size="15" font-weight="bold">mc-generic: \(summary.state.completedSamples) samples, L=\(c.layers), d=\(c.modelDimension), H=\(c.heads), n=\(c.sequenceLength), σ=\(c.weightScale), input \(c.input.rawValue)</text>
+    <text x="\(margin)" y="24" font-size="15" font-weight="bold">mc-generic: \(summary.state.completedSamples) samples, L=\(c.layers), d=\(c.modelDimension), H=\(c.heads), n=\(c.sequenceLength), \(escape(c.checkpoint.map { "checkpoint \($0.name)" } ?? "σ=\(c.weightScale)")), input \(c.input.rawValue)</text>
 
     """
   for (p, panel) in panels.enumerated() {
@@ -50,6 +50,37 @@ public func layerPlotSVG(_ summary: Summary) -> String {
       svg += "<text x=\"\(px(layer))\" y=\"\(y0 + panelHeight + 16)\" text-anchor=\"middle\">\(layer)</text>\n"
     }
     svg += "<text x=\"\(x0 + panelWidth / 2)\" y=\"\(y0 + panelHeight + 34)\" text-anchor=\"middle\">layer</text>\n"
+    // Spread bands: the 1 %–99 % quantiles shaded, and mean ± one standard
+    // deviation dotted (panels without a floor: on the log axis, or where
+    // exact zeros sit at −300, it is not a band).
+    for v in c.variants.indices {
+      let color = colors[v % colors.count]
+      func transformed(_ value: Double?) -> Double? {
+        guard let value, value.isFinite else { return nil }
+        let y = panel.logarithmic ? log10(max(value, 1e-300)) : value
+        return min(max(panel.floor.map { max(y, $0) } ?? y, low), high)
+      }
+      let quantiles = (0...c.layers).map { layer in
+        (transformed(summary.quantile(0.01, variant: v, layer: layer, panel.metric)), transformed(summary.quantile(0.99, variant: v, layer: layer, panel.metric)))
+      }
+      if quantiles.allSatisfy({ $0.0 != nil && $0.1 != nil }) {
+        let upper = quantiles.enumerated().map { "\(px($0.offset)),\(py($0.element.1!))" }
+        let lower = quantiles.enumerated().reversed().map { "\(px($0.offset)),\(py($0.element.0!))" }
+        svg += "<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(color)\" fill-opacity=\"0.12\" stroke=\"none\"/>\n"
+      }
+      if !panel.logarithmic && panel.floor == nil {
+        for sign in [-1.0, 1.0] {
+          let points = (0...c.layers).compactMap { layer -> String? in
+            let m = summary.moments(variant: v, layer: layer, panel.metric)
+            guard m.count > 1, m.standardDeviation.isFinite, let y = transformed(m.mean + sign * m.standardDeviation) else { return nil }
+            return "\(px(layer)),\(py(y))"
+          }
+          if points.count > 1 {
+            svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1\" stroke-dasharray=\"1 3\" points=\"\(points.joined(separator: " "))\"/>\n"
+          }
+        }
+      }
+    }
     for (v, values) in series.enumerated() {
       let points = values.enumerated().filter { $0.element.isFinite }.map { "\(px($0.offset)),\(py($0.element))" }
       let color = colors[v % colors.count]
@@ -66,8 +97,14 @@ public func layerPlotSVG(_ summary: Summary) -> String {
     svg += "<line x1=\"\(x)\" x2=\"\(x + 30)\" y1=\"\(legendY)\" y2=\"\(legendY)\" stroke=\"\(colors[v % colors.count])\" stroke-width=\"3\" stroke-dasharray=\"\(dashes[v % dashes.count])\"/>\n"
     svg += "<text x=\"\(x + 38)\" y=\"\(legendY + 4)\">\(escape(variant.description))</text>\n"
   }
-  svg += "<text x=\"\(margin)\" y=\"\(legendY + 26)\" fill=\"#555\">Means over samples. Values below 1e-20 (residual ratio) or −20 (log10 ratio), including exact zeros of fully collapsed samples,</text>\n"
-  svg += "<text x=\"\(margin)\" y=\"\(legendY + 42)\" fill=\"#555\">are drawn at the axis floor. Coinciding curves are told apart by their dash patterns.</text>\n"
+  let caption = [
+    "Lines: means over samples. Shaded: 1 %–99 % quantiles (from the summary's fixed histograms). Dotted: mean ± one standard deviation (rank panel).",
+    "Values below 1e-20 (residual ratio) or −20 (log10 ratio), including exact zeros of fully collapsed samples, are drawn at the axis floor.",
+    "Coinciding curves are told apart by their dash patterns.",
+  ]
+  for (k, line) in caption.enumerated() {
+    svg += "<text x=\"\(margin)\" y=\"\(legendY + 26 + 16 * Double(k))\" fill=\"#555\">\(escape(line))</text>\n"
+  }
   svg += "</svg>\n"
   return svg
 }
