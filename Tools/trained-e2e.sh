@@ -53,6 +53,22 @@ echo "trained-e2e: perturbed shards merge to the single run's summary"
 if "$bin" merge "$work/whole" "$work/random" --output "$work/mixed" 2> "$work/err.txt"; then fail "merge of different texts accepted"; fi
 grep -q "text differs" "$work/err.txt" || fail "unclear merge refusal: $(cat "$work/err.txt")"
 
+echo "trained-e2e: claims report on the checkpoint beside its initialisation (few samples)"
+"$bin" claims --model "$model" --text "$text" --windows 4 --perturb 0.01 --perturb-samples 4 --samples 20 --dense-samples 1 \
+  --output "$work/claims" 2> "$work/claims.log" || fail "claims --model: $(tail -3 "$work/claims.log")"
+python3 - "$work/claims" <<'PY' || fail "claims report incomplete"
+import re, sys
+report = open(f"{sys.argv[1]}/report.md").read()
+sections = [int(n) for n in re.findall(r"^## (\d+)\.", report, re.M)]
+assert sections == list(range(1, 9)), sections
+assert report.count("**Verdict:") == 8, "a section lacks its verdict"
+for needle in ["used exactly as stored", "SHA-256", "nreimers/MiniLM-L6-H384-uncased", "| trained |", "| HF init |", "dong-figure2.svg", "Random initialisation only"]:
+    assert needle in report, needle
+svg = open(f"{sys.argv[1]}/dong-figure2.svg").read()
+assert svg.count("<polygon") == 8 and "quantiles" in svg
+print("trained-e2e: claims report has all eight sections, verdicts, the checkpoint's identity and Figure 2")
+PY
+
 echo "trained-e2e: bad input"
 refuse() {  # refuse "expected message fragment" args...
   local expected=$1; shift
@@ -71,6 +87,8 @@ refuse "'preln' cannot be defined" --model "$model" --variants attn+res+preln+ml
 echo "a few words only" > "$work/short.txt"
 refuse "4 tokens, but one window of --seq-len 128 needs 126" --model "$model" --text "$work/short.txt" --seq-len 128
 refuse "--text needs --model" --text "$text"
+refuse "--text needs --model DIR" claims --text "$text" --output "$work/claims-refused"
+refuse "already holds report.md" claims --model "$model" --text "$text" --output "$work/claims"
 mkdir "$work/gpt" && cp "$model/vocab.txt" "$work/gpt/" && echo '{"model_type": "gpt2"}' > "$work/gpt/config.json"
 refuse "model_type 'gpt2' is not supported" --model "$work/gpt"
 mkdir "$work/bin" && cp "$model/config.json" "$model/vocab.txt" "$work/bin/" && touch "$work/bin/pytorch_model.bin"
