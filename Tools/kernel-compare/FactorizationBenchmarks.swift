@@ -1,3 +1,4 @@
+import Foundation
 import RankKernels
 #if canImport(Glibc)
 import Glibc
@@ -47,16 +48,49 @@ func gramCases() -> [BenchmarkCase] {
   }
 }
 
-/// Eigenvalues of Float64 Gram matrices (the rank metrics at 16 and 128 tokens).
-func eigenvalueCases() -> [BenchmarkCase] {
-  [16, 128].map { n in
+/// Eigenvalues of Float64 Gram matrices (the rank metrics at 16 and 128
+/// tokens, and 512), beside LAPACKE's `dsyevd` (job 'N', values only) on a
+/// copy of the same matrix when liblapacke is installed.
+func eigenvalueCases(threads: Int) -> [BenchmarkCase] {
+  let dsyevd = lapackeDsyevd(threads: threads)
+  return [16, 128, 512].map { n in
     let x = randomBuffer(n * 768, seed: 8)
     let gram = permanentBuffer(n * n, of: Double.self), values = permanentBuffer(n, of: Double.self)
+    let copy = permanentBuffer(n * n, of: Double.self)
     gramMatrix(rows: n, columns: 768, x: x, ldx: 768, gram: gram, ldg: n)
+    var contenders: [(name: String, body: () -> Void)] = [("swift", { symmetricEigenvalues(n: n, a: gram, lda: n, into: values) })]
+    if let dsyevd {
+      // The copy is part of the call: dsyevd destroys A (ours copies internally too).
+      contenders.append(("openblas", {
+        copy.update(from: gram, count: n * n)
+        dsyevd.call(n, copy, values)
+      }))
+    }
+    // OpenBLAS's thread count is set once before the case is timed, not inside
+    // the timed call (at 16 × 16 the call itself takes a few microseconds).
     return BenchmarkCase(
       kernel: "symmetric_eigenvalues", shape: "\(n)x\(n)", work: 4.0 * Double(n * n * n) / 3, unit: .gflops,
-      contenders: [("swift", { symmetricEigenvalues(n: n, a: gram, lda: n, into: values) })])
+      contenders: contenders, check: { dsyevd?.useThreads() })
   }
+}
+
+typealias LapackeDsyevd = @convention(c) (Int32, CChar, CChar, Int32, UnsafeMutablePointer<Double>, Int32, UnsafeMutablePointer<Double>) -> Int32
+
+/// LAPACKE_dsyevd from liblapacke.so.3, or nil (a benchmark reference only),
+/// with a function that sets OpenBLAS to `threads` threads (other cases change
+/// OpenBLAS's thread count, and its default is every core).
+func lapackeDsyevd(threads: Int) -> (call: (_ n: Int, _ a: UnsafeMutablePointer<Double>, _ w: UnsafeMutablePointer<Double>) -> Void, useThreads: () -> Void)? {
+  let environment = ProcessInfo.processInfo.environment
+  guard environment["RANKKERNELS_DISABLE_OPENBLAS"] == nil,
+    let handle = dlopen(environment["RANKKERNELS_LAPACKE_LIBRARY"] ?? "liblapacke.so.3", RTLD_NOW),
+    let symbol = dlsym(handle, "LAPACKE_dsyevd")
+  else { return nil }
+  let dsyevd = unsafeBitCast(symbol, to: LapackeDsyevd.self)
+  typealias SetThreads = @convention(c) (Int32) -> Void
+  let blas = dlopen(environment["RANKKERNELS_OPENBLAS_LIBRARY"] ?? "libopenblas.so.0", RTLD_NOW)
+  let setThreads = blas.flatMap { dlsym($0, "openblas_set_num_threads") }.map { unsafeBitCast($0, to: SetThreads.self) }
+  // LAPACK_ROW_MAJOR = 101; 'N' (78): eigenvalues only; 'U' (85): upper triangle.
+  return ({ n, a, w in _ = dsyevd(101, 78, 85, Int32(n), a, Int32(n), w) }, { setThreads?(Int32(threads)) })
 }
 
 /// Randomized SVD (top 16, oversampling 8, 2 power iterations, Swift) against

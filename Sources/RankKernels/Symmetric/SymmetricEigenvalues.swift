@@ -1,7 +1,8 @@
 /// The eigenvalues of a symmetric `n × n` Float64 matrix, in descending order.
 ///
-/// Householder reduction to tridiagonal form, then the implicit QL iteration
-/// with Wilkinson shifts (the textbook pair behind LAPACK's dsytrd + dsterf).
+/// Householder reduction to tridiagonal form on the upper triangle (as
+/// LAPACK's unblocked dsytd2), then the implicit QL iteration with Wilkinson
+/// shifts (as dsterf's QL branch).
 /// Backward stable: every computed eigenvalue is within about n·ε·‖A‖₂ of an
 /// exact one. Cost ≈ (4/3)n³ + O(n²) flops, a few microseconds at n = 16,
 /// which is why the rank metrics use it on Gram matrices. Only the upper
@@ -26,7 +27,6 @@ public func symmetricEigenvalues(
         let value = a[i * lda + j]
         if !value.isFinite { finite = false }
         w[i * n + j] = value
-        w[j * n + i] = value
       }
     }
     if !finite {
@@ -41,52 +41,117 @@ public func symmetricEigenvalues(
   sorted.sort(by: >)
 }
 
-/// Reduces the symmetric matrix `a` (full storage, destroyed) to tridiagonal
-/// T = Qᵀ·A·Q: diagonal d[0..<n], off-diagonal e[i] = T[i, i+1] for i < n−1.
+/// Reduces the symmetric matrix `a` (its upper triangle, row-major, destroyed)
+/// to tridiagonal T = Qᵀ·A·Q: diagonal d[0..<n], off-diagonal e[i] = T[i, i+1]
+/// for i < n−1 (LAPACK's dsytd2 on the upper triangle of the row-major
+/// matrix, i.e. the lower one of the column-major matrix).
+///
+/// Only the upper triangle is read and updated, so each step costs
+/// 4·(n−k)² flops (the symmetric product p = B·v and the rank-2 update,
+/// each over half of the trailing block), (4/3)·n³ in all, and every access
+/// runs along a row: column k below the diagonal is row k right of it.
 private func tridiagonalize(
   _ a: UnsafeMutablePointer<Double>, n: Int, diagonal d: UnsafeMutablePointer<Double>, offDiagonal e: UnsafeMutablePointer<Double>,
   v: UnsafeMutablePointer<Double>, p: UnsafeMutablePointer<Double>
 ) {
   for k in 0..<max(0, n - 2) {
-    // Reflector H = I − 2·v·vᵀ mapping A[k+1..<n, k] onto a multiple of e₁.
-    var norm = 0.0
-    for i in (k + 1)..<n { norm += a[i * n + k] * a[i * n + k] }
-    norm = norm.squareRoot()
-    let x0 = a[(k + 1) * n + k]
+    let rowK = a + k * n
+    // Reflector H = I − 2·v·vᵀ mapping A[k, k+1..<n] (= A[k+1..<n, k]) onto a multiple of e₁.
+    let norm = dot(rowK + k + 1, rowK + k + 1, count: n - k - 1).squareRoot()
+    let x0 = rowK[k + 1]
     let alpha = x0 >= 0 ? -norm : norm
     e[k] = alpha
-    d[k] = a[k * n + k]
-    var vNorm = 0.0
-    for i in (k + 1)..<n {
-      v[i] = a[i * n + k] - (i == k + 1 ? alpha : 0)
-      vNorm += v[i] * v[i]
-    }
+    d[k] = rowK[k]
+    for i in (k + 1)..<n { v[i] = rowK[i] }
+    v[k + 1] -= alpha
+    let vNorm = dot(v + k + 1, v + k + 1, count: n - k - 1)
     if vNorm == 0 { e[k] = x0; continue }  // column already reduced
     let inverse = 1 / vNorm.squareRoot()
     for i in (k + 1)..<n { v[i] *= inverse }
-    // B ← H·B·H on the trailing block: p = B·v, q = p − (vᵀp)·v,
-    // B ← B − 2·v·qᵀ − 2·q·vᵀ.
-    // p = B·v as a sum of rows scaled by v[j] (B is symmetric, so its rows
-    // are its columns): contiguous axpys vectorise, row-by-row dot products
-    // (reductions) do not.
+    // p = B·v for the trailing block B from its upper triangle: row i gives
+    // p[i] its dot product with v and adds B[i, j]·v[i] to p[j] (j > i).
     for i in (k + 1)..<n { p[i] = 0 }
-    for j in (k + 1)..<n {
-      let vj = v[j], row = a + j * n
-      for i in (k + 1)..<n { p[i] += row[i] * vj }
-    }
-    var vp = 0.0
-    for i in (k + 1)..<n { vp += v[i] * p[i] }
-    for i in (k + 1)..<n { p[i] -= vp * v[i] }
     for i in (k + 1)..<n {
-      for j in (k + 1)..<n { a[i * n + j] -= 2 * (v[i] * p[j] + p[i] * v[j]) }
+      let row = a + i * n, vi = v[i]
+      let tail = i + 1
+      let partial = dotAndAxpy(row + tail, v + tail, p + tail, scale: vi, count: n - tail)
+      p[i] += row[i] * vi + partial
+    }
+    // q = p − (vᵀp)·v, then B ← B − 2·v·qᵀ − 2·q·vᵀ on the upper triangle.
+    let vp = dot(v + k + 1, p + k + 1, count: n - k - 1)
+    for i in (k + 1)..<n { p[i] = 2 * (p[i] - vp * v[i]) }
+    for i in (k + 1)..<n {
+      rankTwoUpdate(a + i * n + i, v + i, p + i, v[i], p[i], count: n - i)
     }
   }
   if n >= 2 {
     d[n - 2] = a[(n - 2) * n + (n - 2)]
-    e[n - 2] = a[(n - 1) * n + (n - 2)]
+    e[n - 2] = a[(n - 2) * n + (n - 1)]
   }
   d[n - 1] = a[(n - 1) * n + (n - 1)]
   e[n - 1] = 0
+}
+
+/// Σ x[i]·y[i] in Float64, four lanes at a time.
+@inline(__always)
+private func dot(_ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>, count: Int) -> Double {
+  var sum = SIMD4<Double>(), i = 0
+  while i + 4 <= count {
+    sum.addProduct(load4(x + i), load4(y + i))
+    i += 4
+  }
+  var total = sum.sum()
+  while i < count { total += x[i] * y[i]; i += 1 }
+  return total
+}
+
+/// Returns Σ row[j]·v[j] and adds scale·row[j] to p[j], in one pass over the row.
+@inline(__always)
+private func dotAndAxpy(
+  _ row: UnsafePointer<Double>, _ v: UnsafePointer<Double>, _ p: UnsafeMutablePointer<Double>, scale: Double, count: Int
+) -> Double {
+  var sum = SIMD4<Double>(), i = 0
+  let s = SIMD4<Double>(repeating: scale)
+  while i + 4 <= count {
+    let r = load4(row + i)
+    sum.addProduct(r, load4(v + i))
+    store4(load4(p + i).addingProduct(r, s), p + i)
+    i += 4
+  }
+  var total = sum.sum()
+  while i < count {
+    total += row[i] * v[i]
+    p[i] += row[i] * scale
+    i += 1
+  }
+  return total
+}
+
+/// row[j] −= vi·q[j] + qi·v[j] for j < count.
+@inline(__always)
+private func rankTwoUpdate(
+  _ row: UnsafeMutablePointer<Double>, _ v: UnsafePointer<Double>, _ q: UnsafePointer<Double>, _ vi: Double, _ qi: Double, count: Int
+) {
+  let a = SIMD4<Double>(repeating: -vi), b = SIMD4<Double>(repeating: -qi)
+  var i = 0
+  while i + 4 <= count {
+    store4(load4(row + i).addingProduct(a, load4(q + i)).addingProduct(b, load4(v + i)), row + i)
+    i += 4
+  }
+  while i < count {
+    row[i] -= vi * q[i] + qi * v[i]
+    i += 1
+  }
+}
+
+@inline(__always)
+private func load4(_ p: UnsafePointer<Double>) -> SIMD4<Double> {
+  UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Double>.self)
+}
+
+@inline(__always)
+private func store4(_ value: SIMD4<Double>, _ p: UnsafeMutablePointer<Double>) {
+  UnsafeMutableRawPointer(p).storeBytes(of: value, as: SIMD4<Double>.self)
 }
 
 /// Eigenvalues of the symmetric tridiagonal (d, e) by implicit QL with
