@@ -89,12 +89,7 @@ extension MCGeneric {
       if seqLen < 3 || seqLen > checkpoint.configuration.maxPositions {
         throw RunError("--seq-len must be in 3...\(checkpoint.configuration.maxPositions) (max_position_embeddings of \(model!)), got \(seqLen)")
       }
-      var contents: String? = nil
-      if let text {
-        guard let data = FileManager.default.contents(atPath: text) else { throw RunError("--text \(text): missing or unreadable") }
-        guard let string = String(data: data, encoding: .utf8) else { throw RunError("--text \(text): not UTF-8") }
-        contents = string
-      }
+      let contents = try text.map { try readTextFile($0).text }
       let setup = try wrapped {
         try TrainedClaimsSetup(
           checkpoint: checkpoint, text: contents, textPath: text, sequenceLength: seqLen, windows: windows,

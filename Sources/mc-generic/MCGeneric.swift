@@ -72,6 +72,13 @@ func createRunDirectory(seed: UInt64, shard: Shard) throws -> URL {
   throw RunError("cannot find a new directory name under \(parent.path); give --output DIR")
 }
 
+/// The bytes and UTF-8 text of a `--text` file, or a one-line error.
+func readTextFile(_ path: String) throws -> (data: Data, text: String) {
+  guard let data = FileManager.default.contents(atPath: path) else { throw RunError("--text \(path): missing or unreadable") }
+  guard let text = String(data: data, encoding: .utf8) else { throw RunError("--text \(path): not UTF-8") }
+  return (data, text)
+}
+
 /// `text` quoted for a POSIX shell when it needs it.
 func shellQuoted(_ text: String) -> String {
   let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")

@@ -94,10 +94,8 @@ struct ModelOptions: ParsableArguments {
     if seqLen > b.maxPositions {
       throw RunError("--seq-len \(seqLen) exceeds the checkpoint's max_position_embeddings \(b.maxPositions) (\(model)/config.json)")
     }
-    var c = ModelConfiguration()
-    c.layers = b.layers; c.modelDimension = b.hiddenSize; c.heads = b.heads; c.feedForwardDimension = b.intermediateSize
-    c.layerNormEpsilon = b.layerNormEpsilon; c.activation = b.activation
-    c.sequenceLength = seqLen; c.rankToleranceFactor = rankTolerance
+    var c = ModelConfiguration(architecture: b, sequenceLength: seqLen)
+    c.rankToleranceFactor = rankTolerance
     var source = CheckpointSource(
       directory: model, name: checkpoint.name, modelSHA256: checkpoint.modelSHA256, perturbation: perturb ?? 0)
     let tokenInput: TokenInput
@@ -107,8 +105,7 @@ struct ModelOptions: ParsableArguments {
         : "--input '\(input)' contradicts --text (text windows); drop --input")
     }
     if let text {
-      guard let data = FileManager.default.contents(atPath: text) else { throw RunError("--text \(text): missing or unreadable") }
-      guard let contents = String(data: data, encoding: .utf8) else { throw RunError("--text \(text): not UTF-8") }
+      let (data, contents) = try readTextFile(text)
       let windows = try wrapped { try checkpoint.tokenizer.windows(of: contents, sequenceLength: seqLen, source: text) }
       source.textPath = text
       source.textSHA256 = sha256Hex(of: data)

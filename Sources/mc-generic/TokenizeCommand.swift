@@ -24,8 +24,7 @@ extension MCGeneric {
       let tokenizer = try wrapped { try WordPieceTokenizer(directory: URL(fileURLWithPath: model)) }
       var inputs = texts
       if let text {
-        guard let data = FileManager.default.contents(atPath: text) else { throw RunError("--text \(text): missing or unreadable") }
-        guard let contents = String(data: data, encoding: .utf8) else { throw RunError("--text \(text): not UTF-8") }
+        let contents = try readTextFile(text).text
         // Lines as Python's text.split("\n") without a trailing empty line.
         inputs = contents.components(separatedBy: "\n")
         if inputs.last == "" { inputs.removeLast() }

@@ -91,10 +91,8 @@ struct CheckpointEngineTests {
   private func setUp(perturbation: Double = 0, sequenceLength: Int = 8) throws -> (ModelConfiguration, CheckpointEngine) {
     let checkpoint = try BertCheckpoint(directory: tiny.write(to: temporaryDirectory("engine")))
     let windows = try checkpoint.tokenizer.windows(of: text, sequenceLength: sequenceLength, source: "text")
-    var c = ModelConfiguration()
-    let b = checkpoint.configuration
-    c.layers = b.layers; c.modelDimension = b.hiddenSize; c.heads = b.heads; c.feedForwardDimension = b.intermediateSize
-    c.sequenceLength = sequenceLength; c.layerNormEpsilon = b.layerNormEpsilon; c.input = .text
+    var c = ModelConfiguration(architecture: checkpoint.configuration, sequenceLength: sequenceLength)
+    c.input = .text
     c.variants = Variant.dongSurgeries
     c.checkpoint = CheckpointSource(
       directory: "tiny", name: checkpoint.name, modelSHA256: checkpoint.modelSHA256, perturbation: perturbation,

@@ -26,9 +26,7 @@ func runCheckpointBenchmark(directory: String, text: String?, sequenceLength n: 
   }
   let checkpoint = loaded!
   let b = checkpoint.configuration
-  var c = ModelConfiguration()
-  c.layers = b.layers; c.modelDimension = b.hiddenSize; c.heads = b.heads; c.feedForwardDimension = b.intermediateSize
-  c.layerNormEpsilon = b.layerNormEpsilon; c.activation = b.activation; c.sequenceLength = n
+  var c = ModelConfiguration(architecture: b, sequenceLength: n)
   c.variants = Variant.dongSurgeries
   let input: TokenInput
   if let text {

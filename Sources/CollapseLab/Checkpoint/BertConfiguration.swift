@@ -92,3 +92,14 @@ public struct BertConfiguration: Sendable, Equatable {
 
   public var headDimension: Int { hiddenSize / heads }
 }
+
+extension ModelConfiguration {
+  /// The widths, depth, LayerNorm eps and activation of a checkpoint's
+  /// config.json, at `sequenceLength` tokens (other settings at their defaults).
+  public init(architecture b: BertConfiguration, sequenceLength: Int) {
+    self.init()
+    layers = b.layers; modelDimension = b.hiddenSize; heads = b.heads; feedForwardDimension = b.intermediateSize
+    layerNormEpsilon = b.layerNormEpsilon; activation = b.activation
+    self.sequenceLength = sequenceLength
+  }
+}

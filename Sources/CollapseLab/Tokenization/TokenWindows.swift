@@ -36,6 +36,13 @@ extension WordPieceTokenizer {
     pieces.indices.filter { !(pieces[$0].hasPrefix("[") && pieces[$0].hasSuffix("]")) }.map { Int32($0) }
   }
 
+  /// `count` random-token inputs of `length` ids (as `--input random-tokens`
+  /// gives samples 0 ..< count).
+  public func randomTokenSequences(count: Int, length: Int, seed: UInt64) -> [[Int32]] {
+    let input = TokenInput.randomTokens(candidates: nonSpecialIDs)
+    return (0..<count).map { input.tokens(sample: UInt64($0), sequenceLength: length, tokenizer: self, seed: seed) }
+  }
+
   /// The whole text tokenized without special tokens, cut into consecutive
   /// chunks of n − 2 tokens, each wrapped `[CLS] chunk [SEP]`; the last
   /// partial chunk is dropped.

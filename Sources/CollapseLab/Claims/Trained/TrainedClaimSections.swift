@@ -347,8 +347,7 @@ extension TrainedClaimsSetup {
     if let text {
       return (try? checkpoint.tokenizer.windows(of: text, sequenceLength: length, source: "text")).map { Array($0.prefix(count)) } ?? []
     }
-    let random = TokenInput.randomTokens(candidates: checkpoint.tokenizer.nonSpecialIDs)
-    return (0..<count).map { random.tokens(sample: UInt64($0), sequenceLength: length, tokenizer: checkpoint.tokenizer, seed: seed) }
+    return checkpoint.tokenizer.randomTokenSequences(count: count, length: length, seed: seed)
   }
 
   /// Claims 4 and 7 are not about trained weights: why, in the report.

@@ -37,10 +37,7 @@ public struct TrainedClaimsSetup: Sendable {
     self.perturbation = perturbation
     self.perturbationSamples = perturbation > 0 ? perturbationSamples : 0
     self.seed = seed
-    let b = checkpoint.configuration
-    var c = ModelConfiguration()
-    c.layers = b.layers; c.modelDimension = b.hiddenSize; c.heads = b.heads; c.feedForwardDimension = b.intermediateSize
-    c.layerNormEpsilon = b.layerNormEpsilon; c.activation = b.activation; c.sequenceLength = n
+    var c = ModelConfiguration(architecture: checkpoint.configuration, sequenceLength: n)
     c.variants = Variant.dongSurgeries
     if let text {
       let all = try checkpoint.tokenizer.windows(of: text, sequenceLength: n, source: textPath ?? "text")
@@ -48,8 +45,7 @@ public struct TrainedClaimsSetup: Sendable {
       textSHA256 = sha256Hex(of: Data(text.utf8))
       c.input = .text
     } else {
-      let random = TokenInput.randomTokens(candidates: checkpoint.tokenizer.nonSpecialIDs)
-      sequences = (0..<(windows ?? 64)).map { random.tokens(sample: UInt64($0), sequenceLength: n, tokenizer: checkpoint.tokenizer, seed: seed) }
+      sequences = checkpoint.tokenizer.randomTokenSequences(count: windows ?? 64, length: n, seed: seed)
       c.input = .randomTokens
     }
     c.checkpoint = CheckpointSource(
