@@ -28,14 +28,9 @@ public struct CheckpointEngine: ForwardEngine {
   }
 
   public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
-    let perturbation = c.checkpoint?.perturbation ?? 0
-    let noise = perturbation > 0 ? ParameterNoise(sample: sample, seed: seed, size: perturbation, parameters: checkpoint.parameters) : nil
-    let ids = tokens(sample: sample, configuration: c, seed: seed)
-    let x0 = embed(ids, noise: noise, configuration: c)
+    let (noise, x0) = start(sample: sample, configuration: c, seed: seed)
     return runEncoder(sample: sample, configuration: c, seed: seed, projectorUsesGram: false, input: x0) { layer in
-      var parameters = checkpoint.parameters.layers[layer - 1]
-      if let noise { noise.perturb(&parameters, layer: layer - 1) }
-      let weights = parameters.layerWeights()
+      let weights = layerWeights(layer - 1, noise: noise)
       return (weights, { _ in DenseProjector(weights: weights) })
     }
   }
@@ -44,14 +39,10 @@ public struct CheckpointEngine: ForwardEngine {
   /// variant, without the metrics: `result[v][l]`, as HF's
   /// `output_hidden_states` gives them for the unmodified model.
   public func hiddenStates(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[[Float]]] {
-    let perturbation = c.checkpoint?.perturbation ?? 0
-    let noise = perturbation > 0 ? ParameterNoise(sample: sample, seed: seed, size: perturbation, parameters: checkpoint.parameters) : nil
-    let x0 = embed(tokens(sample: sample, configuration: c, seed: seed), noise: noise, configuration: c)
+    let (noise, x0) = start(sample: sample, configuration: c, seed: seed)
     var states = c.variants.map { _ in [x0] }
     for layer in 0..<c.layers {
-      var parameters = checkpoint.parameters.layers[layer]
-      if let noise { noise.perturb(&parameters, layer: layer) }
-      let weights = parameters.layerWeights()
+      let weights = layerWeights(layer, noise: noise)
       for (v, variant) in c.variants.enumerated() {
         var x = states[v][layer]
         _ = encoderLayer(variant, state: &x, weights: weights, projector: DenseProjector(weights: weights), configuration: c)
@@ -71,8 +62,19 @@ public struct CheckpointEngine: ForwardEngine {
     return Double(c.layers) * c.variants.reduce(0) { $0 + attention + ($1.mlp ? feedForward : 0) }
   }
 
-  func embed(_ ids: [Int32], noise: ParameterNoise?, configuration c: ModelConfiguration) -> [Float] {
-    embedTokens(ids, embeddings: checkpoint.parameters.embeddings, noise: noise, configuration: c)
+  /// The sample's perturbation (nil at ε = 0) and its X₀.
+  private func start(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> (ParameterNoise?, [Float]) {
+    let perturbation = c.checkpoint?.perturbation ?? 0
+    let noise = perturbation > 0 ? ParameterNoise(sample: sample, seed: seed, size: perturbation, parameters: checkpoint.parameters) : nil
+    let x0 = embedTokens(tokens(sample: sample, configuration: c, seed: seed), embeddings: checkpoint.parameters.embeddings, noise: noise, configuration: c)
+    return (noise, x0)
+  }
+
+  /// Layer `layer`'s (0-based) weights, perturbed by `noise` if given.
+  private func layerWeights(_ layer: Int, noise: ParameterNoise?) -> LayerWeights {
+    var parameters = checkpoint.parameters.layers[layer]
+    if let noise { noise.perturb(&parameters, layer: layer) }
+    return parameters.layerWeights()
   }
 }
 

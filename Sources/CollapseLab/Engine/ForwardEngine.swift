@@ -37,13 +37,16 @@ private let sampleBitsInStreamID: UInt64 = 40
 
 func streamID(sample: UInt64, layer: Int, _ purpose: StreamPurpose) -> UInt64 {
   // 16 bits for (layer, purpose): layers < 1024.
-  ((sample & ((1 << sampleBitsInStreamID) - 1)) << 16) | (UInt64(layer) << 5) | purpose.rawValue
+  (lowSampleBits(sample) << 16) | (UInt64(layer) << 5) | purpose.rawValue
 }
+
+private func lowSampleBits(_ sample: UInt64) -> UInt64 { sample & ((1 << sampleBitsInStreamID) - 1) }
+private func sampleFamily(_ sample: UInt64) -> UInt32 { UInt32(sample >> sampleBitsInStreamID) }
 
 /// The random stream of one (sample, layer, purpose); `tag` sets stream bits
 /// 56–63 (the sketch engine's variant).
 func sampleStream(seed: UInt64, sample: UInt64, layer: Int, _ purpose: StreamPurpose, tag: UInt64 = 0) -> RandomStream {
-  RandomStream(seed: seed, stream: streamID(sample: sample, layer: layer, purpose) | (tag << 56), family: UInt32(sample >> sampleBitsInStreamID))
+  RandomStream(seed: seed, stream: streamID(sample: sample, layer: layer, purpose) | (tag << 56), family: sampleFamily(sample))
 }
 
 /// The stream of a checkpoint tensor's perturbation noise in one sample
@@ -51,6 +54,5 @@ func sampleStream(seed: UInt64, sample: UInt64, layer: Int, _ purpose: StreamPur
 /// the checkpoint streams; the low 15 bits are `BertTensor.index`.
 func parameterStream(seed: UInt64, sample: UInt64, tensorIndex: Int) -> RandomStream {
   precondition(tensorIndex < 1 << 15, "checkpoint tensor index \(tensorIndex) out of range")
-  let low = (sample & ((1 << sampleBitsInStreamID) - 1)) << 16
-  return RandomStream(seed: seed, stream: low | (1 << 15) | UInt64(tensorIndex), family: UInt32(sample >> sampleBitsInStreamID))
+  return RandomStream(seed: seed, stream: (lowSampleBits(sample) << 16) | (1 << 15) | UInt64(tensorIndex), family: sampleFamily(sample))
 }
