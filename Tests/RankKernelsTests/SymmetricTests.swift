@@ -105,6 +105,32 @@ struct SymmetricTests {
     for i in 0..<n { for j in r..<n { #expect(f[i * n + j] == 0) } }
   }
 
+  /// The triangular form: L is zero above its diagonal and from column r on,
+  /// L·Lᵀ reproduces A with rows and columns in pivot order, and scattering
+  /// L's rows by that order gives the other entry point's F bit for bit.
+  @Test(arguments: [(1, 1), (7, 3), (33, 33), (129, 40)])
+  func pivotedCholeskyLowerFactorAndOrder(size: (n: Int, rank: Int)) {
+    let (n, r) = size
+    let b = gaussianMatrix(n, r, seed: UInt64(n * 13 + r)).map(Double.init)
+    var bt = [Double](repeating: 0, count: r * n)
+    for i in 0..<n { for j in 0..<r { bt[j * n + i] = b[i * r + j] } }
+    let a = product(b, bt, n, r, n)
+    var lower = [Double](repeating: .nan, count: n * n), order = [Int](repeating: -1, count: n)
+    let rank = pivotedCholesky(n: n, a: a, lda: n, lower: &lower, ldl: n, order: &order)
+    #expect(rank == r)
+    #expect(order.sorted() == Array(0..<n))
+    for i in 0..<n { for j in 0..<n where j > i || j >= r { #expect(lower[i * n + j] == 0) } }
+    var lt = [Double](repeating: 0, count: n * n)
+    for i in 0..<n { for j in 0..<n { lt[j * n + i] = lower[i * n + j] } }
+    let reproduced = product(lower, lt, n, n, n)
+    let largestDiagonal = (0..<n).map { a[$0 * n + $0] }.max()!
+    let bound = 8 * Double(n * n) * epsilon * largestDiagonal
+    for i in 0..<n { for j in 0..<n { #expect(abs(reproduced[i * n + j] - a[order[i] * n + order[j]]) <= bound) } }
+    var f = [Double](repeating: .nan, count: n * n)
+    pivotedCholesky(n: n, a: a, lda: n, factor: &f, ldf: n)
+    for i in 0..<n { #expect(Array(f[(order[i] * n)..<(order[i] * n + n)]) == Array(lower[(i * n)..<(i * n + n)])) }
+  }
+
   /// A non-finite Gram matrix (an overflowed activation) gives a NaN factor,
   /// not the zero factor of a rank-0 matrix that the pivot test would read.
   @Test(arguments: [Double.nan, .infinity])

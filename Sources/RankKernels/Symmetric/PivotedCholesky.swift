@@ -1,6 +1,6 @@
 /// A factor F (`n × n`, Float64, row-major, leading dimension `ldf`) with
 /// F·Fᵀ = A for a symmetric positive semidefinite A, by Cholesky with
-/// diagonal pivoting (LAPACK's dpstrf algorithm, unblocked). Returns the
+/// diagonal pivoting (LAPACK's dpstf2 algorithm, left-looking along rows). Returns the
 /// numerical rank r: elimination stops when every remaining diagonal entry is
 /// at most `n·ε·max(diag A)`, and the columns of F from r on are zero.
 ///
@@ -20,23 +20,49 @@ public func pivotedCholesky(
 ) -> Int {
   let kernel: StaticString = "pivotedCholesky"
   requireNonNegative(kernel, "n", n)
-  requireLeadingDimension(kernel, "lda", lda, columns: n, of: "A")
   requireLeadingDimension(kernel, "ldf", ldf, columns: n, of: "F")
-  for i in 0..<n { (factor + i * ldf).update(repeating: 0, count: n) }
-  if n == 0 { return 0 }
-  // work: the permuted matrix, full storage; its lower triangle becomes L.
-  // Temporary scratch: this runs several times per mc-generic layer.
-  return withUnsafeTemporaryAllocation(of: Double.self, capacity: n * n) { scratch in
+  return withUnsafeTemporaryAllocation(of: Double.self, capacity: n * n) { lowerBuffer in
     withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { orderBuffer in
-      let work = scratch.baseAddress!, order = orderBuffer.baseAddress!
-      return pivotedCholeskyFactor(n: n, a: a, lda: lda, work: work, order: order, into: factor, ldf: ldf)
+      let lower = lowerBuffer.baseAddress!, order = orderBuffer.baseAddress!
+      let rank = pivotedCholesky(n: n, a: a, lda: lda, lower: lower, ldl: n, order: order)
+      for i in 0..<n { (factor + order[i] * ldf).update(from: lower + i * n, count: n) }
+      return rank
     }
   }
 }
 
+/// The pivoted Cholesky factor itself: writes L (`n × n`, Float64, row-major,
+/// leading dimension `ldl`; zero above the diagonal and in the columns from
+/// the returned rank r on) and the pivot order, with
+/// A[order[i], order[j]] = (L·Lᵀ)[i, j] up to the backward error of
+/// ``pivotedCholesky(n:a:lda:factor:ldf:)``, which is Pᵀ·L in this notation.
+/// Keeping L triangular lets products with it skip the zero half
+/// (``lowerTriangularProduct(m:n:k:alpha:a:lda:b:ldb:c:ldc:threads:backend:)``).
+///
+/// Same algorithm, stopping rule and non-finite handling (L all NaN, rank
+/// 0, order the identity); `order` holds n entries. Single-threaded.
+@discardableResult
+public func pivotedCholesky(
+  n: Int, a: UnsafePointer<Double>, lda: Int, lower: UnsafeMutablePointer<Double>, ldl: Int,
+  order: UnsafeMutablePointer<Int>
+) -> Int {
+  let kernel: StaticString = "pivotedCholesky"
+  requireNonNegative(kernel, "n", n)
+  requireLeadingDimension(kernel, "lda", lda, columns: n, of: "A")
+  requireLeadingDimension(kernel, "ldl", ldl, columns: n, of: "L")
+  for i in 0..<n { (lower + i * ldl).update(repeating: 0, count: n) }
+  if n == 0 { return 0 }
+  // work: the permuted matrix, full storage, and the Schur complement's
+  // diagonal. Temporary scratch: this runs several times per mc-generic layer.
+  return withUnsafeTemporaryAllocation(of: Double.self, capacity: n * n + n) { scratch in
+    let work = scratch.baseAddress!
+    return pivotedCholeskyFactor(n: n, a: a, lda: lda, work: work, diagonal: work + n * n, order: order, into: lower, ldl: ldl)
+  }
+}
+
 private func pivotedCholeskyFactor(
-  n: Int, a: UnsafePointer<Double>, lda: Int, work: UnsafeMutablePointer<Double>, order: UnsafeMutablePointer<Int>,
-  into factor: UnsafeMutablePointer<Double>, ldf: Int
+  n: Int, a: UnsafePointer<Double>, lda: Int, work: UnsafeMutablePointer<Double>, diagonal: UnsafeMutablePointer<Double>,
+  order: UnsafeMutablePointer<Int>, into lower: UnsafeMutablePointer<Double>, ldl: Int
 ) -> Int {
   var largestDiagonal = 0.0, finite = true
   for i in 0..<n {
@@ -46,45 +72,91 @@ private func pivotedCholeskyFactor(
       work[j * n + i] = a[i * lda + j]
       finite = finite && a[i * lda + j].isFinite
     }
+    diagonal[i] = a[i * lda + i]
     largestDiagonal = max(largestDiagonal, a[i * lda + i])
   }
   // A non-finite A gives a NaN factor: the pivot comparisons would otherwise
   // read it as rank 0 and return F = 0, turning an overflow into zeros.
   if !finite {
-    for i in 0..<n { (factor + i * ldf).update(repeating: .nan, count: n) }
+    for i in 0..<n { (lower + i * ldl).update(repeating: .nan, count: n) }
     return 0
   }
   let tolerance = Double(n) * Double.ulpOfOne * largestDiagonal
   var rank = 0
+  // Row j of `work` becomes row j of U = Lᵀ (left-looking, as dpstf2):
+  // U[j, k] = (A[j, k] − Σ_{p<j} U[p, j]·U[p, k]) / U[j, j], every access
+  // along a row; `diagonal` holds the Schur complement's diagonal.
   for j in 0..<n {
-    // Pivot: the largest remaining diagonal entry (Schur complement).
     var pivot = j
-    for i in (j + 1)..<n where work[i * n + i] > work[pivot * n + pivot] { pivot = i }
-    let diagonal = work[pivot * n + pivot]
-    if !(diagonal > tolerance) { break }
+    for i in (j + 1)..<n where diagonal[i] > diagonal[pivot] { pivot = i }
+    let schur = diagonal[pivot]
+    if !(schur > tolerance) { break }
     if pivot != j {
-      // Symmetric swap of rows and columns j and pivot.
+      // Symmetric swap of rows and columns j and pivot (columns of the U rows
+      // above j included: they are L's rows).
       for k in 0..<n { swap(&work[j * n + k], &work[pivot * n + k]) }
       for k in 0..<n { swap(&work[k * n + j], &work[k * n + pivot]) }
+      swap(&diagonal[j], &diagonal[pivot])
       swap(&order[j], &order[pivot])
     }
-    let root = diagonal.squareRoot()
-    work[j * n + j] = root
-    for i in (j + 1)..<n { work[i * n + j] /= root }
-    // Schur complement update of the trailing block (lower triangle suffices,
-    // kept symmetric for the diagonal scan).
-    for i in (j + 1)..<n {
-      let lij = work[i * n + j]
-      for k in (j + 1)...i {
-        work[i * n + k] -= lij * work[k * n + j]
-        work[k * n + i] = work[i * n + k]
-      }
+    let root = schur.squareRoot()
+    let row = work + j * n
+    subtractPriorRows(work, n: n, row: j)
+    row[j] = root
+    for k in (j + 1)..<n {
+      row[k] /= root
+      diagonal[k] -= row[k] * row[k]
     }
     rank += 1
   }
   for i in 0..<n {
-    let row = factor + order[i] * ldf
-    for k in 0..<min(i + 1, rank) { row[k] = work[i * n + k] }
+    let target = lower + i * ldl
+    for k in 0..<min(i + 1, rank) { target[k] = work[k * n + i] }
   }
   return rank
+}
+
+/// work[j, k] −= Σ_{p<j} work[p, j]·work[p, k] for k > j, in increasing p
+/// for every element and with the product rounded before the subtraction
+/// (no FMA), so the factor is bit-identical to the right-looking
+/// elimination's. Columns go 32 at a time through eight register
+/// accumulators, so each loaded vector of a prior row feeds one update.
+@inline(__always)
+private func subtractPriorRows(_ work: UnsafeMutablePointer<Double>, n: Int, row j: Int) {
+  typealias V = SIMD4<Double>
+  let target = work + j * n
+  var k = j + 1
+  while k + 32 <= n {
+    let t = UnsafeMutableRawPointer(target + k)
+    var r0 = t.loadUnaligned(as: V.self), r1 = t.loadUnaligned(fromByteOffset: 32, as: V.self)
+    var r2 = t.loadUnaligned(fromByteOffset: 64, as: V.self), r3 = t.loadUnaligned(fromByteOffset: 96, as: V.self)
+    var r4 = t.loadUnaligned(fromByteOffset: 128, as: V.self), r5 = t.loadUnaligned(fromByteOffset: 160, as: V.self)
+    var r6 = t.loadUnaligned(fromByteOffset: 192, as: V.self), r7 = t.loadUnaligned(fromByteOffset: 224, as: V.self)
+    for p in 0..<j {
+      let s = V(repeating: work[p * n + j])
+      let u = UnsafeRawPointer(work + p * n + k)
+      r0 = r0 - s * u.loadUnaligned(as: V.self); r1 = r1 - s * u.loadUnaligned(fromByteOffset: 32, as: V.self)
+      r2 = r2 - s * u.loadUnaligned(fromByteOffset: 64, as: V.self); r3 = r3 - s * u.loadUnaligned(fromByteOffset: 96, as: V.self)
+      r4 = r4 - s * u.loadUnaligned(fromByteOffset: 128, as: V.self); r5 = r5 - s * u.loadUnaligned(fromByteOffset: 160, as: V.self)
+      r6 = r6 - s * u.loadUnaligned(fromByteOffset: 192, as: V.self); r7 = r7 - s * u.loadUnaligned(fromByteOffset: 224, as: V.self)
+    }
+    t.storeBytes(of: r0, as: V.self); t.storeBytes(of: r1, toByteOffset: 32, as: V.self)
+    t.storeBytes(of: r2, toByteOffset: 64, as: V.self); t.storeBytes(of: r3, toByteOffset: 96, as: V.self)
+    t.storeBytes(of: r4, toByteOffset: 128, as: V.self); t.storeBytes(of: r5, toByteOffset: 160, as: V.self)
+    t.storeBytes(of: r6, toByteOffset: 192, as: V.self); t.storeBytes(of: r7, toByteOffset: 224, as: V.self)
+    k += 32
+  }
+  while k + 4 <= n {
+    let t = UnsafeMutableRawPointer(target + k)
+    var r = t.loadUnaligned(as: V.self)
+    for p in 0..<j { r = r - V(repeating: work[p * n + j]) * UnsafeRawPointer(work + p * n + k).loadUnaligned(as: V.self) }
+    t.storeBytes(of: r, as: V.self)
+    k += 4
+  }
+  while k < n {
+    var r = target[k]
+    for p in 0..<j { r = r - work[p * n + j] * work[p * n + k] }
+    target[k] = r
+    k += 1
+  }
 }
