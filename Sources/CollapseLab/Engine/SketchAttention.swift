@@ -33,7 +33,7 @@ extension SketchProjector {
     if c.randomBiases || n > dk || operand.inner != n {
       return standardAttentionSublayer(operand, projector: self, gates: gates, weights: weights, configuration: c)
     }
-    let f = operand.matrix  // n × n, F·Fᵀ = Y·Yᵀ
+    let f = operand.inTokenOrder  // n × n, F·Fᵀ = Y·Yᵀ
     let width = heads * n
     // Score factors M_h = s²·Z′_h·R_K,h laid side by side: n × (H·n).
     let scoreGaussians = uninitializedFloats(n * width) { stream(.scoreGaussians).fillNormal($0, count: n * width) }

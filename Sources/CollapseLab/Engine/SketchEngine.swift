@@ -48,9 +48,14 @@ struct SketchProjector: WeightProjector {
     let k = y.count / n
     if n > k { return ProjectionOperand(matrix: y, rows: n) }
     let g = gram ?? y.withUnsafeBufferPointer { gramOfRows($0.baseAddress!, rows: n, columns: k) }
-    var factor = [Double](repeating: 0, count: n * n)
-    factor.withUnsafeMutableBufferPointer { _ = pivotedCholesky(n: n, a: g, lda: n, factor: $0.baseAddress!, ldf: n) }
-    return ProjectionOperand(matrix: factor.map { Float($0) }, rows: n)
+    var lower = [Double](repeating: 0, count: n * n), order = [Int](repeating: 0, count: n)
+    let rank = lower.withUnsafeMutableBufferPointer { l in
+      order.withUnsafeMutableBufferPointer { pivotedCholesky(n: n, a: g, lda: n, lower: l.baseAddress!, ldl: n, order: $0.baseAddress!) }
+    }
+    // A non-finite Gram matrix gives rank 0 and a NaN factor, which must
+    // still reach the products (NaN in, NaN out).
+    let nonzero = lower.contains { $0.isNaN } ? n : rank
+    return ProjectionOperand(matrix: lower.map { Float($0) }, rows: n, nonzeroColumns: nonzero, rowOrder: order)
   }
 
   /// This variant's stream for one purpose. The variant goes in the top bits:
@@ -63,9 +68,11 @@ struct SketchProjector: WeightProjector {
   func project(_ operand: ProjectionOperand, columns m: Int, purpose: StreamPurpose) -> [Float] {
     let stream = stream(purpose)
     // n × m Gaussian G for a factor, or the k × m weight matrix itself when
-    // the operand is Y (n > k).
-    let inner = operand.inner
+    // the operand is Y (n > k). A rank-r factor meets only G's first r rows
+    // (the stream's first r·m numbers): the same product, bit for bit, as
+    // with all n rows drawn, for r/n of the random numbers and work.
+    let inner = operand.nonzeroColumns
     let gaussian = uninitializedFloats(inner * m) { stream.fillNormal($0, count: inner * m, standardDeviation: scale) }
-    return CollapseLab.project(operand.matrix, rows: operand.rows, gaussian, columns: m)
+    return operand.times(gaussian, columns: m)
   }
 }

@@ -32,6 +32,12 @@ public protocol LinearAlgebraBackend: Sendable {
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int,
     batchCount: Int, threads: Int)
 
+  /// C = alpha·L·B for L the entries A[i, j], j ≤ i, of the m×k A (k ≤ m;
+  /// the rest not read), B k×n, C m×n.
+  func lowerTriangularProduct(
+    m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int)
+
   /// Thin QR of an m×n matrix with m ≥ n: writes the n×n upper-triangular R
   /// (with a non-negative diagonal) and, when `q` is non-nil, the m×n Q.
   func householderQR(

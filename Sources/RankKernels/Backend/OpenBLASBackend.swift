@@ -20,6 +20,13 @@ private typealias CblasSgemm = @convention(c) (
   Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
   UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32
 ) -> Void
+private typealias CblasStrmm = @convention(c) (
+  Int32, Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+  UnsafeMutablePointer<Float>?, Int32
+) -> Void
+private let cblasLeft: Int32 = 141
+private let cblasLower: Int32 = 122
+private let cblasNonUnit: Int32 = 131
 private typealias SetThreads = @convention(c) (Int32) -> Void
 private typealias LapackeSgeqrf = @convention(c) (
   Int32, Int32, Int32, UnsafeMutablePointer<Float>?, Int32, UnsafeMutablePointer<Float>?
@@ -33,7 +40,7 @@ private typealias LapackeDgesdd = @convention(c) (
   UnsafeMutablePointer<Double>?, Int32
 ) -> Int32
 
-/// OpenBLAS's `cblas_sgemm` and LAPACKE's `sgeqrf`/`sorgqr`/`dgesdd`, resolved
+/// OpenBLAS's `cblas_sgemm`, `cblas_strmm` and LAPACKE's `sgeqrf`/`sorgqr`/`dgesdd`, resolved
 /// with `dlopen` from `libopenblas.so.0` and `liblapacke.so.3` (override the
 /// paths with `RANKKERNELS_OPENBLAS_LIBRARY` / `RANKKERNELS_LAPACKE_LIBRARY`;
 /// `RANKKERNELS_DISABLE_OPENBLAS=1` behaves as if they were absent).
@@ -43,6 +50,7 @@ private typealias LapackeDgesdd = @convention(c) (
 /// agree on a value (typically 1 when they parallelise over samples).
 public struct OpenBLASBackend: LinearAlgebraBackend {
   private let sgemmFunction: CblasSgemm
+  private let strmmFunction: CblasStrmm
   private let setThreads: SetThreads?
   private let sgeqrf: LapackeSgeqrf
   private let sorgqr: LapackeSorgqr
@@ -99,6 +107,7 @@ public struct OpenBLASBackend: LinearAlgebraBackend {
     do {
       let backend = OpenBLASBackend(
         sgemmFunction: try symbol(blas, "cblas_sgemm", as: CblasSgemm.self),
+        strmmFunction: try symbol(blas, "cblas_strmm", as: CblasStrmm.self),
         setThreads: try? symbol(blas, "openblas_set_num_threads", as: SetThreads.self),
         sgeqrf: try symbol(lapacke, "LAPACKE_sgeqrf", as: LapackeSgeqrf.self),
         sorgqr: try symbol(lapacke, "LAPACKE_sorgqr", as: LapackeSorgqr.self),
@@ -136,6 +145,29 @@ public struct OpenBLASBackend: LinearAlgebraBackend {
       transB == .noTranspose ? cblasNoTrans : cblasTrans,
       Self.int32(m, "m"), Self.int32(n, "n"), Self.int32(k, "k"), alpha, a, Self.int32(lda, "lda"),
       b, Self.int32(ldb, "ldb"), beta, c, Self.int32(ldc, "ldc"))
+  }
+
+  public func lowerTriangularProduct(
+    m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
+  ) {
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+      for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
+      return
+    }
+    useThreads(threads)
+    // strmm works in place on B: copy B into C's first k rows; the rows below
+    // the k × k triangle are a general product.
+    for i in 0..<k { (c + i * ldc).update(from: b + i * ldb, count: n) }
+    strmmFunction(
+      cblasRowMajor, cblasLeft, cblasLower, cblasNoTrans, cblasNonUnit, Self.int32(k, "k"), Self.int32(n, "n"), alpha,
+      a, Self.int32(lda, "lda"), c, Self.int32(ldc, "ldc"))
+    if m > k {
+      sgemm(
+        transA: .noTranspose, transB: .noTranspose, m: m - k, n: n, k: k, alpha: alpha, a: a + k * lda, lda: lda,
+        b: b, ldb: ldb, beta: 0, c: c + k * ldc, ldc: ldc, threads: threads)
+    }
   }
 
   public func sgemmStridedBatched(

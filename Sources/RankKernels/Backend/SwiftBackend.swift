@@ -15,6 +15,13 @@ public struct SwiftBackend: LinearAlgebraBackend {
       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
   }
 
+  public func lowerTriangularProduct(
+    m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
+  ) {
+    swiftLowerTriangularProduct(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, threads: threads)
+  }
+
   public func sgemmStridedBatched(
     transA: Transpose, transB: Transpose, m: Int, n: Int, k: Int,
     alpha: Float, a: UnsafePointer<Float>, lda: Int, strideA: Int,

@@ -207,7 +207,7 @@ private func serialSGEMMReadingBInPlace(
 /// the edge tile and then copied for the last, narrower one (the micro-kernel
 /// always writes 16 columns).
 @inline(__always)
-private func multiplyTile(
+internal func multiplyTile(
   rows: Int, columns: Int, k: Int, packedA: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
   alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, edgeTile: UnsafeMutablePointer<Float>
 ) {
