@@ -72,6 +72,29 @@ struct MetricsTests {
     #expect(abs(m[.dongRatio] - ((8.0 / 3.0 * 2) / (2.0 * 2)).squareRoot()) < 1e-14)
   }
 
+  /// The affine rank is rank − 1 exactly when the ones vector lies in X's
+  /// column space (all n = rank rows: full row rank; or X = 1·vᵀ + U·Wᵀ),
+  /// else rank. The Gram route decides full rank by interlacing and the rest
+  /// by a Sturm count; both must agree with Jacobi on the centred X.
+  @Test(arguments: [(7, 7, true), (17, 17, true), (17, 5, true), (17, 5, false), (65, 65, true), (65, 30, true), (65, 1, false)])
+  func affineRankFollowsTheOnesVector(shape: (n: Int, rank: Int, onesInColumnSpace: Bool)) {
+    let (n, r, ones) = shape, d = 96
+    var generator = SplitMix(seed: UInt64(n * 100 + r))
+    func gaussian() -> Float { Float.random(in: -1...1, using: &generator) }
+    // Columns of U (uniform entries): the ones vector first when it must be in the span.
+    var u = (0..<(n * r)).map { _ in gaussian() }
+    if ones { for i in 0..<n { u[i * r] = 1 } }
+    let w = (0..<(r * d)).map { _ in gaussian() }
+    var x = [Float](repeating: 0, count: n * d)
+    for i in 0..<n { for j in 0..<d { for k in 0..<r { x[i * d + j] += u[i * r + k] * w[k * d + j] } } }
+    let expected = r == n || ones ? r - 1 : r
+    for method in [RankMethod.exact, .gram] {
+      let m = metrics(x, rows: n, columns: d, method: method)
+      #expect(m[.rank] == Double(r), "\(method) rank")
+      #expect(m[.affineRank] == Double(expected), "\(method) n = \(n), rank \(r), ones in span: \(ones)")
+    }
+  }
+
   @Test func rankToleranceSeparatesTinySingularValues() {
     // σ = (1, 1e-9): below 1·max(n,d)·ε_f32 ≈ 2.4e-7, so numerical rank 1.
     let x: [Float] = [1, 0, 0, 1e-9]

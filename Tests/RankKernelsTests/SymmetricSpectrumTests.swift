@@ -86,6 +86,68 @@ struct SymmetricSpectrumTests {
     expectSpectrum(similarity(lambda, seed: UInt64(100 + n)), n, lambda, norm: 2, "clusters")
   }
 
+  /// `symmetricEigenvalueCount` at every threshold between two eigenvalues
+  /// that are farther from it than the backward error (8·n·ε·‖A‖, as above)
+  /// must give the exact count; closer thresholds are skipped, since there
+  /// the count is only as exact as the eigenvalues.
+  private func expectCounts(_ a: [Double], _ n: Int, _ exact: [Double], norm: Double, _ name: String) {
+    let sorted = exact.sorted(by: >)
+    let tolerance = 8 * Double(n) * Double.ulpOfOne * max(norm, Double.leastNormalMagnitude)
+    var checked = 0
+    // Every threshold for small n; about a dozen, the ends included, for large
+    // (each count is a tridiagonal reduction: the suite must stay fast).
+    let step = max(1, n / 12)
+    for index in Set(Array(stride(from: 0, through: n, by: step)) + [n]).sorted() {
+      let above = index == 0 ? sorted[0] + 2 * norm + 1 : sorted[index - 1]
+      let below = index == n ? sorted[n - 1] - 2 * norm - 1 : sorted[index]
+      let threshold = (above + below) / 2
+      if min(above - threshold, threshold - below) <= tolerance { continue }
+      let count = a.withUnsafeBufferPointer { symmetricEigenvalueCount(n: n, a: $0.baseAddress!, lda: n, greaterThan: threshold) }
+      #expect(count == index, "\(name) n = \(n): \(count) eigenvalues above \(threshold), expected \(index)")
+      checked += 1
+    }
+    #expect(checked >= 2, "\(name): thresholds below and above the whole spectrum at least")
+  }
+
+  @Test(arguments: sizes)
+  func eigenvalueCountsOnKnownSpectra(n: Int) {
+    var clement = [Double](repeating: 0, count: n * n)
+    for i in 1..<max(1, n) {
+      let value = (Double(i) * Double(n - i)).squareRoot()
+      clement[(i - 1) * n + i] = value
+      clement[i * n + i - 1] = value
+    }
+    expectCounts(clement, n, (0..<n).map { Double(n - 1 - 2 * $0) }, norm: Double(max(n - 1, 1)), "Clement")
+    let steps = Double(max(n - 1, 1))
+    let graded: [Double] = (0..<n).map { k in pow(10.0, -12.0 * Double(k) / steps) }
+    expectCounts(similarity(graded, seed: UInt64(n)), n, graded, norm: 1, "graded")
+    let deficient: [Double] = (0..<n).map { $0 < n / 2 ? 3.0 : 0.0 }
+    expectCounts(similarity(deficient, seed: UInt64(200 + n)), n, deficient, norm: 3, "rank \(n / 2)")
+  }
+
+  /// Equal eigenvalues are not counted (the rank metrics count σ > tolerance),
+  /// a zero matrix has none above 0 and all n above −1, and a non-finite
+  /// matrix or threshold counts 0.
+  @Test func eigenvalueCountEdgeCases() {
+    let n = 5
+    let zero = [Double](repeating: 0, count: n * n)
+    #expect(symmetricEigenvalueCount(n: n, a: zero, lda: n, greaterThan: 0) == 0)
+    #expect(symmetricEigenvalueCount(n: n, a: zero, lda: n, greaterThan: -1) == n)
+    var identity = zero
+    for i in 0..<n { identity[i * n + i] = 2 }
+    #expect(symmetricEigenvalueCount(n: n, a: identity, lda: n, greaterThan: 2) == 0)
+    #expect(symmetricEigenvalueCount(n: n, a: identity, lda: n, greaterThan: 2.0.nextDown) == n)
+    #expect(symmetricEigenvalueCount(n: n, a: identity, lda: n, greaterThan: .nan) == 0)
+    var broken = identity
+    broken[1] = .infinity
+    #expect(symmetricEigenvalueCount(n: n, a: broken, lda: n, greaterThan: 0) == 0)
+    // Entries near the overflow threshold: the Sturm recurrence squares them.
+    var huge = identity
+    for i in 0..<n { huge[i * n + i] = 1e300 * Double(i + 1) }
+    #expect(symmetricEigenvalueCount(n: n, a: huge, lda: n, greaterThan: 2.5e300) == 3)
+    #expect(symmetricEigenvalueCount(n: 0, a: [], lda: 1, greaterThan: 0) == 0)
+  }
+
   @Test(arguments: sizes)
   func zeroAndRankDeficient(n: Int) {
     #expect(eigenvalues([Double](repeating: 0, count: n * n), n) == [Double](repeating: 0, count: n))

@@ -8,10 +8,10 @@ import sys
 
 PHASES = [
     ("random numbers (Philox, Box-Muller, Bartlett/gamma)", ["RandomStream", "bartlettFactors", "sampleGamma", "ieee754_log"]),
-    ("products (SGEMM)", ["GEMMMicroKernel", "SGEMM", "packA", "packB", "scaleMatrix"]),
+    ("products (SGEMM)", ["GEMMMicroKernel", "SGEMM", "packA", "packB", "scaleMatrix", "TriangularProduct"]),
     ("factors (Gram matrix, pivoted Cholesky, QR)", ["gramMatrix", "pivotedCholesky", "householder", "lqLowerFactor"]),
-    ("attention (softmax, entropy)", ["multiHeadAttention", "attentionBlock", "softmax", "exponentiate", "probabilityWeighted"]),
-    ("rank metrics (eigenvalues, centring, SVD)", ["tridiagonal", "symmetricEigenvalues", "CentringStatistics", "measure", "Jacobi", "singularValues", "randomizedRank"]),
+    ("attention (softmax, entropy)", ["multiHeadAttention", "attentionBlock", "attentionTask", "softmax", "exponentiate", "probabilityWeighted"]),
+    ("rank metrics (eigenvalues, centring, SVD)", ["tridiagonal", "symmetricEigenvalue", "rootFree", "sturmCount", "affineRank", "CentringStatistics", "measure", "meanAbsoluteCosine", "Jacobi", "singularValues", "randomizedRank"]),
     ("LayerNorm, GELU, biases", ["layerNorm", "LayerNorm", "gelu", "addBias", "addInPlace", "erfc8"]),
 ]
 

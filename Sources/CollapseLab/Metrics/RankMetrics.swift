@@ -59,8 +59,11 @@ public func gramOfRows(_ x: UnsafePointer<Float>, rows n: Int, columns d: Int) -
 /// Computes every metric of X (n × d, row-major, contiguous).
 ///
 /// Singular values by `rankMethod`: `.gram` (n ≤ d) takes them from the
-/// eigenvalues of X·Xᵀ and of C·X·Xᵀ·C (C = I − 11ᵀ/n centres the rows) —
-/// `gram` may pass X·Xᵀ when the caller already has it; `.exact` from
+/// eigenvalues of X·Xᵀ, and the affine rank from those by interlacing or,
+/// when that does not decide it, a Sturm count of the eigenvalues of
+/// C·X·Xᵀ·C above tolerance² (C = I − 11ᵀ/n centres the rows; no other
+/// metric needs the centred spectrum; `affineRankFromGram`) — `gram` may pass X·Xᵀ when
+/// the caller already has it; `.exact` from
 /// `RankKernels.singularValues` (Float64, one-sided Jacobi after QR) on the
 /// current backend, with the centred matrix formed in Float64 and rounded once
 /// to Float32.
@@ -98,30 +101,20 @@ public func measure(
   if !useGram {
     for i in 0..<n { for j in 0..<d { centred[i * d + j] = Float(Double(x[i * d + j]) - mean[j]) } }
   }
-  let sigma: [Double], centredSigma: [Double]
+  let sigma: [Double]
   // The cosines need X·Xᵀ whatever the rank method.
   let g = (useGram ? gram : nil) ?? gramOfRows(x, rows: n, columns: d)
-  if useGram {
-    sigma = singularValuesFromGram(g, n: n)
-    // C·G·C: subtract row and column means, add back the grand mean.
-    var rowMeans = [Double](repeating: 0, count: n), grandMean = 0.0
-    for i in 0..<n {
-      for j in 0..<n { rowMeans[i] += g[i * n + j] }
-      rowMeans[i] /= Double(n)
-      grandMean += rowMeans[i] / Double(n)
-    }
-    var centredGram = g
-    for i in 0..<n { for j in 0..<n { centredGram[i * n + j] += grandMean - rowMeans[i] - rowMeans[j] } }
-    centredSigma = singularValuesFromGram(centredGram, n: n)
-  } else {
-    sigma = spectrum(x)
-    centredSigma = centred.withUnsafeBufferPointer { spectrum($0.baseAddress!) }
-  }
+  sigma = useGram ? singularValuesFromGram(g, n: n) : spectrum(x)
   let sigmaMax = sigma.first ?? 0
   let tolerance = relativeTolerance * sigmaMax
   var values = MetricValues(values: [Double](repeating: .nan, count: Metric.allCases.count))
   values[.rank] = Double(sigma.filter { $0 > tolerance }.count)
-  values[.affineRank] = Double(centredSigma.filter { $0 > tolerance }.count)
+  if useGram {
+    values[.affineRank] = Double(affineRankFromGram(g, n: n, sigma: sigma, tolerance: tolerance))
+  } else {
+    let centredSigma = centred.withUnsafeBufferPointer { spectrum($0.baseAddress!) }
+    values[.affineRank] = Double(centredSigma.filter { $0 > tolerance }.count)
+  }
   values[.residualRatio] = totalSquares > 0 ? (residualSquares / totalSquares).squareRoot() : .nan
   values[.dongRatio] = sums.compositeNorm > 0 ? sums.residualCompositeNorm / sums.compositeNorm : .nan
   let smallest = sigma.last ?? 0
@@ -141,6 +134,34 @@ public func measure(
   values[.meanAbsCosine] = meanAbsoluteCosine(gram: g, n: n)
   values[.nonFinite] = 0
   return values
+}
+
+/// The number of singular values of C·X above `tolerance` (C = I − 11ᵀ/n
+/// centres the rows), from G = X·Xᵀ and its singular values `sigma` (√ of
+/// G's eigenvalues, descending).
+///
+/// C·G·C has the eigenvalue 0 on the ones vector and, on its orthogonal
+/// complement, the eigenvalues of a compression of G, which interlace with
+/// G's: λ_{i+1}(G) ≤ μ_i ≤ λ_i(G). So when every eigenvalue of G clears
+/// tolerance² by more than its backward error (X of full row rank, as
+/// residual streams are), all n − 1 of the μ_i do: the affine rank is n − 1
+/// with no further work. Otherwise a Sturm count of C·G·C above tolerance²
+/// (a tridiagonal reduction, not the whole spectrum) decides.
+func affineRankFromGram(_ g: [Double], n: Int, sigma: [Double], tolerance: Double) -> Int {
+  guard n > 0 else { return 0 }
+  let largest = sigma[0] * sigma[0], smallest = sigma[n - 1] * sigma[n - 1]
+  let backwardError = 8 * Double(n) * Double.ulpOfOne * largest
+  if smallest > tolerance * tolerance + backwardError { return n - 1 }
+  // C·G·C: subtract row and column means, add back the grand mean.
+  var rowMeans = [Double](repeating: 0, count: n), grandMean = 0.0
+  for i in 0..<n {
+    for j in 0..<n { rowMeans[i] += g[i * n + j] }
+    rowMeans[i] /= Double(n)
+    grandMean += rowMeans[i] / Double(n)
+  }
+  var centredGram = g
+  for i in 0..<n { for j in 0..<n { centredGram[i * n + j] += grandMean - rowMeans[i] - rowMeans[j] } }
+  return symmetricEigenvalueCount(n: n, a: centredGram, lda: n, greaterThan: tolerance * tolerance)
 }
 
 /// Mean |G_ij| / √(G_ii·G_jj) over i < j with both norms non-zero.
