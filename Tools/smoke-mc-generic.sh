@@ -62,6 +62,9 @@ dir=$(head -1 "$work/err.txt" | sed -n 's/^mc-generic: results in //p')
 [ -n "$dir" ] && [ -s "$dir/summary.json" ] && [ -s "$dir/plot.svg" ] || fail "no results directory on stderr's first line: $(cat "$work/err.txt")"
 grep -q "results: $dir" "$work/table.txt" || fail "the table does not name $dir"
 case "$dir" in "$work"/mc-generic-runs/*-seed0) ;; *) fail "unexpected directory $dir" ;; esac
+grep -q "^mc-generic: engine sketch: estimated .* faster than dense" "$work/err.txt" || fail "no line saying which engine and why: $(cat "$work/err.txt")"
+"$bin" --samples 1 --seq-len 512 --layers 1 --output "$work/long" --quiet > /dev/null 2> "$work/err.txt"
+grep -q "^mc-generic: engine dense: .*n = 512" "$work/err.txt" || fail "n = 512 should default to the dense engine: $(cat "$work/err.txt")"
 
 echo "smoke: shards via SLURM variables, then merge"
 "$bin" --samples 48 "${small[@]}" --output "$work/whole" > /dev/null

@@ -11,7 +11,7 @@ extension MCGeneric {
     @Option(help: "Number of samples, the whole run across all shards (default 1000; with --text the number of windows).")
     var samples: Int?
     @Option(help: "Seed of the counter-based RNG.") var seed: UInt64 = 0
-    @Option(help: "Engine: sketch (exact in distribution for Gaussian weights, never forms them; the default) or dense (materialises every weight matrix; needed for uniform weights).")
+    @Option(help: "Engine: sketch (exact in distribution for Gaussian weights, never forms them) or dense (materialises every weight matrix; needed for uniform weights). Default: whichever the cost model estimates faster for the configuration (sketch up to about n = 500 at d = 768); the run prints which and why.")
     var engine: String?
     @Option(name: .customLong("rank-method"), help: "gram (eigenvalues of the Float64 Gram matrix; the default, fastest), exact (Float64 QR + Jacobi singular values, relative accuracy for tiny values) or randomized (fixed-precision randomized rank estimate, for long sequences).")
     var rankMethod = "gram"
@@ -77,7 +77,14 @@ extension MCGeneric {
         }
       } else {
         configuration = try model.makeConfiguration()
-        engineName = engine ?? (configuration.weightDistribution == .gaussian ? "sketch" : "dense")
+        configuration.rankMethod = RankMethod(rawValue: rankMethod)!
+        if let engine {
+          engineName = engine
+        } else {
+          let choice = defaultEngine(for: configuration)
+          engineName = choice.name
+          notes.append("mc-generic: " + choice.reason)
+        }
         forwardEngine = engineName == "sketch" ? SketchEngine() : DenseEngine()
         sampleCount = samples ?? 1000
       }

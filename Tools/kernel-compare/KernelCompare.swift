@@ -118,6 +118,7 @@ struct KernelCompare: ParsableCommand {
       }
     }
     if !json { print(formatTable(rows)) }
+    printEngineWork(rows: rows, rounds: rounds, json: json)
   }
 }
 

@@ -1,0 +1,148 @@
+/// The arithmetic and random numbers of one mc-generic sample, counted from
+/// the configuration alone (no run needed), by the kernels they go to.
+///
+/// Counts follow the engines' code paths: the dense engine draws each layer's
+/// weights once for all variants and multiplies every variant's activations
+/// by them; the sketch engine factors each activation's Float64 Gram matrix
+/// (pivoted Cholesky) and multiplies the triangular factor by fresh
+/// Gaussians. Metrics (rank method `gram`) are one Gram matrix and one
+/// tridiagonal reduction per state, plus a second reduction for the affine
+/// rank of variants without residual connections (with them the state has
+/// full row rank and interlacing decides, see `affineRankFromGram`).
+/// Elementwise work (LayerNorm, GELU, softmax) is left out: under 5 % at
+/// every n measured.
+public struct SampleWork: Sendable, Equatable {
+  /// Float32 multiply-adds of products: SGEMM, triangular products, attention.
+  public var float32MultiplyAdds = 0.0
+  /// Float64 multiply-adds of Gram matrices (X·Xᵀ, symmetric: half of n²·k).
+  public var gramMultiplyAdds = 0.0
+  /// Float64 multiply-adds of pivoted Cholesky factorisations (n³/6 each).
+  public var choleskyMultiplyAdds = 0.0
+  /// Float64 multiply-adds of tridiagonal reductions ((2/3)·n³ each).
+  public var tridiagonalMultiplyAdds = 0.0
+  /// Random numbers drawn (normals, and uniforms for uniform weights).
+  public var randomNumbers = 0.0
+
+  /// FLOPs in Float32 (2 per multiply-add).
+  public var float32FLOPs: Double { 2 * float32MultiplyAdds }
+  /// FLOPs in Float64 (2 per multiply-add).
+  public var float64FLOPs: Double { 2 * (gramMultiplyAdds + choleskyMultiplyAdds + tridiagonalMultiplyAdds) }
+
+  /// The time these FLOPs take at a Float32 rate of `sgemmFLOPRate` FLOP/s
+  /// and Float64 at half of it (the vector width halves): the machine's limit
+  /// for this sample, random numbers not included.
+  public func limitSeconds(sgemmFLOPRate: Double) -> Double {
+    float32FLOPs / sgemmFLOPRate + float64FLOPs / (sgemmFLOPRate / 2)
+  }
+
+  /// Estimated seconds on one thread of the machine the rates were measured
+  /// on (`KernelRates.zen3`), each kernel at its own rate.
+  public func estimatedSeconds(rates: KernelRates = .zen3) -> Double {
+    float32MultiplyAdds / rates.float32MultiplyAdds + gramMultiplyAdds / rates.gramMultiplyAdds
+      + choleskyMultiplyAdds / rates.choleskyMultiplyAdds + tridiagonalMultiplyAdds / rates.tridiagonalMultiplyAdds
+      + randomNumbers / rates.randomNumbers
+  }
+}
+
+/// Single-thread rates per second of the kernels `SampleWork` counts.
+public struct KernelRates: Sendable {
+  public var float32MultiplyAdds, gramMultiplyAdds, choleskyMultiplyAdds, tridiagonalMultiplyAdds, randomNumbers: Double
+
+  /// Measured with kernel-compare on the AMD EPYC Zen 3 development VM
+  /// (2026-12-01, one thread): SGEMM at BERT shapes ≈ 90 GFLOP/s, Float64
+  /// Gram matrices ≈ 42 GFLOP/s, pivoted Cholesky ≈ 6 GFLOP/s, tridiagonal
+  /// reduction ≈ 10 GFLOP/s (7 at n = 128, 14 at n = 512), normals
+  /// ≈ 0.75 G/s. Ratios, not absolute values, decide the engine, and they
+  /// carry over between x86-64 machines with AVX2.
+  public static let zen3 = KernelRates(
+    float32MultiplyAdds: 45e9, gramMultiplyAdds: 21e9, choleskyMultiplyAdds: 3e9, tridiagonalMultiplyAdds: 5e9,
+    randomNumbers: 0.75e9)
+}
+
+extension SampleWork {
+  /// The work of one sample of `engine` ("dense" or "sketch").
+  public init(engine: String, configuration c: ModelConfiguration) {
+    let n = Double(c.sequenceLength), d = Double(c.modelDimension), dff = Double(c.feedForwardDimension)
+    let heads = Double(c.heads), layers = Double(c.layers)
+    let sketch = engine == "sketch" && c.sequenceLength <= c.modelDimension
+    let needsMLP = c.variants.contains(where: \.mlp)
+    func gram(_ rows: Double, _ columns: Double) -> Double { rows * rows * columns / 2 }
+    let reduction = 2 * n * n * n / 3, cholesky = n * n * n / 6
+    // The input and its metrics (shared by all variants).
+    randomNumbers += n * d
+    let metricsPerState = c.rankMethod == .gram && c.sequenceLength <= c.modelDimension ? gram(n, d) : 0
+    if c.rankMethod == .gram { tridiagonalMultiplyAdds += reduction }
+    gramMultiplyAdds += metricsPerState
+    if !sketch {
+      // Dense weights, once per layer; the sketch at n > d draws them per variant.
+      let weights = layers * (4 * d * d + (needsMLP ? 2 * d * dff : 0))
+      randomNumbers += engine == "sketch" ? Double(c.variants.count) * weights : weights
+    }
+    for variant in c.variants {
+      var f32 = 0.0, grams = 0.0, factors = 0.0, normals = 0.0
+      if sketch {
+        // Factor of the attention input: its Gram matrix is the state's,
+        // except after a pre-LN.
+        if variant.preLayerNorm { grams += gram(n, d) }
+        factors += 1
+        if c.sequenceLength <= c.headDimension && !c.randomBiases {
+          // Bartlett shortcut: score factors, query and value products on
+          // n × n blocks per head, attention at head width n, output factor
+          // from the n × H·n head outputs.
+          normals += heads * n * n + heads * n * (n + 1)
+          f32 += 3 * heads * n * n * n + 2 * heads * n * n * n
+          grams += gram(n, heads * n)
+        } else {
+          normals += 3 * n * d
+          f32 += 3 * n * n * d / 2 + 2 * n * n * d
+          grams += gram(n, d)
+        }
+        factors += 1
+        normals += n * d
+        f32 += n * n * d / 2
+        if variant.mlp {
+          grams += gram(n, d) + gram(n, dff)
+          factors += 2
+          normals += n * dff + n * d
+          f32 += n * n * dff / 2 + n * n * d / 2
+        }
+      } else {
+        f32 += 4 * n * d * d + 2 * n * n * d
+        if variant.mlp { f32 += 2 * n * d * dff }
+      }
+      float32MultiplyAdds += layers * f32
+      gramMultiplyAdds += layers * (grams + metricsPerState)
+      choleskyMultiplyAdds += layers * factors * cholesky
+      randomNumbers += layers * normals
+      if c.rankMethod == .gram {
+        tridiagonalMultiplyAdds += layers * reduction * (variant.residual ? 1 : 2)
+      }
+    }
+  }
+}
+
+/// The engine mc-generic runs when `--engine` is not given: whichever
+/// `SampleWork` estimates faster for the configuration, and one line saying
+/// why. The sketch needs Gaussian weights; trained checkpoints always run
+/// dense. The choice depends on the configuration only, never on a timing,
+/// so a resumed or sharded run makes the same one.
+public func defaultEngine(for c: ModelConfiguration) -> (name: String, reason: String) {
+  if c.weightDistribution != .gaussian {
+    return ("dense", "engine dense: the sketch needs Gaussian weights (--weight-distribution \(c.weightDistribution.rawValue))")
+  }
+  let dense = SampleWork(engine: "dense", configuration: c).estimatedSeconds()
+  let sketch = SampleWork(engine: "sketch", configuration: c).estimatedSeconds()
+  let name = sketch <= dense ? "sketch" : "dense"
+  let ratio = max(dense, sketch) / min(dense, sketch)
+  let why = name == "sketch"
+    ? "its products grow like n² and need no weight matrices"
+    : "at n = \(c.sequenceLength) against d = \(c.modelDimension) its n × n factors and Gram matrices cost more than the weights they replace"
+  return (
+    name,
+    "engine \(name): estimated \(formatSeconds(min(dense, sketch))) per sample per thread, \(String(format: "%.2f", ratio))× faster than \(name == "sketch" ? "dense" : "sketch") (\(formatSeconds(max(dense, sketch)))): \(why); --engine forces one"
+  )
+}
+
+private func formatSeconds(_ seconds: Double) -> String {
+  seconds < 1 ? String(format: "%.0f ms", seconds * 1e3) : String(format: "%.2f s", seconds)
+}

@@ -1,0 +1,44 @@
+@testable import CollapseLab
+import Testing
+
+@Suite("Default engine from the cost model")
+struct EngineChoiceTests {
+  private func configuration(n: Int) -> ModelConfiguration {
+    var c = ModelConfiguration()
+    c.sequenceLength = n
+    return c
+  }
+
+  /// Measured (kernel-compare --engines, PERF.md): the sketch is faster up
+  /// to n = 384 and the dense engine at 512 for BERT-base; the model must
+  /// pick accordingly and switch once in between.
+  @Test func picksTheMeasuredFasterEngine() {
+    for n in [1, 16, 64, 128, 256, 384] { #expect(defaultEngine(for: configuration(n: n)).name == "sketch", "n = \(n)") }
+    #expect(defaultEngine(for: configuration(n: 512)).name == "dense")
+    let choices = (16...768).map { defaultEngine(for: configuration(n: $0)).name }
+    let switches = zip(choices, choices.dropFirst()).filter { $0 != $1 }.count
+    #expect(switches == 1, "one crossover between n = 16 and 768, got \(switches)")
+  }
+
+  @Test func uniformWeightsRunDenseAndSayWhy() {
+    var c = configuration(n: 16)
+    c.weightDistribution = .uniform
+    let choice = defaultEngine(for: c)
+    #expect(choice.name == "dense")
+    #expect(choice.reason.contains("Gaussian"))
+    #expect(defaultEngine(for: configuration(n: 16)).reason.hasPrefix("engine sketch: estimated"))
+  }
+
+  /// The FLOP counts behind the choice, against the closed forms at n = 128:
+  /// the dense engine's products are 4·n·d² + 2·n²·d per variant and layer
+  /// plus 2·n·d·d_ff per MLP layer; it draws each layer's weights once.
+  @Test func denseWorkMatchesClosedForm() {
+    let c = configuration(n: 128)
+    let work = SampleWork(engine: "dense", configuration: c)
+    let (n, d, f, layers) = (128.0, 768.0, 3072.0, 12.0)
+    let variants = Double(c.variants.count), mlpVariants = Double(c.variants.filter(\.mlp).count)
+    #expect(work.float32MultiplyAdds == layers * (variants * (4 * n * d * d + 2 * n * n * d) + mlpVariants * 2 * n * d * f))
+    #expect(work.randomNumbers == n * d + layers * (4 * d * d + 2 * d * f))
+    #expect(work.float64FLOPs > 0 && work.limitSeconds(sgemmFLOPRate: 1e11) > 0)
+  }
+}
