@@ -54,6 +54,21 @@ struct LayerNormTests {
     expectClose(y, reference(x, rows: rows, columns: columns, gamma: nil, beta: nil, eps: 1e-12), columns: columns, gamma: nil, beta: nil)
   }
 
+  /// Rows whose first eight values sit far from the mean (the one-pass shift
+  /// is then unrepresentative and the second, corrected pass must run), with
+  /// each combination of gamma and beta present (each has its own loop).
+  @Test(arguments: [(true, true), (true, false), (false, true), (false, false)])
+  func unrepresentativeRowHeadAndEveryAffineCombination(affine: (gamma: Bool, beta: Bool)) {
+    let columns = 771, rows = 3
+    var x = gaussianMatrix(rows, columns, seed: 5).map { 0.01 * $0 }
+    for i in 0..<rows { for j in 0..<8 { x[i * columns + j] += 1e4 } }
+    let gamma = affine.gamma ? randomMatrix(1, columns, seed: 6).map { 1 + $0 } : nil
+    let beta = affine.beta ? randomMatrix(1, columns, seed: 7) : nil
+    var y = [Float](repeating: 0, count: rows * columns)
+    layerNorm(rows: rows, columns: columns, input: x, gamma: gamma, beta: beta, eps: 1e-12, output: &y)
+    expectClose(y, reference(x, rows: rows, columns: columns, gamma: gamma, beta: beta, eps: 1e-12), columns: columns, gamma: gamma, beta: beta)
+  }
+
   @Test func constantRowNormalizesToBetaThroughEps() {
     let columns = 19
     let x = [Float](repeating: 4.25, count: columns)

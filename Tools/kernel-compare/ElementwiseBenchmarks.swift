@@ -13,9 +13,14 @@ func elementwiseCases(threads: Int) -> [BenchmarkCase] {
     cases.append(
       BenchmarkCase(
         kernel: "layernorm", shape: "\(rows)x\(d)", work: Double(2 * rows * d * 4), unit: .gigabytes,
-        contenders: [("swift", {
-          layerNorm(rows: rows, columns: d, input: x, gamma: gamma, beta: beta, eps: 1e-12, output: y, threads: threads)
-        })]))
+        contenders: [
+          ("swift", {
+            layerNorm(rows: rows, columns: d, input: x, gamma: gamma, beta: beta, eps: 1e-12, output: y, threads: threads)
+          }),
+          // The same bytes through a streaming copy, in the same rounds: the
+          // memory system's limit for this size (issue 16: LayerNorm ≥ 80 %).
+          ("copy", { MachineProbes.streamCopy(x, y, count: rows * d, threads: threads) }),
+        ]))
   }
   for (rows, width) in [(16, 3072), (4096, 3072)] {
     // N(0, 1), about the feed-forward pre-activations of a trained BERT (at

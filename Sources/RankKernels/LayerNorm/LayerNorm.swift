@@ -9,9 +9,11 @@
 ///   - threads: rows are split across threads; each row's result is
 ///     independent of the split.
 ///
-/// Accuracy: the mean is refined by a second pass over x − μ₀ (the
-/// "corrected two-pass" algorithm), so rows like 1e4 + small noise keep the
-/// noise's variance to Float32 accuracy instead of losing it to cancellation.
+/// Accuracy: the statistics come from sums of x − shift, with the shift near
+/// the mean (refined by a second pass, the "corrected two-pass" algorithm,
+/// whenever it is not), so rows like 1e4 + small noise keep the noise's
+/// variance to Float32 accuracy instead of losing it to cancellation. Two
+/// passes over each row in all: statistics, then the normalised output.
 /// A constant row has variance 0 and normalises to `beta` (through `eps`).
 /// A row containing NaN or ±inf yields NaN in every element.
 public func layerNorm(
@@ -89,22 +91,12 @@ func storeVector(_ value: Float8, _ pointer: UnsafeMutablePointer<Float>) {
   UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: Float8.self)
 }
 
-/// Σ x over a row, 32 lanes wide (so each lane adds only count/32 values):
-/// four independent accumulators also keep the adds' latency off the
-/// critical path.
+/// The mean of a row's first `count` (≤ 8) values.
 @inline(__always)
-private func rowSum(_ x: UnsafePointer<Float>, count: Int) -> Float {
-  var s0 = Float8(), s1 = Float8(), s2 = Float8(), s3 = Float8()
-  var j = 0
-  while j + 32 <= count {
-    s0 += loadVector(x + j); s1 += loadVector(x + j + 8)
-    s2 += loadVector(x + j + 16); s3 += loadVector(x + j + 24)
-    j += 32
-  }
-  while j + 8 <= count { s0 += loadVector(x + j); j += 8 }
-  var sum = horizontalSum((s0 + s1) + (s2 + s3))
-  while j < count { sum += x[j]; j += 1 }
-  return sum
+private func rowMean(_ x: UnsafePointer<Float>, count: Int) -> Float {
+  var sum: Float = 0
+  for j in 0..<count { sum += x[j] }
+  return sum / Float(count)
 }
 
 /// Σ d and Σ d² for d = x − shift over a row, with four accumulators each.
@@ -142,33 +134,82 @@ private func normalizeRow(
   _ x: UnsafePointer<Float>, count: Int, gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?,
   eps: Float, output: UnsafeMutablePointer<Float>
 ) {
-  let n = Float(count)
-  // Pass 1: a first mean. Pass 2: sums of d = x − μ₀ refine the mean and give
-  // the variance without subtracting two large nearly equal numbers.
-  let firstMean = rowSum(x, count: count) / n
-  let (correction, squares) = rowDeviationSums(x, count: count, minus: firstMean)
-  let meanCorrection = Double(correction) / Double(count)
-  let variance = max(0, Double(squares) / Double(count) - meanCorrection * meanCorrection)
-  let inverseDeviation = Float(1 / (variance + Double(eps)).squareRoot())
-  // x − μ = (x − μ₀) − δ: the first difference is exact for rows whose values
-  // sit near their mean (Sterbenz), and δ is small; rounding μ itself to Float
-  // would cost up to half an ulp of the offset (5e-4 for rows near 1e4).
+  // Sums of d = x − shift give the mean (shift + δ, δ = Σd/n) and the
+  // variance (Σd²/n − δ²) in one pass. The shift, the mean of the first
+  // eight values, sits within about σ/√8 of the mean, so δ² is about 1/8 of
+  // the variance and the subtraction costs ~0.1 bit. When it does not (a row
+  // whose head is unrepresentative, δ² > variance/4), a second pass from the
+  // refined mean is the corrected two-pass algorithm: rows like 1e4 + small
+  // noise keep the noise's variance to Float32 accuracy either way.
+  var shift = rowMean(x, count: min(count, 8))
+  var (correction, squares) = rowDeviationSums(x, count: count, minus: shift)
+  var meanCorrection = Double(correction) / Double(count)
+  var variance = Double(squares) / Double(count) - meanCorrection * meanCorrection
+  if meanCorrection * meanCorrection > 0.25 * variance {
+    shift += Float(meanCorrection)
+    (correction, squares) = rowDeviationSums(x, count: count, minus: shift)
+    meanCorrection = Double(correction) / Double(count)
+    variance = Double(squares) / Double(count) - meanCorrection * meanCorrection
+  }
+  let inverseDeviation = Float(1 / (max(0, variance) + Double(eps)).squareRoot())
+  // x − μ = (x − shift) − δ: the first difference is exact for rows whose
+  // values sit near their mean (Sterbenz), and δ is small; rounding μ itself
+  // to Float would cost up to half an ulp of the offset (5e-4 near 1e4).
+  let firstMean = shift
   let delta = Float(meanCorrection)
-  let meanV = Float8(repeating: firstMean), deltaV = Float8(repeating: delta)
-  let scaleV = Float8(repeating: inverseDeviation)
+  // One specialised loop per (gamma, beta) presence: the optional checks
+  // inside the loop were not hoisted and cost a third of its instructions.
+  let ones = x  // any valid pointer: not read when its flag is false
+  switch (gamma, beta) {
+  case let (gamma?, beta?):
+    writeNormalized(x, count: count, shift: firstMean, delta: delta, scale: inverseDeviation, gamma: gamma, beta: beta, scales: true, shifts: true, output: output)
+  case let (gamma?, nil):
+    writeNormalized(x, count: count, shift: firstMean, delta: delta, scale: inverseDeviation, gamma: gamma, beta: ones, scales: true, shifts: false, output: output)
+  case let (nil, beta?):
+    writeNormalized(x, count: count, shift: firstMean, delta: delta, scale: inverseDeviation, gamma: ones, beta: beta, scales: false, shifts: true, output: output)
+  case (nil, nil):
+    writeNormalized(x, count: count, shift: firstMean, delta: delta, scale: inverseDeviation, gamma: ones, beta: ones, scales: false, shifts: false, output: output)
+  }
+}
+
+/// output[j] = ((x[j] − shift) − delta)·scale·gamma[j] + beta[j] (each factor
+/// only when its flag is set; the flags are literals at every call, so each
+/// call compiles to its own branch-free loop), four vectors per iteration.
+@inline(__always)
+private func writeNormalized(
+  _ x: UnsafePointer<Float>, count: Int, shift: Float, delta: Float, scale: Float,
+  gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, scales: Bool, shifts: Bool,
+  output: UnsafeMutablePointer<Float>
+) {
+  let shiftV = Float8(repeating: shift), deltaV = Float8(repeating: delta), scaleV = Float8(repeating: scale)
+  @inline(__always) func normalized(_ j: Int) -> Float8 {
+    let y = ((loadVector(x + j) - shiftV) - deltaV) * scaleV
+    switch (scales, shifts) {
+    case (true, true): return fma8(y, loadVector(gamma + j), loadVector(beta + j))
+    case (true, false): return y * loadVector(gamma + j)
+    case (false, true): return y + loadVector(beta + j)
+    case (false, false): return y
+    }
+  }
   var j = 0
-  while j + 8 <= count {
-    var y = ((loadVector(x + j) - meanV) - deltaV) * scaleV
-    if let gamma { y *= loadVector(gamma + j) }
-    if let beta { y += loadVector(beta + j) }
-    storeVector(y, output + j)
-    j += 8
+  while j &+ 32 <= count {
+    let a = normalized(j), b = normalized(j &+ 8), c = normalized(j &+ 16), d = normalized(j &+ 24)
+    storeVector(a, output + j); storeVector(b, output + (j &+ 8))
+    storeVector(c, output + (j &+ 16)); storeVector(d, output + (j &+ 24))
+    j &+= 32
+  }
+  while j &+ 8 <= count {
+    storeVector(normalized(j), output + j)
+    j &+= 8
   }
   while j < count {
-    var y = ((x[j] - firstMean) - delta) * inverseDeviation
-    if let gamma { y *= gamma[j] }
-    if let beta { y += beta[j] }
-    output[j] = y
-    j += 1
+    let y = ((x[j] - shift) - delta) * scale
+    switch (scales, shifts) {
+    case (true, true): output[j] = beta[j].addingProduct(y, gamma[j])
+    case (true, false): output[j] = y * gamma[j]
+    case (false, true): output[j] = y + beta[j]
+    case (false, false): output[j] = y
+    }
+    j &+= 1
   }
 }
