@@ -8,6 +8,8 @@ private let awkwardShapes: [(m: Int, n: Int, k: Int)] = [
   (1, 1, 1), (1, 7, 17), (7, 1, 17), (17, 7, 1), (7, 17, 65), (65, 17, 7),
   (17, 65, 127), (127, 33, 17), (6, 16, 384), (13, 31, 385), (1, 769, 7), (5, 9, 769),
   (150, 40, 30), (33, 200, 20),
+  // The small-product path (m ≤ 24, n ≤ 64, k ≤ 64) at and around its limits.
+  (16, 16, 16), (16, 64, 16), (16, 16, 64), (24, 64, 64), (23, 17, 63), (19, 33, 5),
 ]
 
 @Suite("SGEMM against a Float64 reference")
@@ -39,6 +41,20 @@ struct GEMMTests {
       results.append(c)
     }
     #expect(results.allSatisfy { $0 == results[0] })
+  }
+
+  /// The small-product path sums each element exactly as the blocked path
+  /// does: a 24-row product (small path) equals the first 24 rows of the same
+  /// product with a 25th row (blocked path), bit for bit.
+  @Test(arguments: Transpose.allCases)
+  func smallPathMatchesBlockedPathBitForBit(transB: Transpose) {
+    let (k, n) = (40, 50)
+    let a = randomMatrix(25, k, seed: 21), b = randomMatrix(transB == .noTranspose ? k : n, transB == .noTranspose ? n : k, seed: 22)
+    let ldb = transB == .noTranspose ? n : k
+    var small = [Float](repeating: 0, count: 24 * n), blocked = [Float](repeating: 0, count: 25 * n)
+    sgemm(transB: transB, m: 24, n: n, k: k, a: a, lda: k, b: b, ldb: ldb, c: &small, ldc: n, threads: 1, backend: Backends.swift)
+    sgemm(transB: transB, m: 25, n: n, k: k, a: a, lda: k, b: b, ldb: ldb, c: &blocked, ldc: n, threads: 1, backend: Backends.swift)
+    #expect(Array(blocked[0..<(24 * n)]) == small)
   }
 
   @Test func betaZeroDoesNotReadC() {

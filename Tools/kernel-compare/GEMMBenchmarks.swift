@@ -34,13 +34,34 @@ func gemmCases(backends: [any LinearAlgebraBackend], threads: Int) -> [Benchmark
 /// One attention head's products at 16 tokens (scores Q·Kᵀ and P·V): the
 /// size where per-call overhead, not arithmetic, decides.
 func tinyGEMMCases(backends: [any LinearAlgebraBackend]) -> [BenchmarkCase] {
-  let n = 16
-  let a = randomBuffer(n * n, seed: 13), b = randomBuffer(n * n, seed: 14), c = permanentBuffer(n * n, of: Float.self)
-  return [Transpose.noTranspose, .transpose].map { transB in
-    BenchmarkCase(
-      kernel: "sgemm", shape: "\(n)x\(n)x\(n)" + (transB == .transpose ? "_bT" : ""), work: 2.0 * Double(n * n * n), unit: .gflops,
+  // M×K×N: 16×16×16 both ways; one head's scores Q_h·K_hᵀ (16×64×16, B
+  // transposed) and values P·V_h (16×16×64) at 16 tokens; and the sketch
+  // engine's per-head factor products at n = 16, batched over 12 heads.
+  let shapes: [(m: Int, k: Int, n: Int, transB: Transpose)] = [
+    (16, 16, 16, .noTranspose), (16, 16, 16, .transpose), (16, 64, 16, .transpose), (16, 16, 64, .noTranspose),
+  ]
+  var cases = shapes.map { m, k, n, transB in
+    let a = randomBuffer(m * k, seed: 13), b = randomBuffer(k * n, seed: 14), c = permanentBuffer(m * n, of: Float.self)
+    let ldb = transB == .transpose ? k : n
+    return BenchmarkCase(
+      kernel: "sgemm", shape: "\(m)x\(k)x\(n)" + (transB == .transpose ? "_bT" : ""), work: 2.0 * Double(m * n * k), unit: .gflops,
       contenders: perBackend(backends) { backend in
-        sgemm(transB: transB, m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, c: c, ldc: n, threads: 1, backend: backend)
+        sgemm(transB: transB, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: ldb, c: c, ldc: n, threads: 1, backend: backend)
       })
   }
+  let (size, heads) = (16, 12)
+  let a = randomBuffer(heads * size * size, seed: 15), b = randomBuffer(heads * size * size, seed: 16)
+  let c = permanentBuffer(heads * size * size, of: Float.self)
+  for transB in Transpose.allCases {
+    cases.append(
+      BenchmarkCase(
+        kernel: "sgemm_strided_batched", shape: "\(heads)x16x16x16" + (transB == .transpose ? "_bT" : ""),
+        work: 2.0 * Double(heads * size * size * size), unit: .gflops,
+        contenders: perBackend(backends) { backend in
+          sgemmStridedBatched(
+            transB: transB, m: size, n: size, k: size, a: a, lda: size, strideA: size * size, b: b, ldb: size,
+            strideB: size * size, c: c, ldc: size, strideC: size * size, batchCount: heads, threads: 1, backend: backend)
+        }))
+  }
+  return cases
 }

@@ -24,4 +24,9 @@ public enum GEMMTuning {
   /// are read in place instead of packed (each panel feeds at most four
   /// 6-row tiles, too few to repay the copy).
   public static let inPlaceBRowLimit = 24
+  /// Products with at most `inPlaceBRowLimit` rows, this many columns and
+  /// this depth take the unblocked small-product path (stack buffers, no
+  /// fork/join): attention heads at 16 tokens.
+  public static let smallProductColumns = 64
+  public static let smallProductDepth = 64
 }
