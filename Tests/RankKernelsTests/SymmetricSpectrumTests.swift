@@ -43,15 +43,20 @@ struct SymmetricSpectrumTests {
   }
 
   /// Clement's matrix: tridiagonal, off-diagonal √(i(n−i)), eigenvalues ±(n−1), ±(n−3), … exactly.
-  @Test(arguments: sizes)
-  func clement(n: Int) {
+  private func clementMatrix(_ n: Int) -> (matrix: [Double], eigenvalues: [Double]) {
     var a = [Double](repeating: 0, count: n * n)
     for i in 1..<max(1, n) {
       let value = (Double(i) * Double(n - i)).squareRoot()
       a[(i - 1) * n + i] = value
       a[i * n + i - 1] = value
     }
-    expectSpectrum(a, n, (0..<n).map { Double(n - 1 - 2 * $0) }, norm: Double(max(n - 1, 1)), "Clement")
+    return (a, (0..<n).map { Double(n - 1 - 2 * $0) })
+  }
+
+  @Test(arguments: sizes)
+  func clement(n: Int) {
+    let (a, exact) = clementMatrix(n)
+    expectSpectrum(a, n, exact, norm: Double(max(n - 1, 1)), "Clement")
   }
 
   /// Wilkinson's W21+ (diagonal |10 − i|, off-diagonal 1): pairs of eigenvalues
@@ -111,13 +116,8 @@ struct SymmetricSpectrumTests {
 
   @Test(arguments: sizes)
   func eigenvalueCountsOnKnownSpectra(n: Int) {
-    var clement = [Double](repeating: 0, count: n * n)
-    for i in 1..<max(1, n) {
-      let value = (Double(i) * Double(n - i)).squareRoot()
-      clement[(i - 1) * n + i] = value
-      clement[i * n + i - 1] = value
-    }
-    expectCounts(clement, n, (0..<n).map { Double(n - 1 - 2 * $0) }, norm: Double(max(n - 1, 1)), "Clement")
+    let (clement, exact) = clementMatrix(n)
+    expectCounts(clement, n, exact, norm: Double(max(n - 1, 1)), "Clement")
     let steps = Double(max(n - 1, 1))
     let graded: [Double] = (0..<n).map { k in pow(10.0, -12.0 * Double(k) / steps) }
     expectCounts(similarity(graded, seed: UInt64(n)), n, graded, norm: 1, "graded")

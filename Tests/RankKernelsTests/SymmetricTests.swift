@@ -89,10 +89,7 @@ struct SymmetricTests {
   @Test(arguments: [(1, 1), (7, 7), (16, 5), (16, 16), (17, 1)])
   func pivotedCholeskyReproducesLowRankGram(size: (n: Int, rank: Int)) {
     let (n, r) = size
-    let b = gaussianMatrix(n, r, seed: UInt64(n * 7 + r)).map(Double.init)
-    var bt = [Double](repeating: 0, count: r * n)
-    for i in 0..<n { for j in 0..<r { bt[j * n + i] = b[i * r + j] } }
-    let a = product(b, bt, n, r, n)
+    let a = lowRankGram(n: n, rank: r, seed: UInt64(n * 7 + r))
     var f = [Double](repeating: .nan, count: n * n)
     let rank = pivotedCholesky(n: n, a: a, lda: n, factor: &f, ldf: n)
     #expect(rank == r)
@@ -111,10 +108,7 @@ struct SymmetricTests {
   @Test(arguments: [(1, 1), (7, 3), (33, 33), (129, 40)])
   func pivotedCholeskyLowerFactorAndOrder(size: (n: Int, rank: Int)) {
     let (n, r) = size
-    let b = gaussianMatrix(n, r, seed: UInt64(n * 13 + r)).map(Double.init)
-    var bt = [Double](repeating: 0, count: r * n)
-    for i in 0..<n { for j in 0..<r { bt[j * n + i] = b[i * r + j] } }
-    let a = product(b, bt, n, r, n)
+    let a = lowRankGram(n: n, rank: r, seed: UInt64(n * 13 + r))
     var lower = [Double](repeating: .nan, count: n * n), order = [Int](repeating: -1, count: n)
     let rank = pivotedCholesky(n: n, a: a, lda: n, lower: &lower, ldl: n, order: &order)
     #expect(rank == r)
@@ -147,4 +141,12 @@ struct SymmetricTests {
     #expect(pivotedCholesky(n: 3, a: [Double](repeating: 0, count: 9), lda: 3, factor: &f, ldf: 3) == 0)
     #expect(f.allSatisfy { $0 == 0 })
   }
+}
+
+/// B·Bᵀ (n × n, Float64) for a Gaussian B (n × rank): positive semidefinite of rank `rank`.
+private func lowRankGram(n: Int, rank r: Int, seed: UInt64) -> [Double] {
+  let b = gaussianMatrix(n, r, seed: seed).map(Double.init)
+  var bt = [Double](repeating: 0, count: r * n)
+  for i in 0..<n { for j in 0..<r { bt[j * n + i] = b[i * r + j] } }
+  return product(b, bt, n, r, n)
 }

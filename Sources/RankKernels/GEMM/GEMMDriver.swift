@@ -95,6 +95,24 @@ internal func serialSGEMM(
   b: UnsafePointer<Float>, ldb: Int,
   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
+  blockedProduct(
+    transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
+    c: c, ldc: ldc, lowerTriangularA: false)
+}
+
+/// The five loops of `serialSGEMM`, shared with the lower-triangular product
+/// (`lowerTriangularA`, a literal at both call sites, so each gets its own
+/// loop with the other's branches folded away). For a lower-triangular A
+/// (m × k, entries A[i, j] with j ≤ i): packed A panels are zeroed above the
+/// diagonal, a depth block skips the rows above it, and the tile of rows
+/// r..<r+6 stops its depth loop at r+6.
+@inline(__always)
+internal func blockedProduct(
+  transA: Transpose, transB: Transpose, m: Int, n: Int, k: Int,
+  alpha: Float, a: UnsafePointer<Float>, lda: Int,
+  b: UnsafePointer<Float>, ldb: Int,
+  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, lowerTriangularA: Bool
+) {
   let mr = GEMMMicroKernel.rows, nr = GEMMMicroKernel.columns
   let kcMax = min(k, GEMMTuning.depthBlock)
   let mcMax = min(roundUp(m, toMultipleOf: mr), GEMMTuning.rowBlock)
@@ -119,11 +137,13 @@ internal func serialSGEMM(
       if !packPanelsJustInTime {
         packB(transposed: bTransposed, b: bSource, ldb: ldb, kc: kc, nc: nc, into: packedB)
       }
-      var ic = 0
+      // A lower-triangular A has no terms in this depth block above row pc.
+      var ic = lowerTriangularA ? pc / mr * mr : 0
       while ic < m {
         let mc = min(mcMax, m - ic)
         let aSource = aTransposed ? a + pc * lda + ic : a + ic * lda + pc
         packA(transposed: aTransposed, a: aSource, lda: lda, mc: mc, kc: kc, into: packedA)
+        if lowerTriangularA { zeroAboveDiagonal(packedA, firstRow: ic, rows: mc, firstDepth: pc, depth: kc) }
         var jr = 0
         while jr < nc {
           let columns = min(nr, nc - jr)
@@ -147,9 +167,12 @@ internal func serialSGEMM(
             let rows = min(mr, mc - ir)
             let aPanel = UnsafePointer(packedA + ir * kc)
             let cTile = c + (ic + ir) * ldc + jc + jr
-            multiplyTile(
-              rows: rows, columns: columns, k: kc, packedA: aPanel, b: bPanel, ldb: panelStride, alpha: alpha,
-              beta: betaHere, c: cTile, ldc: ldc, edgeTile: edgeTile)
+            let depth = lowerTriangularA ? min(kc, ic + ir + rows - pc) : kc
+            if depth > 0 {
+              multiplyTile(
+                rows: rows, columns: columns, k: depth, packedA: aPanel, b: bPanel, ldb: panelStride, alpha: alpha,
+                beta: betaHere, c: cTile, ldc: ldc, edgeTile: edgeTile)
+            }
             ir += mr
           }
           jr += nr

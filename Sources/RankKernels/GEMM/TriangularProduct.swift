@@ -51,80 +51,24 @@ internal func swiftLowerTriangularProduct(
   }
 }
 
-/// One thread's blocks of the triangular product, in the loop order of
-/// `serialSGEMM` (B packed just in time when all rows fit in one MC block),
-/// with two changes: the packed A panels are zeroed above the diagonal, and
-/// the tile of rows r..<r+6 takes depth only up to r+6 (row i of L is zero
-/// beyond column i), skipping tiles a depth block does not reach.
+/// One thread's column block: the blocked SGEMM's loops in their
+/// lower-triangular form (see `blockedProduct`). The first depth block
+/// writes every row of C (row i has L[i, 0]); later ones add to the rows
+/// they reach.
+@inline(never)
 private func serialLowerTriangularProduct(
   m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
   c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
-  let mr = GEMMMicroKernel.rows, nr = GEMMMicroKernel.columns
-  let kcMax = min(k, GEMMTuning.depthBlock)
-  let mcMax = min(roundUp(m, toMultipleOf: mr), GEMMTuning.rowBlock)
-  let ncMax = min(roundUp(n, toMultipleOf: nr), GEMMTuning.columnBlock)
-  let packPanelsJustInTime = m <= mcMax
-  let arena = ScratchArena.current
-  let packedA = arena.buffer(.gemmPackedA, count: mcMax * kcMax, of: Float.self)
-  let chunkColumns = GEMMTuning.panelsPerChunk * nr
-  let packedB = arena.buffer(
-    .gemmPackedB, count: (packPanelsJustInTime ? min(chunkColumns, ncMax) : ncMax) * kcMax, of: Float.self)
-  let edgeTile = arena.buffer(.gemmEdgeTile, count: mr * nr, of: Float.self)
-  var jc = 0
-  while jc < n {
-    let nc = min(ncMax, n - jc)
-    var pc = 0
-    while pc < k {
-      let kc = min(kcMax, k - pc)
-      // The first depth block writes every row of C (row i has L[i, 0]);
-      // later ones add to the rows they reach.
-      let beta: Float = pc == 0 ? 0 : 1
-      let bSource = b + pc * ldb + jc
-      if !packPanelsJustInTime { packB(transposed: false, b: bSource, ldb: ldb, kc: kc, nc: nc, into: packedB) }
-      // Rows above pc have no terms in this depth block.
-      var ic = pc / mr * mr
-      while ic < m {
-        let mc = min(mcMax, m - ic)
-        packA(transposed: false, a: a + ic * lda + pc, lda: lda, mc: mc, kc: kc, into: packedA)
-        zeroAboveDiagonal(packedA, firstRow: ic, rows: mc, firstDepth: pc, depth: kc)
-        var jr = 0
-        while jr < nc {
-          let columns = min(nr, nc - jr)
-          let bPanel: UnsafePointer<Float>
-          if packPanelsJustInTime {
-            if jr % chunkColumns == 0 {
-              packB(transposed: false, b: bSource + jr, ldb: ldb, kc: kc, nc: min(chunkColumns, nc - jr), into: packedB)
-            }
-            bPanel = UnsafePointer(packedB + (jr % chunkColumns) * kc)
-          } else {
-            bPanel = UnsafePointer(packedB + jr * kc)
-          }
-          var ir = 0
-          while ir < mc {
-            let rows = min(mr, mc - ir)
-            let depth = min(kc, ic + ir + rows - pc)
-            if depth > 0 {
-              multiplyTile(
-                rows: rows, columns: columns, k: depth, packedA: UnsafePointer(packedA + ir * kc), b: bPanel, ldb: nr,
-                alpha: alpha, beta: beta, c: c + (ic + ir) * ldc + jc + jr, ldc: ldc, edgeTile: edgeTile)
-            }
-            ir += mr
-          }
-          jr += nr
-        }
-        ic += mc
-      }
-      pc += kc
-    }
-    jc += nc
-  }
+  blockedProduct(
+    transA: .noTranspose, transB: .noTranspose, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+    beta: 0, c: c, ldc: ldc, lowerTriangularA: true)
 }
 
 /// Zeroes the packed entries of rows firstRow..<firstRow+rows at depths
 /// beyond their row (A's strict upper triangle, which L does not have).
 @inline(__always)
-private func zeroAboveDiagonal(_ packed: UnsafeMutablePointer<Float>, firstRow: Int, rows: Int, firstDepth: Int, depth: Int) {
+internal func zeroAboveDiagonal(_ packed: UnsafeMutablePointer<Float>, firstRow: Int, rows: Int, firstDepth: Int, depth: Int) {
   let mr = GEMMMicroKernel.rows
   for r in 0..<roundUp(rows, toMultipleOf: mr) {
     let row = firstRow + r, panel = packed + (r / mr) * mr * depth
