@@ -41,28 +41,36 @@ public func singularValues(
   return values
 }
 
+/// Copies A (m × n, row-major Float32) to Float64 in its tall orientation,
+/// column-major: (row, col) of A, or of Aᵀ when m < n, at col·max(m, n) + row.
+/// Returns false if A has a NaN or ±inf.
+internal func widenToTallColumns(
+  m: Int, n: Int, a: UnsafePointer<Float>, lda: Int, into columns: UnsafeMutablePointer<Double>
+) -> Bool {
+  let transposed = m < n, p = max(m, n)
+  var finite = true
+  for i in 0..<m {
+    for j in 0..<n {
+      let x = a[i * lda + j]
+      if !x.isFinite { finite = false }
+      if transposed { columns[i * p + j] = Double(x) } else { columns[j * p + i] = Double(x) }
+    }
+  }
+  return finite
+}
+
 internal func swiftSingularValues(
   m: Int, n: Int, a: UnsafePointer<Float>, lda: Int, into values: UnsafeMutablePointer<Double>
 ) {
   let count = min(m, n)
   if count == 0 { return }
   // Work with the tall orientation: p rows ≥ q columns, stored column by column.
-  let transposed = m < n
-  let p = transposed ? n : m, q = count
+  let p = max(m, n), q = count
   // Per-thread scratch: no allocation per call once warm (mc-generic calls
   // this twice per layer per variant per sample).
   let arena = ScratchArena.current
   let columns = arena.buffer(.factorization, count: p * q + q, of: Double.self)
-  var finite = true
-  for i in 0..<m {
-    for j in 0..<n {
-      let x = a[i * lda + j]
-      if !x.isFinite { finite = false }
-      // Column-major copy of A (or of Aᵀ): element (row, col) at col*p + row.
-      if transposed { columns[i * p + j] = Double(x) } else { columns[j * p + i] = Double(x) }
-    }
-  }
-  if !finite {
+  if !widenToTallColumns(m: m, n: n, a: a, lda: lda, into: columns) {
     values.update(repeating: .nan, count: count)
     return
   }

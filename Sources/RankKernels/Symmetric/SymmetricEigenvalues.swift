@@ -19,7 +19,7 @@ public func symmetricEigenvalues(
   if n == 0 { return }
   let finite = withTridiagonalForm(n: n, a: a, lda: lda) { d, e in
     values.update(from: d, count: n)
-    tridiagonalQL(n: n, diagonal: values, offDiagonal: e)
+    tridiagonalEigenvalues(n: n, diagonal: values, offDiagonal: e)
   }
   if !finite {
     values.update(repeating: .nan, count: n)
@@ -311,7 +311,7 @@ private func store4(_ value: SIMD4<Double>, _ p: UnsafeMutablePointer<Double>) {
 /// last diagonal entry is the larger in magnitude, else by QR, so that graded
 /// matrices deflate at their small end. Splits when
 /// |e_i| ≤ ε·√|d_i|·√|d_{i+1}|, at most 30·n iterations in all.
-private func tridiagonalQL(n: Int, diagonal d: UnsafeMutablePointer<Double>, offDiagonal e: UnsafeMutablePointer<Double>) {
+internal func tridiagonalEigenvalues(n: Int, diagonal d: UnsafeMutablePointer<Double>, offDiagonal e: UnsafeMutablePointer<Double>) {
   let eps = Double.ulpOfOne / 2, eps2 = eps * eps
   let safeMinimum = Double.leastNormalMagnitude
   let scaledMaximum = (1 / safeMinimum).squareRoot() / 3
