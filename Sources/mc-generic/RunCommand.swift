@@ -57,16 +57,14 @@ extension MCGeneric {
         throw RunError("--samples \(samples) exceeds the limit of 2^53 = \(maximumSampleCount) (sample indices and counts must be exact in Float64)")
       }
       var configuration: ModelConfiguration
-      let forwardEngine: any ForwardEngine
-      let engineName: String
+      var checkpointEngine: (any ForwardEngine)? = nil
       let sampleCount: Int
       var notes: [String] = []
       if model.model != nil {
-        let (c, checkpointEngine, windowCount, loadNotes) = try model.makeCheckpointRun(seed: seed)
+        let (c, loaded, windowCount, loadNotes) = try model.makeCheckpointRun(seed: seed)
         notes = loadNotes
         configuration = c
-        forwardEngine = checkpointEngine
-        engineName = "dense"
+        checkpointEngine = loaded
         if let windowCount {
           sampleCount = samples ?? windowCount
           if sampleCount > windowCount && (c.checkpoint?.perturbation ?? 0) == 0 {
@@ -77,18 +75,22 @@ extension MCGeneric {
         }
       } else {
         configuration = try model.makeConfiguration()
-        configuration.rankMethod = RankMethod(rawValue: rankMethod)!
-        if let engine {
-          engineName = engine
-        } else {
-          let choice = defaultEngine(for: configuration)
-          engineName = choice.name
-          notes.append("mc-generic: " + choice.reason)
-        }
-        forwardEngine = engineName == "sketch" ? SketchEngine() : DenseEngine()
         sampleCount = samples ?? 1000
       }
       configuration.rankMethod = RankMethod(rawValue: rankMethod)!
+      // Trained checkpoints run dense; otherwise --engine, or the cost
+      // model's choice (which depends on the rank method) with its reason.
+      let engineName: String
+      if checkpointEngine != nil {
+        engineName = "dense"
+      } else if let engine {
+        engineName = engine
+      } else {
+        let choice = defaultEngine(for: configuration)
+        engineName = choice.name
+        notes.append("mc-generic: " + choice.reason)
+      }
+      let forwardEngine = checkpointEngine ?? (engineName == "sketch" ? SketchEngine() : DenseEngine())
       if configuration.sequenceLength >= configuration.modelDimension,
         configuration.variants.contains(where: \.postLayerNorm), !allowRankCap
       {

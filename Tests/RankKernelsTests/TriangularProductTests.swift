@@ -2,7 +2,7 @@ import RankKernels
 import Testing
 
 /// `lowerTriangularProduct` against a Float64 reference built from the lower
-/// triangle only, with NaN above the diagonal so that reading it would show.
+/// triangle only, with NaN above the diagonal so that using it would show.
 @Suite("Lower-triangular product against a Float64 reference")
 struct TriangularProductTests {
   /// (m, n, k): tile edges (6 rows, 16 columns), k < m (a rank-k factor),

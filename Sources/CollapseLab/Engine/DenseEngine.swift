@@ -205,7 +205,7 @@ struct DenseProjector: WeightProjector {
     case .gates: matrix = weights.gate
     default: preconditionFailure("no weight matrix for \(purpose)")
     }
-    return CollapseLab.project(operand.matrix, rows: operand.rows, matrix, columns: columns)
+    return operand.times(matrix, columns: columns)
   }
 }
 

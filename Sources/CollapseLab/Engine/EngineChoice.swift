@@ -70,8 +70,10 @@ extension SampleWork {
     let reduction = 2 * n * n * n / 3, cholesky = n * n * n / 6
     // The input and its metrics (shared by all variants).
     randomNumbers += n * d
-    let metricsPerState = c.rankMethod == .gram && c.sequenceLength <= c.modelDimension ? gram(n, d) : 0
-    if c.rankMethod == .gram { tridiagonalMultiplyAdds += reduction }
+    // Rank method `gram` (n ≤ d): a Gram matrix and a reduction per state.
+    let gramMetrics = c.rankMethod == .gram && c.sequenceLength <= c.modelDimension
+    let metricsPerState = gramMetrics ? gram(n, d) : 0
+    if gramMetrics { tridiagonalMultiplyAdds += reduction }
     gramMultiplyAdds += metricsPerState
     if !sketch {
       // Dense weights, once per layer; the sketch at n > d draws them per variant.
@@ -114,7 +116,7 @@ extension SampleWork {
       gramMultiplyAdds += layers * (grams + metricsPerState)
       choleskyMultiplyAdds += layers * factors * cholesky
       randomNumbers += layers * normals
-      if c.rankMethod == .gram {
+      if gramMetrics {
         tridiagonalMultiplyAdds += layers * reduction * (variant.residual ? 1 : 2)
       }
     }

@@ -52,9 +52,9 @@ struct SketchProjector: WeightProjector {
     let rank = lower.withUnsafeMutableBufferPointer { l in
       order.withUnsafeMutableBufferPointer { pivotedCholesky(n: n, a: g, lda: n, lower: l.baseAddress!, ldl: n, order: $0.baseAddress!) }
     }
-    // A non-finite Gram matrix gives rank 0 and a NaN factor, which must
-    // still reach the products (NaN in, NaN out).
-    let nonzero = lower.contains { $0.isNaN } ? n : rank
+    // A non-finite Gram matrix gives rank 0 and an all-NaN factor, which
+    // must still reach the products (NaN in, NaN out).
+    let nonzero = lower[0].isNaN ? n : rank
     return ProjectionOperand(matrix: lower.map { Float($0) }, rows: n, nonzeroColumns: nonzero, rowOrder: order)
   }
 

@@ -101,10 +101,9 @@ public func measure(
   if !useGram {
     for i in 0..<n { for j in 0..<d { centred[i * d + j] = Float(Double(x[i * d + j]) - mean[j]) } }
   }
-  let sigma: [Double]
   // The cosines need X·Xᵀ whatever the rank method.
   let g = (useGram ? gram : nil) ?? gramOfRows(x, rows: n, columns: d)
-  sigma = useGram ? singularValuesFromGram(g, n: n) : spectrum(x)
+  let sigma = useGram ? singularValuesFromGram(g, n: n) : spectrum(x)
   let sigmaMax = sigma.first ?? 0
   let tolerance = relativeTolerance * sigmaMax
   var values = MetricValues(values: [Double](repeating: .nan, count: Metric.allCases.count))

@@ -33,7 +33,7 @@ public protocol LinearAlgebraBackend: Sendable {
     batchCount: Int, threads: Int)
 
   /// C = alpha·L·B for L the entries A[i, j], j ≤ i, of the m×k A (k ≤ m;
-  /// the rest not read), B k×n, C m×n.
+  /// the rest take no part), B k×n, C m×n.
   func lowerTriangularProduct(
     m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
     b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int)

@@ -4,7 +4,7 @@
 /// `strmm` (side left, lower, no transpose, non-unit), out of place; k < m is
 /// a rank-k factor whose columns from k on are zero. Row-major, leading
 /// dimensions `lda ≥ k`, `ldb ≥ n`, `ldc ≥ n`; A's entries above the diagonal
-/// are never read.
+/// take no part (packing copies them and zeroes them: NaN there is harmless).
 ///
 /// About half the multiply-adds of ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:threads:backend:)``
 /// on the full A: each 6-row tile of C stops its depth loop at its last row.

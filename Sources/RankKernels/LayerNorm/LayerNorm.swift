@@ -159,16 +159,16 @@ private func normalizeRow(
   let delta = Float(meanCorrection)
   // One specialised loop per (gamma, beta) presence: the optional checks
   // inside the loop were not hoisted and cost a third of its instructions.
-  let ones = x  // any valid pointer: not read when its flag is false
+  let unused = x  // any valid pointer: not read when its flag is false
   switch (gamma, beta) {
   case let (gamma?, beta?):
     writeNormalized(x, count: count, shift: firstMean, delta: delta, scale: inverseDeviation, gamma: gamma, beta: beta, scales: true, shifts: true, output: output)
   case let (gamma?, nil):
-    writeNormalized(x, count: count, shift: firstMean, delta: delta, scale: inverseDeviation, gamma: gamma, beta: ones, scales: true, shifts: false, output: output)
+    writeNormalized(x, count: count, shift: firstMean, delta: delta, scale: inverseDeviation, gamma: gamma, beta: unused, scales: true, shifts: false, output: output)
   case let (nil, beta?):
-    writeNormalized(x, count: count, shift: firstMean, delta: delta, scale: inverseDeviation, gamma: ones, beta: beta, scales: false, shifts: true, output: output)
+    writeNormalized(x, count: count, shift: firstMean, delta: delta, scale: inverseDeviation, gamma: unused, beta: beta, scales: false, shifts: true, output: output)
   case (nil, nil):
-    writeNormalized(x, count: count, shift: firstMean, delta: delta, scale: inverseDeviation, gamma: ones, beta: ones, scales: false, shifts: false, output: output)
+    writeNormalized(x, count: count, shift: firstMean, delta: delta, scale: inverseDeviation, gamma: unused, beta: unused, scales: false, shifts: false, output: output)
   }
 }
 

@@ -31,10 +31,7 @@ public func singularValuesByBidiagonalization(
   var matrix = columns, rows = p
   if 5 * p >= 8 * q && p > q {
     // R of A = Q·R (q × q): the bidiagonalisation then costs (8/3)q³, not 4pq².
-    householderFactor(columns: columns, m: p, n: q, tau: columns + p * q)
-    let r = arena.buffer(.factorizationVectors, count: q * q, of: Double.self)
-    for j in 0..<q { for i in 0..<q { r[j * q + i] = i <= j ? columns[j * p + i] : 0 } }
-    (matrix, rows) = (r, q)
+    (matrix, rows) = (triangularFactor(columns: columns, rows: p, columns: q), q)
   }
   let work = columns + p * q
   let d = work, e = work + q, tridiagonal = work + 2 * q, off = tridiagonal + 2 * q

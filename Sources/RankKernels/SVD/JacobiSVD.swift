@@ -59,6 +59,17 @@ internal func widenToTallColumns(
   return finite
 }
 
+/// R of the Householder QR of the column-major `rows × columns` matrix
+/// (destroyed; its tau in the `columns` doubles after it), column-major
+/// `columns × columns` in the per-thread factorisation scratch: A's singular
+/// values are R's, and the reductions after it then work on q², not p·q.
+internal func triangularFactor(columns a: UnsafeMutablePointer<Double>, rows p: Int, columns q: Int) -> UnsafeMutablePointer<Double> {
+  householderFactor(columns: a, m: p, n: q, tau: a + p * q)
+  let r = ScratchArena.current.buffer(.factorizationVectors, count: q * q, of: Double.self)
+  for j in 0..<q { for i in 0..<q { r[j * q + i] = i <= j ? a[j * p + i] : 0 } }
+  return r
+}
+
 internal func swiftSingularValues(
   m: Int, n: Int, a: UnsafePointer<Float>, lda: Int, into values: UnsafeMutablePointer<Double>
 ) {
@@ -74,18 +85,7 @@ internal func swiftSingularValues(
     values.update(repeating: .nan, count: count)
     return
   }
-  let triangle: UnsafeMutablePointer<Double>
-  if p > q {
-    householderFactor(columns: columns, m: p, n: q, tau: columns + p * q)
-    // Columns of R (q×q, upper triangular), stored contiguously.
-    let r = arena.buffer(.factorizationVectors, count: q * q, of: Double.self)
-    for j in 0..<q {
-      for i in 0..<q { r[j * q + i] = i <= j ? columns[j * p + i] : 0 }
-    }
-    triangle = r
-  } else {
-    triangle = columns
-  }
+  let triangle = p > q ? triangularFactor(columns: columns, rows: p, columns: q) : columns
   oneSidedJacobi(columns: triangle, rows: q, count: q, rightVectors: nil)
   for j in 0..<q { values[j] = Double.dot(triangle + j * q, triangle + j * q, count: q).squareRoot() }
   var sorted = UnsafeMutableBufferPointer(start: values, count: q)
