@@ -4,6 +4,13 @@ import RankKernels
 // at most a few hundred vectors of width d, run a few dozen times per report,
 // so the code favours plainness over speed.
 
+/// "k/n (lower–upper)": a count with its 95 % Clopper–Pearson interval, as
+/// the claims report's tables give it.
+func countWithInterval(_ k: Int, of n: Int) -> String {
+  let ci = clopperPearson(successes: k, trials: n)
+  return "\(k)/\(n) (\(String(format4: ci.lower))–\(String(format4: ci.upper)))"
+}
+
 /// The median of a list (the upper one for even counts); NaN if empty.
 func median(_ values: [Double]) -> Double {
   values.isEmpty ? .nan : values.sorted()[values.count / 2]

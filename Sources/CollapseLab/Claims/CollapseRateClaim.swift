@@ -61,7 +61,6 @@ public struct CollapseRateExperiment: ClaimExperiment {
     for (v, variant) in c.variants.enumerated() {
       for l in 1...c.layers {
         let collapsed = ratios[v][l].filter { $0 < 1e-6 }.count
-        let ci = clopperPearson(successes: collapsed, trials: samples)
         let pairs = l < 2 ? [] : zip(ratios[v][l - 1], ratios[v][l]).compactMap { previous, now -> Double? in
           guard previous > 1e-5, previous < 1, now > 0, now < 1 else { return nil }
           return log(now) / log(previous)
@@ -69,7 +68,7 @@ public struct CollapseRateExperiment: ClaimExperiment {
         let exponent = median(pairs)
         if !pairs.isEmpty { exponents.append(exponent) }
         findings.append(
-          "| \(variant) | \(l) | \(String(scientific: median(ratios[v][l]))) | \(collapsed)/\(samples) (\(String(format4: ci.lower))–\(String(format4: ci.upper))) | \(pairs.isEmpty ? "– (no pairs)" : String(format4: exponent)) |")
+          "| \(variant) | \(l) | \(String(scientific: median(ratios[v][l]))) | \(countWithInterval(collapsed, of: samples)) | \(pairs.isEmpty ? "– (no pairs)" : String(format4: exponent)) |")
       }
     }
     let bounds = boundLayers()

@@ -45,8 +45,7 @@ public struct ResidualCollapseExperiment: ClaimExperiment {
     for (v, variant) in c.variants.enumerated() {
       let full = ranks[v][c.layers].filter { $0 == Double(n) }.count
       if full < samples { allFull = false }
-      let ci = clopperPearson(successes: full, trials: samples)
-      findings.append("| \(variant) | \(full)/\(samples) (\(String(format4: ci.lower))–\(String(format4: ci.upper))) | \(String(format4: median(ratios[v][c.layers]))) |")
+      findings.append("| \(variant) | \(countWithInterval(full, of: samples)) | \(String(format4: median(ratios[v][c.layers]))) |")
     }
     let postLN = Variant(residual: true, postLayerNorm: true, mlp: true), preLN = Variant(residual: true, preLayerNorm: true, mlp: true)
     let post = collapsedFractions(postLN), pre = collapsedFractions(preLN)

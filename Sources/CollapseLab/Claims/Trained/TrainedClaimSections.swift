@@ -128,10 +128,6 @@ extension TrainedClaimsSetup {
       let last = results.map { $0[v][L] }
       return (last.filter { $0[.rank] == Double(fullRank) }.count, last.filter { $0[.affineRank] == Double(fullAffine) }.count, last.count)
     }
-    func interval(_ k: Int, _ total: Int) -> String {
-      let ci = clopperPearson(successes: k, trials: total)
-      return "\(k)/\(total) (\(String(format4: ci.lower))–\(String(format4: ci.upper)))"
-    }
     var findings = [
       "Full rank (rank \(fullRank)) and full affine rank (\(fullAffine)) at the last layer (L\(L)), with 95 % Clopper–Pearson intervals:",
       "",
@@ -143,11 +139,11 @@ extension TrainedClaimsSetup {
       for (label, _) in models {
         let f = fractions(metrics[label]!, v)
         if surgery.attentionResidual && !surgery.mlp { skipFull[label] = f.rank == f.of }
-        findings.append("| `\(surgery)` | \(label), \(sequences.count) inputs | \(interval(f.rank, f.of)) | \(interval(f.affine, f.of)) |")
+        findings.append("| `\(surgery)` | \(label), \(sequences.count) inputs | \(countWithInterval(f.rank, of: f.of)) | \(countWithInterval(f.affine, of: f.of)) |")
       }
       if let perturbed {
         let f = fractions(perturbed, v)
-        findings.append("| `\(surgery)` | trained + \(perturbation)·rms(T)·G, \(f.of) samples | \(interval(f.rank, f.of)) | \(interval(f.affine, f.of)) |")
+        findings.append("| `\(surgery)` | trained + \(perturbation)·rms(T)·G, \(f.of) samples | \(countWithInterval(f.rank, of: f.of)) | \(countWithInterval(f.affine, of: f.of)) |")
       }
     }
     findings += ["", "The SAN+skip curve against the full transformer's: mean `dong_ratio` by layer (the quantity of Dong et al.'s Figure 2, drawn with its spread in `dong-figure2.svg`):", "",
