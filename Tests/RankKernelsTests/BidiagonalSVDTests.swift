@@ -6,7 +6,7 @@ import Testing
 /// Float32 matrix (Jacobi is accurate to Float64 level relative to each
 /// value, so it serves as the reference). Both steps of the bidiagonal path
 /// are backward stable, so each value is within c·q·ε·σ₁ of Jacobi's; c = 16
-/// covers the QR, the bidiagonalisation and the QL sweeps with room, while a
+/// covers the QR, the bidiagonalisation and dqds with room, while a
 /// wrong reflector or a lost off-diagonal is off by O(σ₁).
 @Suite("Singular values by bidiagonalisation")
 struct BidiagonalSVDTests {
