@@ -22,10 +22,8 @@ public func layerNorm(
   output: UnsafeMutablePointer<Float>, threads: Int = 1
 ) {
   validateLayerNorm("layerNorm", rows: rows, columns: columns, eps: eps, threads: threads)
-  forEachRowBlock(rows: rows, columns: columns, threads: threads) { row in
-    normalizeRow(
-      input + row * columns, count: columns, gamma: gamma, beta: beta, eps: eps,
-      output: output + row * columns)
+  forEachRowRange(rows: rows, columns: columns, threads: threads) { range in
+    normalizeRows(range, columns: columns, source: { input + $0 * columns }, gamma: gamma, beta: beta, eps: eps, output: output)
   }
 }
 
@@ -42,11 +40,15 @@ public func addLayerNorm(
   sum: UnsafeMutablePointer<Float>? = nil, output: UnsafeMutablePointer<Float>, threads: Int = 1
 ) {
   validateLayerNorm("addLayerNorm", rows: rows, columns: columns, eps: eps, threads: threads)
-  forEachRowBlock(rows: rows, columns: columns, threads: threads) { row in
-    let destination = output + row * columns
-    let h = sum.map { $0 + row * columns } ?? destination
-    addVectors(input + row * columns, residual + row * columns, count: columns, into: h)
-    normalizeRow(UnsafePointer(h), count: columns, gamma: gamma, beta: beta, eps: eps, output: destination)
+  forEachRowRange(rows: rows, columns: columns, threads: threads) { range in
+    normalizeRows(
+      range, columns: columns,
+      source: { row in
+        let h = sum.map { $0 + row * columns } ?? output + row * columns
+        addVectors(input + row * columns, residual + row * columns, count: columns, into: h)
+        return UnsafePointer(h)
+      },
+      gamma: gamma, beta: beta, eps: eps, output: output)
   }
 }
 
@@ -61,11 +63,18 @@ private func validateLayerNorm(_ kernel: StaticString, rows: Int, columns: Int, 
 /// matrices (under ~64 K elements) stay on the calling thread.
 @inline(__always)
 internal func forEachRowBlock(rows: Int, columns: Int, threads: Int, _ body: (Int) -> Void) {
+  forEachRowRange(rows: rows, columns: columns, threads: threads) { range in
+    for row in range { body(row) }
+  }
+}
+
+/// Runs `body(range)` on blocks of consecutive rows covering all of them,
+/// spread over threads as ``forEachRowBlock(rows:columns:threads:_:)``.
+@inline(__always)
+internal func forEachRowRange(rows: Int, columns: Int, threads: Int, _ body: (Range<Int>) -> Void) {
   let usable = rows * columns < 1 << 16 ? 1 : threads
   let blocks = splitRange(rows, parts: usable * 4, granule: 1)
-  parallelForEach(taskCount: blocks.count, threads: usable) { block in
-    for row in blocks[block] { body(row) }
-  }
+  parallelForEach(taskCount: blocks.count, threads: usable) { block in body(blocks[block]) }
 }
 
 @inline(__always)
@@ -129,20 +138,63 @@ private func rowDeviationSums(_ x: UnsafePointer<Float>, count: Int, minus shift
   return (sum, squares)
 }
 
+/// How one row is normalised: y = ((x − shift) − delta)·scale, with
+/// shift + delta the row's mean and scale 1/sqrt(variance + eps).
+private struct RowNormalization {
+  var shift: Float, delta: Float, scale: Float
+}
+
+/// Normalises the rows in `range` with one loop per row that writes row i
+/// and sums row i + 1's deviations: a copy-like mix of a load stream and a
+/// store stream, where separate statistics and output passes ran twice the
+/// instructions' latency chains back to back (0.5–0.7 of a streaming copy).
+/// `source(row)` gives a row's input (addLayerNorm forms it there); each row
+/// is read before the row above it is written, so the output may alias the
+/// input.
 @inline(__always)
-private func normalizeRow(
-  _ x: UnsafePointer<Float>, count: Int, gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?,
-  eps: Float, output: UnsafeMutablePointer<Float>
+private func normalizeRows(
+  _ range: Range<Int>, columns: Int, source: (Int) -> UnsafePointer<Float>,
+  gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float, output: UnsafeMutablePointer<Float>
 ) {
-  // Sums of d = x − shift give the mean (shift + δ, δ = Σd/n) and the
-  // variance (Σd²/n − δ²) in one pass. The shift, the mean of the first
-  // eight values, sits within about σ/√8 of the mean, so δ² is about 1/8 of
-  // the variance and the subtraction costs ~0.1 bit. When it does not (a row
-  // whose head is unrepresentative, δ² > variance/4), a second pass from the
-  // refined mean is the corrected two-pass algorithm: rows like 1e4 + small
-  // noise keep the noise's variance to Float32 accuracy either way.
-  var shift = rowMean(x, count: min(count, 8))
-  var (correction, squares) = rowDeviationSums(x, count: count, minus: shift)
+  guard !range.isEmpty else { return }
+  var x = source(range.lowerBound)
+  var shift = rowShift(x, count: columns)
+  var normalization = rowNormalization(x, count: columns, shift: shift, sums: rowDeviationSums(x, count: columns, minus: shift), eps: eps)
+  for row in range {
+    let current = x, currentNormalization = normalization
+    // The last row sums itself again, unused: one loop shape for all rows.
+    let hasNext = row + 1 < range.upperBound
+    if hasNext {
+      x = source(row + 1)
+      shift = rowShift(x, count: columns)
+    }
+    let sums = writeRow(
+      current, count: columns, currentNormalization, gamma: gamma, beta: beta, output: output + row * columns,
+      summing: x, minus: shift)
+    if hasNext { normalization = rowNormalization(x, count: columns, shift: shift, sums: sums, eps: eps) }
+  }
+}
+
+/// The shift the deviations are summed from: the mean of the row's first
+/// (up to) eight values.
+@inline(__always)
+private func rowShift(_ x: UnsafePointer<Float>, count: Int) -> Float {
+  rowMean(x, count: min(count, 8))
+}
+
+/// Mean and scale from Σd and Σd² for d = x − shift: the mean is shift + δ,
+/// δ = Σd/n, and the variance Σd²/n − δ². The shift sits within about σ/√8
+/// of the mean, so δ² is about 1/8 of the variance and the subtraction costs
+/// ~0.1 bit. When it does not (a row whose head is unrepresentative, δ² >
+/// variance/4), a second pass from the refined mean is the corrected two-pass
+/// algorithm: rows like 1e4 + small noise keep the noise's variance to
+/// Float32 accuracy either way.
+@inline(__always)
+private func rowNormalization(
+  _ x: UnsafePointer<Float>, count: Int, shift firstShift: Float, sums: (sum: Float, sumOfSquares: Float), eps: Float
+) -> RowNormalization {
+  var shift = firstShift
+  var (correction, squares) = sums
   var meanCorrection = Double(correction) / Double(count)
   var variance = Double(squares) / Double(count) - meanCorrection * meanCorrection
   if meanCorrection * meanCorrection > 0.25 * variance {
@@ -151,37 +203,48 @@ private func normalizeRow(
     meanCorrection = Double(correction) / Double(count)
     variance = Double(squares) / Double(count) - meanCorrection * meanCorrection
   }
-  let inverseDeviation = Float(1 / (max(0, variance) + Double(eps)).squareRoot())
   // x − μ = (x − shift) − δ: the first difference is exact for rows whose
   // values sit near their mean (Sterbenz), and δ is small; rounding μ itself
   // to Float would cost up to half an ulp of the offset (5e-4 near 1e4).
-  let firstMean = shift
-  let delta = Float(meanCorrection)
+  return RowNormalization(
+    shift: shift, delta: Float(meanCorrection), scale: Float(1 / (max(0, variance) + Double(eps)).squareRoot()))
+}
+
+/// Writes row `x` normalised and returns ``rowDeviationSums(_:count:minus:)``
+/// of row `next` (the same sums, bit for bit, from the same loop).
+@inline(__always)
+private func writeRow(
+  _ x: UnsafePointer<Float>, count: Int, _ n: RowNormalization, gamma: UnsafePointer<Float>?,
+  beta: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, summing next: UnsafePointer<Float>, minus nextShift: Float
+) -> (sum: Float, sumOfSquares: Float) {
   // One specialised loop per (gamma, beta) presence: the optional checks
   // inside the loop were not hoisted and cost a third of its instructions.
   let unused = x  // any valid pointer: not read when its flag is false
   switch (gamma, beta) {
   case let (gamma?, beta?):
-    writeNormalized(x, count: count, shift: firstMean, delta: delta, scale: inverseDeviation, gamma: gamma, beta: beta, scales: true, shifts: true, output: output)
+    return writeNormalized(x, count: count, n, gamma: gamma, beta: beta, scales: true, shifts: true, output: output, summing: next, minus: nextShift)
   case let (gamma?, nil):
-    writeNormalized(x, count: count, shift: firstMean, delta: delta, scale: inverseDeviation, gamma: gamma, beta: unused, scales: true, shifts: false, output: output)
+    return writeNormalized(x, count: count, n, gamma: gamma, beta: unused, scales: true, shifts: false, output: output, summing: next, minus: nextShift)
   case let (nil, beta?):
-    writeNormalized(x, count: count, shift: firstMean, delta: delta, scale: inverseDeviation, gamma: unused, beta: beta, scales: false, shifts: true, output: output)
+    return writeNormalized(x, count: count, n, gamma: unused, beta: beta, scales: false, shifts: true, output: output, summing: next, minus: nextShift)
   case (nil, nil):
-    writeNormalized(x, count: count, shift: firstMean, delta: delta, scale: inverseDeviation, gamma: unused, beta: unused, scales: false, shifts: false, output: output)
+    return writeNormalized(x, count: count, n, gamma: unused, beta: unused, scales: false, shifts: false, output: output, summing: next, minus: nextShift)
   }
 }
 
 /// output[j] = ((x[j] − shift) − delta)·scale·gamma[j] + beta[j] (each factor
 /// only when its flag is set; the flags are literals at every call, so each
-/// call compiles to its own branch-free loop), four vectors per iteration.
+/// call compiles to its own branch-free loop), four vectors per iteration,
+/// with the deviation sums of `next` accumulated in the same order as
+/// ``rowDeviationSums(_:count:minus:)``.
 @inline(__always)
 private func writeNormalized(
-  _ x: UnsafePointer<Float>, count: Int, shift: Float, delta: Float, scale: Float,
+  _ x: UnsafePointer<Float>, count: Int, _ n: RowNormalization,
   gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, scales: Bool, shifts: Bool,
-  output: UnsafeMutablePointer<Float>
-) {
-  let shiftV = Float8(repeating: shift), deltaV = Float8(repeating: delta), scaleV = Float8(repeating: scale)
+  output: UnsafeMutablePointer<Float>, summing next: UnsafePointer<Float>, minus nextShift: Float
+) -> (sum: Float, sumOfSquares: Float) {
+  let shiftV = Float8(repeating: n.shift), deltaV = Float8(repeating: n.delta), scaleV = Float8(repeating: n.scale)
+  let nextShiftV = Float8(repeating: nextShift)
   @inline(__always) func normalized(_ j: Int) -> Float8 {
     let y = ((loadVector(x + j) - shiftV) - deltaV) * scaleV
     switch (scales, shifts) {
@@ -191,25 +254,45 @@ private func writeNormalized(
     case (false, false): return y
     }
   }
+  var s0 = Float8(), s1 = Float8(), s2 = Float8(), s3 = Float8()
+  var q0 = Float8(), q1 = Float8(), q2 = Float8(), q3 = Float8()
   var j = 0
+  // Each vector's deviation is consumed before the next is loaded: eight
+  // accumulators and four broadcast constants leave four registers, and
+  // loading all four first made the compiler spill the constants.
+  @inline(__always) func step(_ k: Int, _ s: inout Float8, _ q: inout Float8) {
+    let d = loadVector(next + k) - nextShiftV
+    s += d
+    q.addProduct(d, d)
+    storeVector(normalized(k), output + k)
+  }
   while j &+ 32 <= count {
-    let a = normalized(j), b = normalized(j &+ 8), c = normalized(j &+ 16), d = normalized(j &+ 24)
-    storeVector(a, output + j); storeVector(b, output + (j &+ 8))
-    storeVector(c, output + (j &+ 16)); storeVector(d, output + (j &+ 24))
+    step(j, &s0, &q0)
+    step(j &+ 8, &s1, &q1)
+    step(j &+ 16, &s2, &q2)
+    step(j &+ 24, &s3, &q3)
     j &+= 32
   }
   while j &+ 8 <= count {
+    let d0 = loadVector(next + j) - nextShiftV
     storeVector(normalized(j), output + j)
+    s0 += d0
+    q0.addProduct(d0, d0)
     j &+= 8
   }
+  var sum = horizontalSum((s0 + s1) + (s2 + s3)), squares = horizontalSum((q0 + q1) + (q2 + q3))
   while j < count {
-    let y = ((x[j] - shift) - delta) * scale
+    let y = ((x[j] - n.shift) - n.delta) * n.scale
+    let dNext = next[j] - nextShift
     switch (scales, shifts) {
     case (true, true): output[j] = beta[j].addingProduct(y, gamma[j])
     case (true, false): output[j] = y * gamma[j]
     case (false, true): output[j] = y + beta[j]
     case (false, false): output[j] = y
     }
+    sum += dNext
+    squares += dNext * dNext
     j &+= 1
   }
+  return (sum, squares)
 }
