@@ -1,5 +1,5 @@
 import Foundation
-import RankKernels
+@testable import RankKernels
 import Testing
 
 /// `singularValuesByBidiagonalization` against one-sided Jacobi on the same
@@ -10,10 +10,10 @@ import Testing
 /// wrong reflector or a lost off-diagonal is off by O(σ₁).
 @Suite("Singular values by bidiagonalisation")
 struct BidiagonalSVDTests {
-  private func check(_ a: [Float], _ m: Int, _ n: Int, _ name: String) {
+  private func check(_ a: [Float], _ m: Int, _ n: Int, _ name: String, dqdsTransformsPerValue: Int = 100) {
     let q = min(m, n)
     var fast = [Double](repeating: .nan, count: q), reference = fast
-    singularValuesByBidiagonalization(m: m, n: n, a: a, lda: n, into: &fast)
+    singularValuesByBidiagonalization(m: m, n: n, a: a, lda: n, into: &fast, dqdsTransformsPerValue: dqdsTransformsPerValue)
     singularValues(m: m, n: n, a: a, lda: n, into: &reference, backend: Backends.swift)
     let tolerance = 16 * Double(q) * Double.ulpOfOne * max(reference.first ?? 0, Double.leastNormalMagnitude)
     let worst = zip(fast, reference).map { abs($0 - $1) }.max() ?? 0
@@ -39,6 +39,16 @@ struct BidiagonalSVDTests {
     var zero = [Double](repeating: .nan, count: q)
     singularValuesByBidiagonalization(m: m, n: n, a: [Float](repeating: 0, count: m * n), lda: n, into: &zero)
     #expect(zero.allSatisfy { $0 == 0 })
+  }
+
+  /// dqds given no transforms gives up, and the QL on the Golub–Kahan
+  /// tridiagonal must then deliver the same values.
+  @Test(arguments: [(3, 3), (17, 17), (65, 40), (40, 65)])
+  func fallbackWhenDQDSGivesUp(shape: (m: Int, n: Int)) {
+    let (m, n) = shape
+    check(gaussianMatrix(m, n, seed: UInt64(7 * m + n)), m, n, "fallback", dqdsTransformsPerValue: 0)
+    let graded = (0..<min(m, n)).map { pow(10.0, -10.0 * Double($0) / Double(max(min(m, n) - 1, 1))) }
+    check(matrixWithSpectrum(graded, rows: m, columns: n, seed: 5).map { Float($0) }, m, n, "fallback graded", dqdsTransformsPerValue: 0)
   }
 
   @Test func nonFiniteGivesNaN() {

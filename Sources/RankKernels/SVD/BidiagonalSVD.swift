@@ -15,6 +15,15 @@
 public func singularValuesByBidiagonalization(
   m: Int, n: Int, a: UnsafePointer<Float>, lda: Int, into values: UnsafeMutablePointer<Double>
 ) {
+  singularValuesByBidiagonalization(m: m, n: n, a: a, lda: lda, into: values, dqdsTransformsPerValue: 100)
+}
+
+/// As the public entry, with dqds's iteration limit as a parameter (0 makes
+/// dqds give up at once: how the tests reach the fallback below).
+internal func singularValuesByBidiagonalization(
+  m: Int, n: Int, a: UnsafePointer<Float>, lda: Int, into values: UnsafeMutablePointer<Double>,
+  dqdsTransformsPerValue: Int
+) {
   let kernel: StaticString = "singularValuesByBidiagonalization"
   requireNonNegative(kernel, "m", m)
   requireNonNegative(kernel, "n", n)
@@ -36,7 +45,9 @@ public func singularValuesByBidiagonalization(
   let work = columns + p * q
   let d = work, e = work + q, tridiagonal = work + 2 * q, off = tridiagonal + 2 * q
   bidiagonalize(matrix, rows: rows, columns: q, diagonal: d, superdiagonal: e)
-  if bidiagonalSingularValues(count: q, diagonal: d, superdiagonal: e, into: values) { return }
+  if bidiagonalSingularValues(count: q, diagonal: d, superdiagonal: e, into: values, transformsPerValue: dqdsTransformsPerValue) {
+    return
+  }
   // dqds did not converge (not seen in testing): the eigenvalues ±σ of the
   // Golub–Kahan tridiagonal (zero diagonal, off-diagonal d₀, e₀, d₁, …) by
   // root-free QL, at about six times the cost.

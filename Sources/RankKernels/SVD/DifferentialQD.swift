@@ -15,6 +15,15 @@ public func bidiagonalSingularValues(
   count n: Int, diagonal d: UnsafePointer<Double>, superdiagonal e: UnsafePointer<Double>,
   into values: UnsafeMutablePointer<Double>
 ) -> Bool {
+  bidiagonalSingularValues(count: n, diagonal: d, superdiagonal: e, into: values, transformsPerValue: 100)
+}
+
+/// As the public entry, with the iteration limit as a parameter: tests set
+/// it to 0 to reach the callers' fallback paths.
+internal func bidiagonalSingularValues(
+  count n: Int, diagonal d: UnsafePointer<Double>, superdiagonal e: UnsafePointer<Double>,
+  into values: UnsafeMutablePointer<Double>, transformsPerValue: Int
+) -> Bool {
   requireNonNegative("bidiagonalSingularValues", "count", n)
   if n == 0 { return true }
   var largest = 0.0, finite = true
@@ -45,7 +54,7 @@ public func bidiagonalSingularValues(
   var qd = QDArray(q: q, e: eSquared, spareQ: workspace + 2 * n, spareE: workspace + 3 * n)
   let converged = withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { starts in
     let pending = PendingBlocks(start: starts.baseAddress!, sigma: workspace + 4 * n, sigmaLow: workspace + 5 * n)
-    return qd.eigenvalues(count: n, pending: pending, into: values)
+    return qd.eigenvalues(count: n, transformLimit: transformsPerValue * n, pending: pending, into: values)
   }
   guard converged else { return false }
   for i in 0..<n { values[i] = values[i].squareRoot() / scale }
@@ -94,8 +103,10 @@ private struct QDArray {
   /// (it takes no further transforms until its turn), filed under its last
   /// index in `pending`; the waiting blocks are contiguous, each ending just
   /// above the next one's start.
-  mutating func eigenvalues(count n: Int, pending: PendingBlocks, into found: UnsafeMutablePointer<Double>) -> Bool {
-    var transformsLeft = 100 * n
+  mutating func eigenvalues(
+    count n: Int, transformLimit: Int, pending: PendingBlocks, into found: UnsafeMutablePointer<Double>
+  ) -> Bool {
+    var transformsLeft = transformLimit
     var hi = n - 1
     pending.file(lo: 0, hi: hi, sigma: 0, sigmaLow: 0)
     while hi >= 0 {
