@@ -1,53 +1,72 @@
-"""Fits the polynomial of RankKernels' erf-form GELU (Activations.swift).
+"""Fits the rational function of RankKernels' erf-form GELU (Activations.swift).
 
-Q(u) = ½·erfc(u/√2) = exp(−u²/2)·t·P(t − 0.7) with t = 1/(1 + u/4), u in [0, 6]:
-P is fitted to R(u)/t, R(u) = Q(u)·exp(u²/2), by least squares on Chebyshev
-nodes in t, weighted by relative error and re-weighted towards the largest
-errors (an approximation to minimax); coefficients are rounded to Float32
-one at a time from the constant term, each time refitting the rest, so the
-rounding error is absorbed by the remaining terms.
+GELU(x) = max(x, 0) − |x|·Q(|x|), Q(u) = ½·erfc(u/√2) = exp(−u²/2)·R(u), and
+R(u) ≈ N(u)/D(u) with N of degree 4, D of degree 4 and D(0) = 1, on u in
+[0, 6]. The fit minimises the relative error by linearised least squares
+(N − R·D = 0 weighted by 1/(R·D), re-weighted towards the largest errors: an
+approximation to minimax); the coefficients are then rounded to Float32 one
+at a time, numerator first, each time refitting the rest, so that the
+rounding error is absorbed by the remaining ones. With these constants every
+coefficient is positive, so for u ≥ 0 neither polynomial cancels.
 
-Usage: python3 Tools/fits/gelu_erf_fit.py   (prints Swift constants and the
-largest relative error of P with the rounded coefficients, in Float64)
+Usage: python3 Tools/fits/gelu_erf_fit.py   (needs numpy and mpmath; prints
+the Swift constants and the largest relative error of N/D with them, in
+Float64)
 """
-import math
-
+import mpmath
 import numpy as np
 
-DEGREE, A, U_MAX, NODES = 9, 0.25, 6.0, 6000
-# P is a polynomial in s = t − CENTRE: centred coefficients alternate less,
-# so Horner's rule in Float32 cancels less (the error near u = 0 was 6 ulp).
-CENTRE = 0.7
+NUMERATOR_DEGREE, DENOMINATOR_DEGREE, U_MAX, NODES = 4, 4, 6.0, 4000
+mpmath.mp.dps = 40
 
 
 def target(u):
-    return 0.5 * math.erfc(u / math.sqrt(2)) * math.exp(u * u / 2)
+    u = mpmath.mpf(u)
+    return float(mpmath.erfc(u / mpmath.sqrt(2)) / 2 * mpmath.exp(u * u / 2))
+
+
+def fit(u, y, fixed_numerator, fixed_denominator):
+    vn = np.vander(u, NUMERATOR_DEGREE + 1, increasing=True)
+    vd = np.vander(u, DENOMINATOR_DEGREE + 1, increasing=True)
+    weights = 1 / y
+    for iteration in range(60):
+        columns, rhs = [], y.copy()
+        for i in range(NUMERATOR_DEGREE + 1):
+            if i in fixed_numerator:
+                rhs -= fixed_numerator[i] * vn[:, i]
+            else:
+                columns.append(vn[:, i])
+        for j in range(1, DENOMINATOR_DEGREE + 1):
+            if j in fixed_denominator:
+                rhs += fixed_denominator[j] * y * vd[:, j]
+            else:
+                columns.append(-y * vd[:, j])
+        solution, *_ = np.linalg.lstsq(np.array(columns).T * weights[:, None], rhs * weights, rcond=None)
+        free = iter(solution)
+        n = np.array([fixed_numerator[i] if i in fixed_numerator else next(free) for i in range(NUMERATOR_DEGREE + 1)])
+        d = np.array([1.0] + [fixed_denominator[j] if j in fixed_denominator else next(free) for j in range(1, DENOMINATOR_DEGREE + 1)])
+        scale = 1 / (y * np.abs(vd @ d))  # turns the linearised residual into the relative error
+        error = np.abs((vn @ n) * scale * np.sign(vd @ d) - 1)
+        # Geometric mean of the previous weights and the error-boosted new ones.
+        weights = scale if iteration == 0 else np.sqrt(weights * scale * (1 + 30 * error / error.max()))
+    return n, d, error.max()
 
 
 def main():
-    t_low = 1 / (1 + A * U_MAX)
     k = np.arange(NODES)
-    t = (t_low + 1) / 2 + (1 - t_low) / 2 * np.cos(np.pi * (k + 0.5) / NODES)
-    u = (1 / t - 1) / A
-    y = np.array([target(v) for v in u]) / t
-    vander = np.vander(t - CENTRE, DEGREE + 1, increasing=True)
-    fixed = []
-    for position in range(DEGREE + 1):
-        free = vander[:, position:]
-        rhs = y - (vander[:, :position] @ np.array(fixed) if fixed else 0)
-        weights = 1 / y
-        for _ in range(40):
-            c, *_ = np.linalg.lstsq(free * weights[:, None], rhs * weights, rcond=None)
-            err = np.abs((free @ c - rhs) / y)
-            weights = weights * (1 + 20 * err / err.max())
-        fixed.append(float(np.float32(c[0])))
-    coefficients = np.array(fixed)
-    error = np.abs((vander @ coefficients - y) / y).max()
-    print(f"// max relative error of t·P(t − {CENTRE}) with Float32 coefficients: {error:.2e}")
-    growth = (np.abs(vander) @ np.abs(coefficients) / np.abs(vander @ coefficients)).max()
-    print(f"// Horner error growth max Σ|c_i s^i| / |P|: {growth:.2f}")
-    for i, c in enumerate(coefficients):
-        print(f"c{i}: {np.float32(c)!r}")
+    u = np.concatenate([U_MAX / 2 + U_MAX / 2 * np.cos(np.pi * (k + 0.5) / NODES), np.linspace(0, U_MAX, 2001)])
+    y = np.array([target(v) for v in u])
+    fixed_numerator, fixed_denominator = {}, {}
+    for kind, i in [("n", i) for i in range(NUMERATOR_DEGREE + 1)] + [("d", j) for j in range(1, DENOMINATOR_DEGREE + 1)]:
+        n, d, _ = fit(u, y, fixed_numerator, fixed_denominator)
+        if kind == "n":
+            fixed_numerator[i] = float(np.float32(n[i]))
+        else:
+            fixed_denominator[i] = float(np.float32(d[i]))
+    n, d, error = fit(u, y, fixed_numerator, fixed_denominator)
+    print(f"// max relative error of N/D with Float32 coefficients on [0, {U_MAX}]: {error:.2e}")
+    print("numerator (constant term first):", ", ".join(repr(np.float32(c)) for c in n))
+    print("denominator (constant term first):", ", ".join(repr(np.float32(c)) for c in d))
 
 
 if __name__ == "__main__":

@@ -29,54 +29,73 @@ public func gelu(
   // One loop per form, the form chosen outside: a nested function switching
   // inside the loop was compiled as an out-of-line call per vector.
   switch approximation {
-  case .none: applyElementwise(input, count: count, output: output, geluErf8)
+  case .none: geluErf(input, count: count, output: output)
   case .tanh: applyElementwise(input, count: count, output: output, geluTanh8)
   }
 }
 
-/// x·Φ(x) with Φ(x) = 1 − Q(x) for x ≥ 0 and Q(|x|) for x < 0, where
-/// Q(u) = ½·erfc(u/√2) = exp(−u²/2)·t·P(t), t = 1/(1 + u/4), P of degree 9
-/// fitted on u ∈ [0, 6] (Tools/fits/gelu_erf_fit.py: relative error 9e-10
-/// with its Float32 coefficients). −u²/2 is split exactly into h + l with an
-/// FMA, so the exponential sees no rounding of the square (which alone would
+/// The erf form's loop: the vector formula for every element, with inputs
+/// below −6 passed through unchanged; then, only if there were any, a scalar
+/// pass over the output replaces them (GELU is never below −0.17, so a value
+/// below −6 there is an input left for it; in place too). A branch to the
+/// scalar path inside the vector loop made the compiler split the whole
+/// vector formula into scalar and 128-bit pieces, at half the speed.
+private func geluErf(_ input: UnsafePointer<Float>, count: Int, output: UnsafeMutablePointer<Float>) {
+  var anyTail = SIMD8<Int32>()
+  var i = 0
+  while i + 8 <= count {
+    let (y, tail) = geluErf8(loadVector(input + i))
+    storeVector(y, output + i)
+    anyTail |= tail
+    i += 8
+  }
+  if i < count {
+    var padded = Float8()
+    for lane in 0..<(count - i) { padded[lane] = input[i + lane] }
+    let (y, tail) = geluErf8(padded)
+    for lane in 0..<(count - i) { output[i + lane] = y[lane] }
+    anyTail |= tail
+  }
+  if rankkernels_any_sign_bit8(anyTail) != 0 {
+    for j in 0..<count where output[j] < -6 { output[j] = geluErfTail(output[j]) }
+  }
+}
+
+/// x·Φ(x) written as max(x, 0) − |x|·Q(|x|), Q(u) = ½·erfc(u/√2) = 1 − Φ(u):
+/// one FMA for both signs, and no 1 − Q rounded on its own. Q(u) =
+/// e^(−u²/2)·R(u), R a (4, 4) rational in u fitted on [0, 6]
+/// (Tools/fits/gelu_erf_fit.py: relative error 2.1e-8 with its Float32
+/// coefficients, all positive, so neither polynomial cancels). −u²/2 is
+/// split exactly into h + l with an FMA and l joins the exponential's reduced
+/// argument, so e^(h + l) sees no rounding of the square (which alone would
 /// cost u²/2 ulp: 18 at u = 6). Beyond u = 6, Q(u)·u is below half an ulp of
 /// u, so positive x give x; x < −6 (GELU below 6e-9 in magnitude, down to
-/// subnormals) take a scalar Float64 path through libm's erfc, as do NaN and
-/// −inf. About 30 vector instructions per 8 elements, against 88 for the
-/// earlier erfc-by-Chebyshev form, which also rounded x/√2 and the square.
+/// subnormals) come back unchanged with their lanes flagged in the mask, for
+/// the caller's scalar Float64 pass; NaN gives NaN. 24 FMA-pipe operations
+/// and a division per 8 elements (the previous form: 26 and a division, plus
+/// the blend of 1 − Q and Q).
 @inline(__always)
-private func geluErf8(_ x: Float8) -> Float8 {
+private func geluErf8(_ x: Float8) -> (Float8, SIMD8<Int32>) {
   let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
   let magnitude = unsafeBitCast(bits & 0x7FFF_FFFF, to: Float8.self)
   let u = magnitude.replacing(with: 6, where: magnitude .> 6)
   let minusHalfU = -0.5 * u
   let h = minusHalfU * u
   let l = fma8(minusHalfU, u, -h)
-  let e = expNonPositive8(h)
-  let t = 1 / fma8(u, Float8(repeating: 0.25), Float8(repeating: 1))
-  var p = Float8(repeating: 0.002_949_493_5)
-  p = fma8(p, t, Float8(repeating: 0.019_089_993))
-  p = fma8(p, t, Float8(repeating: -0.163_907_62))
-  p = fma8(p, t, Float8(repeating: 0.354_703_84))
-  p = fma8(p, t, Float8(repeating: -0.300_101_67))
-  p = fma8(p, t, Float8(repeating: 0.283_639_3))
-  p = fma8(p, t, Float8(repeating: -0.009_470_118))
-  p = fma8(p, t, Float8(repeating: 0.116_858_92))
-  p = fma8(p, t, Float8(repeating: 0.096_277_71))
-  p = fma8(p, t, Float8(repeating: 0.099_960_13))
-  let r = t * p
-  // Q = e^(h + l)·r = e^h·(1 + l)·r to within l² (l ≤ 2⁻²⁴·h).
-  let q = fma8(e * r, l, e * r)
-  let negative = unsafeBitCast(unsafeBitCast(x, to: Int8x32.self) &>> 31, to: SIMD8<UInt32>.self)
-  let phiBits = (unsafeBitCast(1 - q, to: SIMD8<UInt32>.self) & ~negative) | (unsafeBitCast(q, to: SIMD8<UInt32>.self) & negative)
-  var result = x * unsafeBitCast(phiBits, to: Float8.self)
-  // x < −6, −inf and NaNs with the sign bit set: the sign bit, and a
-  // magnitude above 6's (0x40C0_0000 − |x|'s bits wraps to negative).
-  let tail = bits & (0x40C0_0000 &- (bits & 0x7FFF_FFFF))
-  if rankkernels_any_sign_bit8(unsafeBitCast(tail, to: SIMD8<Int32>.self)) != 0 {
-    for lane in 0..<8 where tail[lane] >> 31 != 0 { result[lane] = geluErfTail(x[lane]) }
-  }
-  return result
+  let (reduced, scale) = expReduction(h)
+  let e = expOfReduced(reduced + l) * scale
+  // Estrin's form: pairs of terms, then u².
+  let u2 = u * u
+  let numeratorLow = fma8(u, Float8(repeating: 0.308_777_2), Float8(repeating: 0.5))
+  let numeratorHigh = fma8(u, Float8(repeating: 0.011_115_604), Float8(repeating: 0.092_213_646))
+  let numerator = fma8(fma8(u2, Float8(repeating: 1.297_619_5e-6), numeratorHigh), u2, numeratorLow)
+  let denominatorLow = fma8(u, Float8(repeating: 1.415_438_3), Float8(repeating: 1))
+  let denominatorHigh = fma8(u, Float8(repeating: 0.229_746_22), Float8(repeating: 0.813_792_5))
+  let denominator = fma8(fma8(u2, Float8(repeating: 0.027_962_768), denominatorHigh), u2, denominatorLow)
+  let q = e * (numerator / denominator)
+  let tail = x .< -6
+  let result = fma8(-u, q, max8(x, Float8())).replacing(with: x, where: tail)
+  return (result, unsafeBitCast(tail, to: SIMD8<Int32>.self))
 }
 
 /// GELU(x) for x < −6 in Float64 (libm's erfc), rounded once: 0 at −inf.
