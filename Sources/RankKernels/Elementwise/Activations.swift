@@ -42,19 +42,10 @@ public func gelu(
 /// vector formula into scalar and 128-bit pieces, at half the speed.
 private func geluErf(_ input: UnsafePointer<Float>, count: Int, output: UnsafeMutablePointer<Float>) {
   var anyTail = SIMD8<Int32>()
-  var i = 0
-  while i + 8 <= count {
-    let (y, tail) = geluErf8(loadVector(input + i))
-    storeVector(y, output + i)
+  applyElementwise(input, count: count, output: output) { x in
+    let (y, tail) = geluErf8(x)
     anyTail |= tail
-    i += 8
-  }
-  if i < count {
-    var padded = Float8()
-    for lane in 0..<(count - i) { padded[lane] = input[i + lane] }
-    let (y, tail) = geluErf8(padded)
-    for lane in 0..<(count - i) { output[i + lane] = y[lane] }
-    anyTail |= tail
+    return y
   }
   if rankkernels_any_sign_bit8(anyTail) != 0 {
     for j in 0..<count where output[j] < -6 { output[j] = geluErfTail(output[j]) }

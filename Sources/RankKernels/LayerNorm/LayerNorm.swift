@@ -111,29 +111,49 @@ private func rowMean(_ x: UnsafePointer<Float>, count: Int) -> Float {
 /// Σ d and Σ d² for d = x − shift over a row, with four accumulators each.
 @inline(__always)
 private func rowDeviationSums(_ x: UnsafePointer<Float>, count: Int, minus shift: Float) -> (sum: Float, sumOfSquares: Float) {
+  deviationSums(x, count: count, minus: shift, alongsideVector: { _ in }, alongsideScalar: { _ in })
+}
+
+/// Σ d and Σ d² for d = x − shift, calling `alongsideVector(j)` for each
+/// 8-element block at j and `alongsideScalar(j)` for each element of the
+/// tail in the same loop: LayerNorm writes the previous row there. One loop
+/// for both uses, so the sums have one order, bit for bit. Each vector's
+/// deviation is consumed before the block's other work: with the fused
+/// writes, eight accumulators and four broadcast constants leave four
+/// registers, and loading four vectors first made the compiler spill.
+@inline(__always)
+private func deviationSums(
+  _ x: UnsafePointer<Float>, count: Int, minus shift: Float,
+  alongsideVector: (Int) -> Void, alongsideScalar: (Int) -> Void
+) -> (sum: Float, sumOfSquares: Float) {
   let shiftV = Float8(repeating: shift)
   var s0 = Float8(), s1 = Float8(), s2 = Float8(), s3 = Float8()
   var q0 = Float8(), q1 = Float8(), q2 = Float8(), q3 = Float8()
-  var j = 0
-  while j + 32 <= count {
-    let d0 = loadVector(x + j) - shiftV, d1 = loadVector(x + j + 8) - shiftV
-    let d2 = loadVector(x + j + 16) - shiftV, d3 = loadVector(x + j + 24) - shiftV
-    s0 += d0; s1 += d1; s2 += d2; s3 += d3
-    q0.addProduct(d0, d0); q1.addProduct(d1, d1); q2.addProduct(d2, d2); q3.addProduct(d3, d3)
-    j += 32
+  @inline(__always) func step(_ k: Int, _ s: inout Float8, _ q: inout Float8) {
+    let d = loadVector(x + k) - shiftV
+    s += d
+    q.addProduct(d, d)
+    alongsideVector(k)
   }
-  while j + 8 <= count {
-    let d0 = loadVector(x + j) - shiftV
-    s0 += d0
-    q0.addProduct(d0, d0)
-    j += 8
+  var j = 0
+  while j &+ 32 <= count {
+    step(j, &s0, &q0)
+    step(j &+ 8, &s1, &q1)
+    step(j &+ 16, &s2, &q2)
+    step(j &+ 24, &s3, &q3)
+    j &+= 32
+  }
+  while j &+ 8 <= count {
+    step(j, &s0, &q0)
+    j &+= 8
   }
   var sum = horizontalSum((s0 + s1) + (s2 + s3)), squares = horizontalSum((q0 + q1) + (q2 + q3))
   while j < count {
     let d = x[j] - shift
     sum += d
     squares += d * d
-    j += 1
+    alongsideScalar(j)
+    j &+= 1
   }
   return (sum, squares)
 }
@@ -234,9 +254,8 @@ private func writeRow(
 
 /// output[j] = ((x[j] − shift) − delta)·scale·gamma[j] + beta[j] (each factor
 /// only when its flag is set; the flags are literals at every call, so each
-/// call compiles to its own branch-free loop), four vectors per iteration,
-/// with the deviation sums of `next` accumulated in the same order as
-/// ``rowDeviationSums(_:count:minus:)``.
+/// call compiles to its own branch-free loop), inside the loop that sums
+/// `next`'s deviations (``deviationSums(_:count:minus:alongsideVector:alongsideScalar:)``).
 @inline(__always)
 private func writeNormalized(
   _ x: UnsafePointer<Float>, count: Int, _ n: RowNormalization,
@@ -244,7 +263,6 @@ private func writeNormalized(
   output: UnsafeMutablePointer<Float>, summing next: UnsafePointer<Float>, minus nextShift: Float
 ) -> (sum: Float, sumOfSquares: Float) {
   let shiftV = Float8(repeating: n.shift), deltaV = Float8(repeating: n.delta), scaleV = Float8(repeating: n.scale)
-  let nextShiftV = Float8(repeating: nextShift)
   @inline(__always) func normalized(_ j: Int) -> Float8 {
     let y = ((loadVector(x + j) - shiftV) - deltaV) * scaleV
     switch (scales, shifts) {
@@ -254,45 +272,16 @@ private func writeNormalized(
     case (false, false): return y
     }
   }
-  var s0 = Float8(), s1 = Float8(), s2 = Float8(), s3 = Float8()
-  var q0 = Float8(), q1 = Float8(), q2 = Float8(), q3 = Float8()
-  var j = 0
-  // Each vector's deviation is consumed before the next is loaded: eight
-  // accumulators and four broadcast constants leave four registers, and
-  // loading all four first made the compiler spill the constants.
-  @inline(__always) func step(_ k: Int, _ s: inout Float8, _ q: inout Float8) {
-    let d = loadVector(next + k) - nextShiftV
-    s += d
-    q.addProduct(d, d)
-    storeVector(normalized(k), output + k)
-  }
-  while j &+ 32 <= count {
-    step(j, &s0, &q0)
-    step(j &+ 8, &s1, &q1)
-    step(j &+ 16, &s2, &q2)
-    step(j &+ 24, &s3, &q3)
-    j &+= 32
-  }
-  while j &+ 8 <= count {
-    let d0 = loadVector(next + j) - nextShiftV
-    storeVector(normalized(j), output + j)
-    s0 += d0
-    q0.addProduct(d0, d0)
-    j &+= 8
-  }
-  var sum = horizontalSum((s0 + s1) + (s2 + s3)), squares = horizontalSum((q0 + q1) + (q2 + q3))
-  while j < count {
-    let y = ((x[j] - n.shift) - n.delta) * n.scale
-    let dNext = next[j] - nextShift
-    switch (scales, shifts) {
-    case (true, true): output[j] = beta[j].addingProduct(y, gamma[j])
-    case (true, false): output[j] = y * gamma[j]
-    case (false, true): output[j] = y + beta[j]
-    case (false, false): output[j] = y
-    }
-    sum += dNext
-    squares += dNext * dNext
-    j &+= 1
-  }
-  return (sum, squares)
+  return deviationSums(
+    next, count: count, minus: nextShift,
+    alongsideVector: { j in storeVector(normalized(j), output + j) },
+    alongsideScalar: { j in
+      let y = ((x[j] - n.shift) - n.delta) * n.scale
+      switch (scales, shifts) {
+      case (true, true): output[j] = beta[j].addingProduct(y, gamma[j])
+      case (true, false): output[j] = y * gamma[j]
+      case (false, true): output[j] = y + beta[j]
+      case (false, false): output[j] = y
+      }
+    })
 }
