@@ -17,6 +17,18 @@ struct DifferentialQDTests {
     return out
   }
 
+  /// One-sided Jacobi on the bidiagonal as a dense Float32 matrix (its
+  /// entries must be exact in Float32).
+  private func jacobiReference(_ d: [Double], _ e: [Double]) -> [Double] {
+    let n = d.count
+    var dense = [Float](repeating: 0, count: n * n)
+    for i in 0..<n { dense[i * n + i] = Float(d[i]) }
+    for i in 0..<(n - 1) { dense[i * n + i + 1] = Float(e[i]) }
+    var reference = [Double](repeating: 0, count: n)
+    singularValues(m: n, n: n, a: dense, lda: n, into: &reference, backend: Backends.swift)
+    return reference
+  }
+
   private func expectRelative(_ found: [Double], _ expected: [Double], _ name: String) {
     let tolerance = 16 * Double(found.count) * Double.ulpOfOne
     for (i, (x, y)) in zip(found, expected).enumerated() {
@@ -41,12 +53,7 @@ struct DifferentialQDTests {
       let exponent = { (i: Int) in upward ? -80 * (n - 1 - i) / (n - 1) : -80 * i / (n - 1) }
       let d = (0..<n).map { Double(sign: .plus, exponent: exponent($0), significand: 1.5) }
       let e = (0..<(n - 1)).map { Double(sign: .plus, exponent: exponent($0 + (upward ? 0 : 1)), significand: 1.25) }
-      var dense = [Float](repeating: 0, count: n * n)
-      for i in 0..<n { dense[i * n + i] = Float(d[i]) }
-      for i in 0..<(n - 1) { dense[i * n + i + 1] = Float(e[i]) }
-      var reference = [Double](repeating: 0, count: n)
-      singularValues(m: n, n: n, a: dense, lda: n, into: &reference, backend: Backends.swift)
-      expectRelative(values(d, e), reference, "graded \(upward ? "upward" : "downward") \(n)")
+      expectRelative(values(d, e), jacobiReference(d, e), "graded \(upward ? "upward" : "downward") \(n)")
     }
   }
 
@@ -56,11 +63,7 @@ struct DifferentialQDTests {
   @Test func zerosAndSplits() {
     let d = [3.0, 0, 2, 1, 4, 0.5]
     let e = [1.0, 1, 0, 2, 0]
-    var dense = [Float](repeating: 0, count: 36)
-    for i in 0..<6 { dense[i * 6 + i] = Float(d[i]) }
-    for i in 0..<5 { dense[i * 6 + i + 1] = Float(e[i]) }
-    var reference = [Double](repeating: 0, count: 6)
-    singularValues(m: 6, n: 6, a: dense, lda: 6, into: &reference, backend: Backends.swift)
+    let reference = jacobiReference(d, e)
     let found = values(d, e)
     #expect(found.last == 0)
     expectRelative(Array(found.dropLast()), Array(reference.dropLast()), "zeros and splits")

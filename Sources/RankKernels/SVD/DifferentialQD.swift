@@ -121,10 +121,7 @@ private struct QDArray {
         // Deflate converged values at the bottom, one or two at a time.
         let before = hi
         while hi >= lo {
-          if hi == lo {
-            found[hi] = sigma + (q[hi] + sigmaLow)
-            hi -= 1
-          } else if e[hi - 1] <= Self.tolerance2 * (sigma + q[hi]) {
+          if hi == lo || e[hi - 1] <= Self.tolerance2 * (sigma + q[hi]) {
             found[hi] = sigma + (q[hi] + sigmaLow)
             hi -= 1
           } else if hi == lo + 1 || e[hi - 2] <= Self.tolerance2 * sigma || e[hi - 2] <= Self.tolerance2 * q[hi - 1] {
