@@ -28,20 +28,4 @@ static inline void rankkernels_prefetch_for_write(const void *address) {
 #endif
 }
 
-/// Eight 32-bit lanes (Swift's SIMD8<Int32>).
-typedef int rankkernels_int32x8 __attribute__((ext_vector_type(8)));
-
-/// 1 when any lane of `v` has its sign bit set, in one movmskps where AVX
-/// is on: Swift's `any(mask)` extracted the eight lanes one by one.
-static inline int rankkernels_any_sign_bit8(rankkernels_int32x8 v) {
-#if defined(__AVX__)
-  typedef float rankkernels_float32x8 __attribute__((__vector_size__(32)));
-  return __builtin_ia32_movmskps256((rankkernels_float32x8)v) != 0;
-#else
-  int any = 0;
-  for (int i = 0; i < 8; i++) any |= v[i] < 0;
-  return any;
-#endif
-}
-
 #endif
