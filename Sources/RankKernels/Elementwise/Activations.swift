@@ -147,11 +147,23 @@ private func geluErfTail(_ x: Float) -> Float {
   return Float(wide * 0.5 * erfc(-wide * 0.5.squareRoot()))
 }
 
-/// ½(1 + tanh z) = 1 / (1 + e^(−2z)): no cancellation for z ≪ 0.
+/// ½x(1 + tanh z) = x·σ(2z), σ(t) = 1/(1 + e^(−t)), through e = e^(−2|z|) ≤ 1
+/// only: x/(1 + e) for x ≥ 0 and x·e/(1 + e) for x < 0 (z has x's sign). So
+/// the exponential never overflows, needs no clamp above, and takes
+/// `expNonPositive8`'s shorter path; the negative tail has no cancellation.
+/// Where e underflows (x below about −9.9) the result is −0, as before; x is
+/// clamped to the finite range in the numerator so that −inf gives −0, not
+/// −inf·0.
 @inline(__always)
 private func geluTanh8(_ x: Float8) -> Float8 {
-  let z = x * fma8(x * x, Float8(repeating: 0.044_715 * 0.797_884_56), Float8(repeating: 0.797_884_56))
-  return x / (1 + exp8(-2 * z))
+  let bits = unsafeBitCast(x, to: SIMD8<Int32>.self)
+  let a = unsafeBitCast(bits & 0x7FFF_FFFF, to: Float8.self)
+  let minusTwoZ = a * fma8(a * a, Float8(repeating: -2 * 0.044_715 * 0.797_884_56), Float8(repeating: -2 * 0.797_884_56))
+  let e = expNonPositive8(minusTwoZ)
+  // The sign bit spread over each lane (an arithmetic shift) is the mask.
+  let negative = unsafeBitCast(bits &>> 31, to: SIMDMask<SIMD8<Int32>>.self)
+  let numerator = x.replacing(with: max8(x, Float8(repeating: -.greatestFiniteMagnitude)) * e, where: negative)
+  return numerator / (1 + e)
 }
 
 /// output[i] = f(input[i]) eight at a time, the tail through a padded vector.
