@@ -95,11 +95,13 @@ struct ActivationTests {
     #expect(special[2] < 0 && special[2] > -1e-10 && special[3] == 7 && special[4] == 1e38 && special[5] == 0)
   }
 
-  @Test func geluPropagatesNaN() {
-    let x: [Float] = [.nan, 1]
-    var y: [Float] = [0, 0]
-    gelu(x, count: 2, output: &y)
+  @Test(arguments: GELUApproximation.allCases)
+  func geluPropagatesNaNAndTakesInfinitiesToTheirLimits(approximation: GELUApproximation) {
+    let x: [Float] = [.nan, 1, .infinity, -.infinity]
+    var y = [Float](repeating: 0, count: x.count)
+    gelu(x, count: x.count, approximation: approximation, output: &y)
     #expect(y[0].isNaN && y[1].isFinite)
+    #expect(y[2] == .infinity && y[3] == 0 && y[3].sign == .minus)
   }
 
   @Test(arguments: [1, 7, 17, 65, 127, 769])
