@@ -95,6 +95,18 @@ struct ActivationTests {
     #expect(special[2] < 0 && special[2] > -1e-10 && special[3] == 7 && special[4] == 1e38 && special[5] == 0)
   }
 
+  /// In place equals out of place, bit for bit, at counts that end inside
+  /// and across the two-stage loops' 256-element blocks and their tails.
+  @Test(arguments: GELUApproximation.allCases, [1, 7, 17, 255, 257, 769])
+  func geluInPlaceMatchesOutOfPlace(approximation: GELUApproximation, count: Int) {
+    let x = (0..<count).map { Float($0 % 97) * 0.137 - 6.5 }
+    var separate = [Float](repeating: 0, count: count)
+    gelu(x, count: count, approximation: approximation, output: &separate)
+    var inPlace = x
+    inPlace.withUnsafeMutableBufferPointer { gelu($0.baseAddress!, count: count, approximation: approximation, output: $0.baseAddress!) }
+    #expect(inPlace.map(\.bitPattern) == separate.map(\.bitPattern))
+  }
+
   @Test(arguments: GELUApproximation.allCases)
   func geluPropagatesNaNAndTakesInfinitiesToTheirLimits(approximation: GELUApproximation) {
     let x: [Float] = [.nan, 1, .infinity, -.infinity]

@@ -29,7 +29,7 @@ public func gelu(
   // inside the loop was compiled as an out-of-line call per vector.
   switch approximation {
   case .none: geluErf(input, count: count, output: output)
-  case .tanh: applyElementwise(input, count: count, output: output, geluTanh8)
+  case .tanh: applyInTwoStages(input, count: count, output: output, first: geluTanhFirstStage, second: geluTanhSecondStage)
   }
 }
 
@@ -153,33 +153,64 @@ private func geluErfTail(_ x: Float) -> Float {
 /// `expNonPositive8`'s shorter path; the negative tail has no cancellation.
 /// Where e underflows (x below about −9.9) the result is −0, as before; x is
 /// clamped to the finite range in the numerator so that −inf gives −0, not
-/// −inf·0.
+/// −inf·0. Two stages, split at the exponential's reduced argument (see
+/// ``applyInTwoStages(_:count:output:first:second:)``).
 @inline(__always)
-private func geluTanh8(_ x: Float8) -> Float8 {
-  let bits = unsafeBitCast(x, to: SIMD8<Int32>.self)
-  let a = unsafeBitCast(bits & 0x7FFF_FFFF, to: Float8.self)
+private func geluTanhFirstStage(_ x: Float8) -> (r: Float8, scale: Float8) {
+  let a = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Float8.self)
   let minusTwoZ = a * fma8(a * a, Float8(repeating: -2 * 0.044_715 * 0.797_884_56), Float8(repeating: -2 * 0.797_884_56))
-  let e = expNonPositive8(minusTwoZ)
+  // As in `expNonPositive8`: −88 gives n = −127, whose scale's bits are 0.
+  return expReduction(max8(minusTwoZ, Float8(repeating: -88)))
+}
+
+@inline(__always)
+private func geluTanhSecondStage(_ x: Float8, _ stage: (r: Float8, scale: Float8)) -> Float8 {
+  let e = expOfReduced(stage.r) * stage.scale
   // The sign bit spread over each lane (an arithmetic shift) is the mask.
-  let negative = unsafeBitCast(bits &>> 31, to: SIMDMask<SIMD8<Int32>>.self)
+  let negative = unsafeBitCast(unsafeBitCast(x, to: SIMD8<Int32>.self) &>> 31, to: SIMDMask<SIMD8<Int32>>.self)
   let numerator = x.replacing(with: max8(x, Float8(repeating: -.greatestFiniteMagnitude)) * e, where: negative)
   return numerator / (1 + e)
 }
 
-/// output[i] = f(input[i]) eight at a time, the tail through a padded vector.
+/// output[i] = second(x, first(x)) for x = input[i], eight at a time: the
+/// first stage over a block of 32 vectors (its results kept in a buffer in
+/// L1), then the second over the same block; the tail through a padded
+/// vector. In place too: each x is read again before its output is written.
+///
+/// Why: one vector's chain of dependent operations through an exponential
+/// and a division is tens of cycles long and makes dozens of vector values
+/// (broadcast constants included); with Zen 3's 160 renamed vector
+/// registers only a few vectors fit in flight, so a single loop waits on
+/// latency. Each stage's chain is about half as long. (A C replica of the
+/// tanh form: 3.9 → 3.2 ns per vector.)
 @inline(__always)
-private func applyElementwise(
-  _ input: UnsafePointer<Float>, count: Int, output: UnsafeMutablePointer<Float>, _ f: (Float8) -> Float8
+private func applyInTwoStages<Stage>(
+  _ input: UnsafePointer<Float>, count: Int, output: UnsafeMutablePointer<Float>,
+  first: (Float8) -> Stage, second: (Float8, Stage) -> Float8
 ) {
+  let blockVectors = 32
+  let stages = UnsafeMutablePointer<Stage>.allocate(capacity: blockVectors)
+  defer { stages.deallocate() }
   var i = 0
-  while i + 8 <= count {
-    storeVector(f(loadVector(input + i)), output + i)
-    i += 8
+  while i &+ 8 <= count {
+    let vectors = min(blockVectors, (count &- i) / 8)
+    var v = 0
+    while v < vectors {
+      (stages + v).initialize(to: first(loadVector(input + (i &+ 8 &* v))))
+      v &+= 1
+    }
+    v = 0
+    while v < vectors {
+      let offset = i &+ 8 &* v
+      storeVector(second(loadVector(input + offset), (stages + v).move()), output + offset)
+      v &+= 1
+    }
+    i &+= 8 &* vectors
   }
   if i < count {
-    var tail = Float8()
-    for lane in 0..<(count - i) { tail[lane] = input[i + lane] }
-    let result = f(tail)
+    var x = Float8()
+    for lane in 0..<(count - i) { x[lane] = input[i + lane] }
+    let result = second(x, first(x))
     for lane in 0..<(count - i) { output[i + lane] = result[lane] }
   }
 }
