@@ -41,19 +41,9 @@ public func gelu(
 /// vector formula into scalar and 128-bit pieces, at half the speed.
 private func geluErf(_ input: UnsafePointer<Float>, count: Int, output: UnsafeMutablePointer<Float>) {
   var largestBits = SIMD8<UInt32>()
-  var i = 0
-  while i &+ 8 <= count {
-    let x = loadVector(input + i)
+  applyElementwise(input, count: count, output: output) { x in
     largestBits = largerBits(largestBits, x)
-    storeVector(geluErf8(x), output + i)
-    i &+= 8
-  }
-  if i < count {
-    var x = Float8()
-    for lane in 0..<(count - i) { x[lane] = input[i + lane] }
-    largestBits = largerBits(largestBits, x)
-    let result = geluErf8(x)
-    for lane in 0..<(count - i) { output[i + lane] = result[lane] }
+    return geluErf8(x)
   }
   // Read as unsigned integers, the bit patterns above −6's are the inputs
   // below −6 (and negative NaNs, which the pass leaves alone).
@@ -93,8 +83,10 @@ private func largerBits(_ largest: SIMD8<UInt32>, _ x: Float8) -> SIMD8<UInt32> 
 ///
 /// 22 multiplies and FMAs and a division per 8 elements, all else integer
 /// operations on the bit patterns (|x|, the clamp, the addend's selection,
-/// 2ⁿ), which run beside the two FMA pipes; at about 11 cycles per 8
-/// elements the loop sits at that pipe limit.
+/// 2ⁿ). The multiplies alone need 11 cycles per 8 elements on the two FMA
+/// pipes; the loop measures about 12.4, the same in every restructuring
+/// tried (PERF.md), so the integer operations that share those pipes are
+/// the likely rest.
 @inline(__always)
 private func geluErf8(_ x: Float8) -> Float8 {
   let bits = unsafeBitCast(x, to: SIMD8<Int32>.self)
@@ -207,10 +199,24 @@ private func applyInTwoStages<Stage>(
     }
     i &+= 8 &* vectors
   }
+  // Fewer than 8 left: the padded tail vector.
+  applyElementwise(input + i, count: count &- i, output: output + i) { second($0, first($0)) }
+}
+
+/// output[i] = f(input[i]) eight at a time, the tail through a padded vector.
+@inline(__always)
+private func applyElementwise(
+  _ input: UnsafePointer<Float>, count: Int, output: UnsafeMutablePointer<Float>, _ f: (Float8) -> Float8
+) {
+  var i = 0
+  while i &+ 8 <= count {
+    storeVector(f(loadVector(input + i)), output + i)
+    i &+= 8
+  }
   if i < count {
-    var x = Float8()
-    for lane in 0..<(count - i) { x[lane] = input[i + lane] }
-    let result = second(x, first(x))
+    var tail = Float8()
+    for lane in 0..<(count - i) { tail[lane] = input[i + lane] }
+    let result = f(tail)
     for lane in 0..<(count - i) { output[i + lane] = result[lane] }
   }
 }
