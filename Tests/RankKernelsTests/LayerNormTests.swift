@@ -69,6 +69,26 @@ struct LayerNormTests {
     expectClose(y, reference(x, rows: rows, columns: columns, gamma: gamma, beta: beta, eps: 1e-12), columns: columns, gamma: gamma, beta: beta)
   }
 
+  /// Rows whose shift (the mean of their first eight values) sits just inside
+  /// the one-pass bound, δ² = 0.7…1 × variance, on an offset of 1e3: the worst
+  /// cancellation the single pass accepts must still meet the bound.
+  @Test func rowJustInsideTheOnePassBoundKeepsItsAccuracy() {
+    let columns = 768, rows = 4
+    var x = gaussianMatrix(rows, columns, seed: 8).map { 1_000 + $0 }
+    for i in 0..<rows { for j in 0..<8 { x[i * columns + j] = 1_000.95 } }
+    for i in 0..<rows {
+      let row = x[(i * columns)..<((i + 1) * columns)].map(Double.init)
+      let mean = row.reduce(0, +) / Double(columns)
+      let variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(columns)
+      let shift = Double(row[0..<8].reduce(0, +)) / 8
+      let k = (shift - mean) * (shift - mean) / variance
+      #expect(k > 0.7 && k < 1, "row \(i): δ²/variance = \(k), meant to sit just inside the one-pass bound")
+    }
+    var y = [Float](repeating: 0, count: rows * columns)
+    layerNorm(rows: rows, columns: columns, input: x, gamma: nil, beta: nil, eps: 1e-12, output: &y)
+    expectClose(y, reference(x, rows: rows, columns: columns, gamma: nil, beta: nil, eps: 1e-12), columns: columns, gamma: nil, beta: nil)
+  }
+
   @Test func constantRowNormalizesToBetaThroughEps() {
     let columns = 19
     let x = [Float](repeating: 4.25, count: columns)

@@ -2,7 +2,7 @@ import Foundation
 
 /// The version recorded in every result file; merging or resuming results from
 /// another version is refused (the numbers could differ).
-public let collapseLabVersion = "0.3.2"
+public let collapseLabVersion = "0.3.3"
 
 /// Which contiguous range of sample blocks a process owns (`--shard K/N`).
 public struct Shard: Codable, Hashable, Sendable, CustomStringConvertible {
