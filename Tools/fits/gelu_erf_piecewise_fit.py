@@ -1,6 +1,7 @@
-"""A candidate for the erf-form GELU that stays within 2 ulp: R(u) by piecewise
-polynomials instead of the (4, 4) rational of gelu_erf_fit.py. Not used by the
-kernel yet: the table lookups cost speed (PERF.md, issue 16 in session 12).
+"""A more accurate candidate for the erf-form GELU: R(u) by piecewise polynomials
+instead of the (4, 4) rational of gelu_erf_fit.py (1.8 ulp on the test's sweep,
+2.5 on a dense one, against 3.9 and 4.1). Not used by the kernel: the table
+lookups cost speed (PERF.md, issue 16 in session 12).
 
 Same formula as Activations.swift, GELU(x) = max(x, 0) − |x|·Q(|x|),
 Q(u) = e^(−u²/2)·R(u), with the same exponential; only R changes. On each of
@@ -24,12 +25,14 @@ dominant constant term rounds about once.
 The script also emulates the kernel step by step in Float32 (numpy's float32
 arithmetic rounds correctly; an FMA is formed in Float64 and rounded once,
 exact except for rare double roundings). It checks both forms against a
-Float64 reference over every 4093rd Float32 bit pattern with |x| ≤ 6, the
-sweep of the Swift test. The emulation of the present kernel gives its
-measured worst case, 3.875 ulp at x = −3.2536.
+Float64 reference over every k-th Float32 bit pattern with |x| ≤ 6 (k = 4093,
+the sweep of the Swift test, by default). The emulation of the present kernel
+gives its measured worst case, 3.875 ulp at x = −3.2536. In the candidate, x
+at or below −6 takes the scalar Float64 tail (u is clamped just below 6).
 
-Usage: python3 Tools/fits/gelu_erf_piecewise_fit.py [degree]   (numpy, scipy,
-mpmath; degree 7 by default; prints the tables and both sweeps' worst errors)
+Usage: python3 Tools/fits/gelu_erf_piecewise_fit.py [degree [k]]   (numpy,
+scipy, mpmath; degree 7 by default; prints the tables and both kernels' worst
+errors; k = 37 is PERF.md's dense sweep, about a minute)
 """
 import sys
 
@@ -117,12 +120,16 @@ def piecewise_kernel(x, centres, twice_coefficients):
     p = twice_coefficients[index, -1]
     for k in range(twice_coefficients.shape[1] - 2, -1, -1):
         p = fma(p, h, twice_coefficients[index, k])
-    return exponential_and_finish(x, u, p)
+    return np.where(x <= -6, reference_gelu(x).astype(F), exponential_and_finish(x, u, p))
+
+
+def reference_gelu(x):
+    wide = x.astype(np.float64)
+    return wide * 0.5 * erfc(-wide / np.sqrt(2))
 
 
 def ulp_errors(x, y):
-    wide = x.astype(np.float64)
-    reference = wide * 0.5 * erfc(-wide / np.sqrt(2))
+    reference = reference_gelu(x)
     return np.abs(y.astype(np.float64) - reference) / np.spacing(np.abs(reference).astype(F)).astype(np.float64)
 
 
@@ -136,12 +143,26 @@ def main():
     for k in range(degree + 1):
         print("2·c%d:" % k, ", ".join("%.9g" % v for v in twice[:, k]))
     print("largest relative error of R with Float32 coefficients: %.2e" % max(e for _, _, e in fits))
-    bits = np.arange(0, 2**32, 4093, dtype=np.uint64).astype(np.uint32)
-    x = bits.view(F)
-    x = x[np.isfinite(x) & (np.abs(x) <= 6) & (np.abs(x) > 1e-30)]
-    for name, y in (("rational (now)", rational_kernel(x)), ("piecewise", piecewise_kernel(x, centres, twice))):
-        e = ulp_errors(x, y)
-        print("%-15s worst %.3f ulp at x = %.8g; within 2 ulp %.5f %%" % (name, e.max(), x[e.argmax()], 100 * (e <= 2).mean()))
+    step = int(sys.argv[2]) if len(sys.argv) > 2 else 4093
+    kernels = {"rational (now)": rational_kernel, "piecewise": lambda v: piecewise_kernel(v, centres, twice)}
+    worst = {name: (0.0, 0.0) for name in kernels}
+    within, total = {name: 0 for name in kernels}, 0
+    chunk = step * 2_000_000  # bit patterns per slice, to bound the memory
+    for start in range(0, 2**32, chunk):
+        x = np.arange(start, min(start + chunk, 2**32), step, dtype=np.uint64).astype(np.uint32).view(F)
+        x = x[np.isfinite(x) & (np.abs(x) <= 6) & (np.abs(x) > 1e-30)]
+        total += x.size
+        for name, kernel in kernels.items():
+            if x.size == 0:
+                continue
+            e = ulp_errors(x, kernel(x))
+            if e.max() > worst[name][0]:
+                worst[name] = (e.max(), x[e.argmax()])
+            within[name] += int((e <= 2).sum())
+    print("every %dth bit pattern with |x| <= 6: %d values" % (step, total))
+    for name in kernels:
+        print("%-15s worst %.3f ulp at x = %.8g; within 2 ulp %.5f %%"
+              % (name, worst[name][0], worst[name][1], 100 * within[name] / total))
 
 
 if __name__ == "__main__":
