@@ -7,12 +7,21 @@
 // One thread; N(0, 1) inputs (the scalar tail for x <= -6 is left out: it
 // runs once per 10^9 such elements).
 //
+// With a third argument "ablate" it asks instead "where do the rational's
+// cycles go": beside it, the same values with power-of-two rescaled
+// intermediates and no -u/2 multiply (one FMA-pipe operation fewer, the same
+// bits), and that loop with its division made a multiply, with its integer
+// operations left out, and with both (those three give wrong values: they
+// only price what they leave out).
+//
 //   gcc -O3 -mavx2 -mfma -o /tmp/gelu-erf-replica Tools/perf/gelu-erf-replica.c -lm
 //   /tmp/gelu-erf-replica 49152 3000; /tmp/gelu-erf-replica 12582912 15
+//   /tmp/gelu-erf-replica 49152 3000 ablate
 #include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 // Centres, then 2·c0 … 2·c7 per interval (gelu_erf_piecewise_fit.py 7).
@@ -75,6 +84,43 @@ static __attribute__((noinline)) void rational(const float *in, int n, float *ou
   }
 }
 
+// The rational's values with s = 2r, E2 = 2(e^r - 1) and Rh = R/2: every
+// intermediate a power of two times the rational's, so the same roundings,
+// and the final FMA takes u itself, so -u/2 is never formed. With
+// `integer_ops` 0 the clamp, the addend's selection and 2^n are left out;
+// with `division` 0 the quotient is a product.
+static inline void lean_body(const float *in, int n, float *out, const int division, const int integer_ops) {
+  for (int i = 0; i < n; i += 8) {
+    __m256 x = _mm256_loadu_ps(in + i), u = integer_ops ? magnitude_clamped(x, 0x40C00000) : x;
+    __m256 u2 = _mm256_mul_ps(u, u);
+    __m256 sh = FMA(u2, S(-0.72134752f), S(12582912.f));
+    __m256 nn = _mm256_sub_ps(sh, S(12582912.f));
+    __m256 s = _mm256_fnmadd_ps(u, u, FMA(sh, S(-2 * 0.693359375f), S(2 * 12582912.f * 0.693359375f)));
+    s = FMA(nn, S(2 * 2.1219444e-4f), s);
+    __m256 s2 = _mm256_mul_ps(s, s);
+    __m256 p01 = FMA(s, S(0.16666518f / 4), S(0.49999988f / 2)), p23 = FMA(s, S(0.008368919f / 16), S(0.041669533f / 8));
+    __m256 e2 = FMA(FMA(FMA(s2, S(0.0013751409f / 32), p23), s2, p01), s2, s);
+    __m256 num = FMA(FMA(u2, S(4.217256e-6f / 4), FMA(u, S(0.036125716f / 4), S(0.29969436f / 4))), u2, FMA(u, S(1.003526f / 4), S(1.625f / 4)));
+    __m256 den = FMA(FMA(u2, S(0.045439504f), FMA(u, S(0.3733376f), S(1.322413f))), u2, FMA(u, S(2.3000872f), S(1.625f)));
+    __m256 rh = division ? _mm256_div_ps(num, den) : _mm256_mul_ps(num, den);
+    __m256 scaled = FMA(e2, rh, _mm256_add_ps(rh, rh));
+    if (integer_ops) {
+      __m256i exponent = _mm256_slli_epi32(_mm256_castps_si256(sh), 23);
+      __m256 q = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(scaled), exponent));
+      __m256i bits = _mm256_castps_si256(x);
+      __m256i keep = _mm256_cmpgt_epi32(bits, _mm256_set1_epi32((int)0xC0C00000));
+      _mm256_storeu_ps(out + i, _mm256_fnmadd_ps(u, q, _mm256_castsi256_ps(_mm256_and_si256(bits, keep))));
+    } else {
+      _mm256_storeu_ps(out + i, _mm256_fnmadd_ps(u, scaled, x));
+    }
+  }
+}
+
+static __attribute__((noinline)) void lean(const float *in, int n, float *out) { lean_body(in, n, out, 1, 1); }
+static __attribute__((noinline)) void lean_no_division(const float *in, int n, float *out) { lean_body(in, n, out, 0, 1); }
+static __attribute__((noinline)) void lean_no_integer_ops(const float *in, int n, float *out) { lean_body(in, n, out, 1, 0); }
+static __attribute__((noinline)) void lean_neither(const float *in, int n, float *out) { lean_body(in, n, out, 0, 0); }
+
 static __attribute__((noinline)) void piecewise(const float *in, int n, float *out) {
   for (int i = 0; i < n; i += 8) {
     __m256 x = _mm256_loadu_ps(in + i), u = magnitude_clamped(x, 0x40BFFFFF);  // just below 6
@@ -93,34 +139,46 @@ static int compare(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+typedef void (*loop)(const float *, int, float *);
+
 int main(int argc, char **argv) {
   int n = argc > 1 ? atoi(argv[1]) : 49152, calls = argc > 2 ? atoi(argv[2]) : 3000;
-  if (n < 8 || n % 8 != 0 || calls < 1) {
-    fprintf(stderr, "gelu-erf-replica: count must be a positive multiple of 8 and calls >= 1, got %d and %d\n", n, calls);
+  int ablate = argc > 3 && strcmp(argv[3], "ablate") == 0;
+  if (n < 8 || n % 8 != 0 || calls < 1 || (argc > 3 && !ablate)) {
+    fprintf(stderr, "gelu-erf-replica: usage: COUNT CALLS [ablate]; COUNT a positive multiple of 8, CALLS >= 1; got %s %s %s\n",
+            argc > 1 ? argv[1] : "-", argc > 2 ? argv[2] : "-", argc > 3 ? argv[3] : "");
     return 64;
   }
+  const char *names[] = {"rational", "piecewise", "lean", "lean, division a multiply", "lean, no integer operations", "lean, neither"};
+  loop loops[] = {rational, piecewise, lean, lean_no_division, lean_no_integer_ops, lean_neither};
+  int chosen[5], count = 0;
+  chosen[count++] = 0;
+  if (ablate) for (int k = 2; k < 6; k++) chosen[count++] = k;
+  else chosen[count++] = 1;
   float *x = aligned_alloc(64, (size_t)n * 4), *y = aligned_alloc(64, (size_t)n * 4), *z = aligned_alloc(64, (size_t)n * 4);
   srand(3);
   for (int i = 0; i < n; i++) {  // Box–Muller
     double a = (rand() + 1.0) / ((double)RAND_MAX + 1), b = rand() / (double)RAND_MAX;
     x[i] = (float)(sqrt(-2 * log(a)) * cos(6.283185307179586 * b));
   }
-  double *tr = malloc(calls * sizeof(double)), *tp = malloc(calls * sizeof(double));
-  for (int c = 0; c < calls; c++) {
-    double t0 = now();
-    rational(x, n, y);
-    double t1 = now();
-    piecewise(x, n, z);
-    double t2 = now();
-    tr[c] = t1 - t0; tp[c] = t2 - t1;
+  double *times = malloc((size_t)count * calls * sizeof(double));
+  for (int c = 0; c < calls; c++)
+    for (int k = 0; k < count; k++) {
+      double t0 = now();
+      loops[chosen[k]](x, n, k == 0 ? y : z);
+      times[k * calls + c] = now() - t0;
+    }
+  printf("%d elements, medians of %d interleaved calls:\n", n, calls);
+  double reference = 0;
+  for (int k = 0; k < count; k++) {
+    loops[chosen[k]](x, n, z);
+    double largest = 0;
+    for (int i = 0; i < n; i++) largest = fmax(largest, fabs(y[i] - z[i]) / fmax(fabs(y[i]), 1e-30));
+    qsort(times + k * calls, calls, sizeof(double), compare);
+    double median = times[k * calls + calls / 2];
+    if (k == 0) reference = median;
+    printf("  %-28s %8.1f us  %.2f G elements/s  speed vs rational %.3f  largest relative difference %.1e\n",
+           names[chosen[k]], 1e6 * median, n / median * 1e-9, reference / median, largest);
   }
-  double largest = 0;
-  for (int i = 0; i < n; i++) largest = fmax(largest, fabs(y[i] - z[i]) / fmax(fabs(y[i]), 1e-30));
-  qsort(tr, calls, sizeof(double), compare);
-  qsort(tp, calls, sizeof(double), compare);
-  double a = tr[calls / 2], b = tp[calls / 2];
-  printf("%d elements, medians of %d calls: rational %.1f us (%.2f G elements/s), piecewise %.1f us (%.2f); "
-         "piecewise/rational speed %.3f; largest relative difference %.1e\n",
-         n, calls, 1e6 * a, n / a * 1e-9, 1e6 * b, n / b * 1e-9, a / b, largest);
   return 0;
 }
