@@ -58,14 +58,32 @@ static inline __m256 exp_minus_one(__m256 u, __m256 minus_half_u, __m256 u2, __m
   return FMA(FMA(FMA(r2, S(0.0013751409f), p23), r2, p01), r2, r);
 }
 
-// max(x, 0) − u·Q(u) from 2R, as the kernel's last four steps.
-static inline __m256 finish(__m256 x, __m256 minus_half_u, __m256 em1, __m256 twice_r, __m256 shifted) {
-  __m256 scaled = FMA(em1, twice_r, twice_r);
+// Q from e^r·R (or 2Q from e^r·2R) and the rounding shift: 2^n added to the exponent bits.
+static inline __m256 times_two_to_n(__m256 scaled, __m256 shifted) {
   __m256i exponent = _mm256_slli_epi32(_mm256_castps_si256(shifted), 23);
-  __m256 twice_q = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(scaled), exponent));
+  return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(scaled), exponent));
+}
+
+// The final FMA's addend: x for x >= 0 and for x < -6 (passed through for the scalar tail), 0 between.
+static inline __m256 addend(__m256 x) {
   __m256i bits = _mm256_castps_si256(x);
   __m256i keep = _mm256_cmpgt_epi32(bits, _mm256_set1_epi32((int)0xC0C00000));  // above −6's pattern
-  return FMA(minus_half_u, twice_q, _mm256_castsi256_ps(_mm256_and_si256(bits, keep)));
+  return _mm256_castsi256_ps(_mm256_and_si256(bits, keep));
+}
+
+// max(x, 0) − u·Q(u) from 2R, as the kernel's last four steps.
+static inline __m256 finish(__m256 x, __m256 minus_half_u, __m256 em1, __m256 twice_r, __m256 shifted) {
+  return FMA(minus_half_u, times_two_to_n(FMA(em1, twice_r, twice_r), shifted), addend(x));
+}
+
+// The rational's 2αN times `scale` (a power of two, so the same roundings) and αD.
+static inline __m256 numerator(__m256 u, __m256 u2, const float scale) {
+  return FMA(FMA(u2, S(4.217256e-6f * scale), FMA(u, S(0.036125716f * scale), S(0.29969436f * scale))), u2,
+             FMA(u, S(1.003526f * scale), S(1.625f * scale)));
+}
+
+static inline __m256 denominator(__m256 u, __m256 u2) {
+  return FMA(FMA(u2, S(0.045439504f), FMA(u, S(0.3733376f), S(1.322413f))), u2, FMA(u, S(2.3000872f), S(1.625f)));
 }
 
 static inline __m256 magnitude_clamped(__m256 x, int limit_bits) {
@@ -78,9 +96,7 @@ static __attribute__((noinline)) void rational(const float *in, int n, float *ou
     __m256 x = _mm256_loadu_ps(in + i), u = magnitude_clamped(x, 0x40C00000);  // 6
     __m256 minus_half_u = _mm256_mul_ps(S(-0.5f), u), u2 = _mm256_mul_ps(u, u), shifted;
     __m256 em1 = exp_minus_one(u, minus_half_u, u2, &shifted);
-    __m256 num = FMA(FMA(u2, S(4.217256e-6f), FMA(u, S(0.036125716f), S(0.29969436f))), u2, FMA(u, S(1.003526f), S(1.625f)));
-    __m256 den = FMA(FMA(u2, S(0.045439504f), FMA(u, S(0.3733376f), S(1.322413f))), u2, FMA(u, S(2.3000872f), S(1.625f)));
-    _mm256_storeu_ps(out + i, finish(x, minus_half_u, em1, _mm256_div_ps(num, den), shifted));
+    _mm256_storeu_ps(out + i, finish(x, minus_half_u, em1, _mm256_div_ps(numerator(u, u2, 1.f), denominator(u, u2)), shifted));
   }
 }
 
@@ -100,19 +116,11 @@ static inline void lean_body(const float *in, int n, float *out, const int divis
     __m256 s2 = _mm256_mul_ps(s, s);
     __m256 p01 = FMA(s, S(0.16666518f / 4), S(0.49999988f / 2)), p23 = FMA(s, S(0.008368919f / 16), S(0.041669533f / 8));
     __m256 e2 = FMA(FMA(FMA(s2, S(0.0013751409f / 32), p23), s2, p01), s2, s);
-    __m256 num = FMA(FMA(u2, S(4.217256e-6f / 4), FMA(u, S(0.036125716f / 4), S(0.29969436f / 4))), u2, FMA(u, S(1.003526f / 4), S(1.625f / 4)));
-    __m256 den = FMA(FMA(u2, S(0.045439504f), FMA(u, S(0.3733376f), S(1.322413f))), u2, FMA(u, S(2.3000872f), S(1.625f)));
+    __m256 num = numerator(u, u2, 0.25f), den = denominator(u, u2);
     __m256 rh = division ? _mm256_div_ps(num, den) : _mm256_mul_ps(num, den);
     __m256 scaled = FMA(e2, rh, _mm256_add_ps(rh, rh));
-    if (integer_ops) {
-      __m256i exponent = _mm256_slli_epi32(_mm256_castps_si256(sh), 23);
-      __m256 q = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(scaled), exponent));
-      __m256i bits = _mm256_castps_si256(x);
-      __m256i keep = _mm256_cmpgt_epi32(bits, _mm256_set1_epi32((int)0xC0C00000));
-      _mm256_storeu_ps(out + i, _mm256_fnmadd_ps(u, q, _mm256_castsi256_ps(_mm256_and_si256(bits, keep))));
-    } else {
-      _mm256_storeu_ps(out + i, _mm256_fnmadd_ps(u, scaled, x));
-    }
+    __m256 y = integer_ops ? _mm256_fnmadd_ps(u, times_two_to_n(scaled, sh), addend(x)) : _mm256_fnmadd_ps(u, scaled, x);
+    _mm256_storeu_ps(out + i, y);
   }
 }
 
