@@ -1,0 +1,221 @@
+import Foundation
+import RankKernels
+
+// The forward pass every engine shares: a WeightProjector supplies the
+// products, this file everything else.
+
+/// Multiplies a layer's activations by its weight matrices.
+///
+/// `prepare` is called once per activation matrix Y and `project` once per
+/// weight matrix applied to it, so work that depends only on Y (the sketch
+/// engine's factor of Y·Yᵀ) is shared by the query, key and value products.
+protocol WeightProjector {
+  /// `gram`: Y·Yᵀ in Float64, when the caller already has it.
+  func prepare(_ y: [Float], rows: Int, gram: [Double]?) -> ProjectionOperand
+  /// Y (rows × inner) · W_purpose (inner × columns).
+  func project(_ operand: ProjectionOperand, columns: Int, purpose: StreamPurpose) -> [Float]
+  /// The attention sublayer before the output bias, concat_h(g_h ⊙ softmax(Q_h·K_hᵀ/√d_k)·V_h)·W_O
+  /// with Q = Y·W_Q + b_Q etc., and the mean attention-row entropy. `gates`
+  /// (n × H, PG-OP) scale head h's output at token i by gates[i·H + h]; nil: no gates.
+  func attentionSublayer(
+    _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration: ModelConfiguration
+  ) -> (output: [Float], meanEntropy: Double)
+}
+
+extension WeightProjector {
+  func attentionSublayer(
+    _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration: ModelConfiguration
+  ) -> (output: [Float], meanEntropy: Double) {
+    standardAttentionSublayer(operand, projector: self, gates: gates, weights: weights, configuration: configuration)
+  }
+
+  /// PG-OP's gates sigmoid(Y·W_gate + b_gate), n × H.
+  func positionGates(_ operand: ProjectionOperand, weights: LayerWeights, configuration c: ModelConfiguration) -> [Float] {
+    var logits = project(operand, columns: c.heads, purpose: .gates)
+    addBias(&logits, weights.biasGate, rows: operand.rows, columns: c.heads)
+    return logits.map { 1 / (1 + exp(-$0)) }
+  }
+}
+
+/// Scales head h's block (columns h·headWidth ..< (h+1)·headWidth) of row i
+/// of `heads` (rows × H·headWidth) by gates[i·H + h].
+func applyHeadGates(_ heads: inout [Float], gates: [Float], rows: Int, headCount: Int, headWidth: Int) {
+  precondition(gates.count == rows * headCount && heads.count == rows * headCount * headWidth)
+  heads.withUnsafeMutableBufferPointer { target in
+    for i in 0..<rows {
+      for h in 0..<headCount {
+        let g = gates[i * headCount + h], start = (i * headCount + h) * headWidth
+        for j in start..<(start + headWidth) { target[j] *= g }
+      }
+    }
+  }
+}
+
+/// The attention sublayer through explicit Q, K and V products.
+func standardAttentionSublayer(
+  _ operand: ProjectionOperand, projector: some WeightProjector, gates: [Float]?, weights w: LayerWeights,
+  configuration c: ModelConfiguration
+) -> (output: [Float], meanEntropy: Double) {
+  let n = c.sequenceLength, d = c.modelDimension
+  var q = projector.project(operand, columns: d, purpose: .query)
+  var k = projector.project(operand, columns: d, purpose: .key)
+  var v = projector.project(operand, columns: d, purpose: .value)
+  addBias(&q, w.biasQuery, rows: n, columns: d)
+  addBias(&k, w.biasKey, rows: n, columns: d)
+  addBias(&v, w.biasValue, rows: n, columns: d)
+  var attended = [Float](repeating: 0, count: n * d)
+  var entropies = [Float](repeating: 0, count: c.heads * n)
+  attended.withUnsafeMutableBufferPointer { out in
+    entropies.withUnsafeMutableBufferPointer { e in
+      multiHeadAttention(
+        shape: AttentionShape(batch: 1, sequenceLength: n, heads: c.heads, headDimension: c.headDimension),
+        query: q, key: k, value: v, output: out.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
+    }
+  }
+  if let gates { applyHeadGates(&attended, gates: gates, rows: n, headCount: c.heads, headWidth: c.headDimension) }
+  let output = projector.project(projector.prepare(attended, rows: n, gram: nil), columns: d, purpose: .output)
+  return (output, entropies.reduce(0.0) { $0 + Double($1) } / Double(entropies.count))
+}
+
+/// y[i, j] += bias[j] for a rows × columns matrix; nothing when bias is nil.
+func addBias(_ y: inout [Float], _ bias: [Float]?, rows: Int, columns: Int) {
+  guard let bias else { return }
+  y.withUnsafeMutableBufferPointer { target in
+    bias.withUnsafeBufferPointer { b in
+      for i in 0..<rows { for j in 0..<columns { target[i * columns + j] += b[j] } }
+    }
+  }
+}
+
+/// y += x elementwise (same counts).
+func addInPlace(_ y: inout [Float], _ x: [Float]) {
+  precondition(y.count == x.count)
+  y.withUnsafeMutableBufferPointer { target in
+    x.withUnsafeBufferPointer { source in
+      for i in 0..<target.count { target[i] += source[i] }
+    }
+  }
+}
+
+/// Runs the input and every layer for every variant. `prepareLayer(layer)`
+/// returns the layer's vector parameters and, per variant index, the projector.
+///
+/// Each state's Gram matrix X·Xᵀ is computed at most once and shared by the
+/// metrics (rank method `gram`) and, when `projectorUsesGram`, by the next
+/// layer's query/key/value products (the attention input is the state itself
+/// unless the variant is pre-LN).
+///
+/// `input`: X₀, if the caller makes it (a checkpoint's embeddings); nil draws
+/// it by `sampleInput`.
+func runEncoder(
+  sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, projectorUsesGram: Bool, input given: [Float]? = nil,
+  prepareLayer: (Int) -> (LayerWeights, (Int) -> any WeightProjector)
+) -> [[MetricValues]] {
+  let n = c.sequenceLength, d = c.modelDimension
+  let wantsGram = n <= d && (projectorUsesGram || c.rankMethod == .gram)
+  func measured(_ state: [Float], entropy: Double) -> (MetricValues, [Double]?) {
+    state.withUnsafeBufferPointer { x in
+      let gram = wantsGram ? gramOfRows(x.baseAddress!, rows: n, columns: d) : nil
+      let metrics = measure(
+        x.baseAddress!, rows: n, columns: d, attentionEntropy: entropy,
+        rankToleranceFactor: c.rankToleranceFactor, rankMethod: c.rankMethod, gram: gram)
+      return (metrics, gram)
+    }
+  }
+  let input = given ?? sampleInput(sample: sample, configuration: c, seed: seed)
+  let (inputMetrics, inputGram) = measured(input, entropy: .nan)
+  var results = c.variants.map { _ in [inputMetrics] }
+  var states = c.variants.map { _ in input }
+  var grams = c.variants.map { _ in inputGram }
+  for layer in stride(from: 1, through: c.layers, by: 1) {
+    let (weights, projectorFor) = prepareLayer(layer)
+    for (v, variant) in c.variants.enumerated() {
+      let entropy = encoderLayer(
+        variant, state: &states[v], stateGram: projectorUsesGram ? grams[v] : nil, weights: weights,
+        projector: projectorFor(v), configuration: c)
+      let (metrics, gram) = measured(states[v], entropy: entropy)
+      results[v].append(metrics)
+      grams[v] = gram
+    }
+  }
+  return results
+}
+
+/// One encoder layer in place; returns the mean attention-row entropy.
+///
+/// `stateGram`: X·Xᵀ of the incoming state, if known.
+func encoderLayer(
+  _ variant: Variant, state x: inout [Float], stateGram: [Double]? = nil, weights w: LayerWeights,
+  projector: any WeightProjector, configuration c: ModelConfiguration
+) -> Double {
+  let n = c.sequenceLength, d = c.modelDimension, dff = c.feedForwardDimension
+  let eps = c.layerNormEpsilon
+  func addBias(_ y: inout [Float], _ bias: [Float]?, columns: Int) {
+    CollapseLab.addBias(&y, bias, rows: n, columns: columns)
+  }
+  var attentionInput = x
+  if variant.preLayerNorm {
+    applyLayerNorm(&attentionInput, rows: n, columns: d, gamma: w.gamma1, beta: w.beta1, eps: eps)
+  }
+  let attentionOperand = projector.prepare(attentionInput, rows: n, gram: variant.preLayerNorm ? nil : stateGram)
+  let gates = variant.positionGates ? projector.positionGates(attentionOperand, weights: w, configuration: c) : nil
+  var (sublayer, entropy) = projector.attentionSublayer(attentionOperand, gates: gates, weights: w, configuration: c)
+  addBias(&sublayer, w.biasOutput, columns: d)
+  var h = sublayer
+  if variant.attentionResidual { addInPlace(&h, x) }
+  if variant.postLayerNorm { applyLayerNorm(&h, rows: n, columns: d, gamma: w.gamma1, beta: w.beta1, eps: eps) }
+  if variant.mlp {
+    var mlpInput = h
+    if variant.preLayerNorm { applyLayerNorm(&mlpInput, rows: n, columns: d, gamma: w.gamma2, beta: w.beta2, eps: eps) }
+    var hidden = projector.project(projector.prepare(mlpInput, rows: n, gram: nil), columns: dff, purpose: .feedForwardIn)
+    addBias(&hidden, w.biasFeedForwardIn, columns: dff)
+    applyActivation(c.activation, to: &hidden)
+    var feedForward = projector.project(projector.prepare(hidden, rows: n, gram: nil), columns: d, purpose: .feedForwardOut)
+    addBias(&feedForward, w.biasFeedForwardOut, columns: d)
+    if variant.feedForwardResidual { addInPlace(&feedForward, h) }
+    h = feedForward
+    if variant.postLayerNorm { applyLayerNorm(&h, rows: n, columns: d, gamma: w.gamma2, beta: w.beta2, eps: eps) }
+  }
+  x = h
+  return entropy
+}
+
+/// The feed-forward nonlinearity in place.
+func applyActivation(_ activation: FeedForwardActivation, to values: inout [Float]) {
+  values.withUnsafeMutableBufferPointer { buffer in
+    guard let base = buffer.baseAddress else { return }
+    switch activation {
+    case .gelu: gelu(base, count: buffer.count, approximation: .none, output: base)
+    case .geluTanh: gelu(base, count: buffer.count, approximation: .tanh, output: base)
+    // Not max(0, x): Swift.max(0, NaN) is 0 and would hide a NaN (PyTorch keeps it).
+    case .relu: for i in buffer.indices where buffer[i] < 0 { buffer[i] = 0 }
+    }
+  }
+}
+
+/// X (rows × inner) · W (inner × columns), single-threaded. With `inner`
+/// below X's width, only X's first `inner` columns take part (the rest must
+/// be zero for this to be the full product).
+func project(_ x: [Float], rows: Int, _ w: [Float], columns: Int, inner: Int? = nil) -> [Float] {
+  let width = x.count / rows, inner = inner ?? width
+  return uninitializedFloats(rows * columns) { out in
+    sgemm(m: rows, n: columns, k: inner, a: x, lda: width, b: w, ldb: columns, c: out, ldc: columns, threads: 1)
+  }
+}
+
+/// An array of `count` floats that `initialize` must fill completely: skips
+/// the zero fill of `Array(repeating:count:)`, which showed up at 4 % of the
+/// sketch engine's time.
+func uninitializedFloats(_ count: Int, _ initialize: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+  [Float](unsafeUninitializedCapacity: count) { buffer, initializedCount in
+    if let base = buffer.baseAddress { initialize(base) }
+    initializedCount = count
+  }
+}
+
+func applyLayerNorm(_ x: inout [Float], rows: Int, columns: Int, gamma: [Float]?, beta: [Float]?, eps: Float) {
+  x.withUnsafeMutableBufferPointer { buffer in
+    layerNorm(rows: rows, columns: columns, input: buffer.baseAddress!, gamma: gamma, beta: beta, eps: eps, output: buffer.baseAddress!)
+  }
+}
+
