@@ -13,10 +13,31 @@ struct ModelOptions: ParsableArguments {
   var text: String?
   @Option(help: "With --model: each sample perturbs every tensor T to T + EPS·rms(T)·G, G ~ N(0, 1) (default 0: the checkpoint itself).")
   var perturb: Double?
-  @Option(help: "Encoder layers L (default 12).") var layers: Int?
-  @Option(name: .customLong("d-model"), help: "Model width d (default 768).") var dModel: Int?
-  @Option(help: "Attention heads H, d divisible by H (default 12).") var heads: Int?
-  @Option(name: .customLong("d-ff"), help: "Feed-forward width (default 3072).") var dFF: Int?
+  @Option(help: "Preset: bert-base (default), albert-base, gpt2, llama (SmolLM2-135M's shape) or pythia (Pythia-160M's shape): widths, block and Hugging Face initialisation. Every option below overrides its field.")
+  var architecture: String?
+  @Option(help: "Layers L (default: the preset's, 12 for bert-base).") var layers: Int?
+  @Option(name: .customLong("d-model"), help: "Model width d (default: the preset's, 768).") var dModel: Int?
+  @Option(help: "Attention heads H, d divisible by H (default: the preset's, 12).") var heads: Int?
+  @Option(name: .customLong("d-ff"), help: "Feed-forward width (default: the preset's, 3072).") var dFF: Int?
+  @Option(name: .customLong("kv-heads"), help: "Key/value heads for grouped-query attention; must divide --heads (default: as many as --heads; llama 3).")
+  var kvHeads: Int?
+  @Option(help: "Attention mask: bidirectional, causal or window:W (keys i-W < j <= i).") var mask: String?
+  @Option(help: "Norm kind: layer (LayerNorm) or rms (RMSNorm).") var norm: String?
+  @Option(name: .customLong("norm-position"), help: "Where the unmodified block's norms sit: post (BERT), pre (GPT-2, Llama) or parallel (GPT-NeoX); sets the default variants to Dong's surgeries there.")
+  var normPosition: String?
+  @Option(name: .customLong("final-norm"), help: "Norm after the last block of pre/parallel variants: none, layer or rms.")
+  var finalNorm: String?
+  @Option(help: "MLP: gelu (erf), gelu-tanh, relu or swiglu.") var mlp: String?
+  @Option(help: "Positions: none, learned (the embedding layer's table, --input embeddings) or rope.") var positions: String?
+  @Option(name: .customLong("rope-theta"), help: "RoPE base θ (default 10000; llama 100000).") var ropeTheta: Double?
+  @Option(name: .customLong("rope-fraction"), help: "Fraction of each head RoPE rotates, in (0, 1] (default 1; pythia 0.25).")
+  var ropeFraction: Double?
+  @Option(name: .customLong("shared-layers"), help: "Layer groups sharing weights (ALBERT: 1, the same layer L times); must divide --layers.")
+  var sharedLayers: Int?
+  @Option(name: .customLong("embedding-size"), help: "Embedding width E, projected to d by the embedding layer (ALBERT 128; --input embeddings).")
+  var embeddingSize: Int?
+  @Flag(inversion: .prefixedNo, help: "Whether linear maps have biases (zero unless --random-biases; llama has none).")
+  var biases: Bool?
   @Option(name: .customLong("seq-len"), help: "Tokens per sequence n (default 16).") var seqLen = 16
   @Option(help: "Comma-separated variants: attn plus any of res (or res-attn, res-mlp), ln, preln, mlp, pgop joined by '+' (default attn,attn+res,attn+res+ln,attn+res+ln+mlp; with --model Dong's surgeries attn+ln,attn+ln+mlp+res-mlp,attn+res+ln,attn+res+ln+mlp).")
   var variants: String?
@@ -26,10 +47,10 @@ struct ModelOptions: ParsableArguments {
   @Flag(name: .customLong("random-biases"), help: "Draw biases from N(0, sigma²) instead of 0.") var randomBiases = false
   @Flag(name: .customLong("random-layernorm"), help: "Draw LayerNorm gamma = 1 + N(0, sigma²), beta = N(0, sigma²).")
   var randomLayerNorm = false
-  @Option(help: "Input tokens: gaussian or bert-embeddings (random weights); random-tokens (with --model, the default without --text).")
+  @Option(help: "Input tokens: gaussian (N(0,1) hidden states, the default), embeddings (the architecture's embedding layer at initialisation) or bert-embeddings (BERT's, σ = 0.02); random-tokens (with --model, the default without --text).")
   var input: String?
   @Option(name: .customLong("input-rank"), help: "Use an exactly rank-r Gaussian input instead.") var inputRank: Int?
-  @Option(name: .customLong("ln-eps"), help: "LayerNorm epsilon (default 1e-12).") var lnEps: Float?
+  @Option(name: .customLong("ln-eps"), help: "Norm epsilon (default: the preset's, 1e-12 for bert-base).") var lnEps: Float?
   @Option(name: .customLong("rank-tolerance"), help: "Rank counts σ > factor·σ₁·max(n,d)·ε_f32; this is the factor.")
   var rankTolerance: Double = 1
 
@@ -49,6 +70,13 @@ struct ModelOptions: ParsableArguments {
     if randomBiases { given.append("--random-biases") }
     if randomLayerNorm { given.append("--random-layernorm") }
     if inputRank != nil { given.append("--input-rank") }
+    let block: [(String, Bool)] = [
+      ("--architecture", architecture != nil), ("--kv-heads", kvHeads != nil), ("--mask", mask != nil), ("--norm", norm != nil),
+      ("--norm-position", normPosition != nil), ("--final-norm", finalNorm != nil), ("--mlp", mlp != nil),
+      ("--positions", positions != nil), ("--rope-theta", ropeTheta != nil), ("--rope-fraction", ropeFraction != nil),
+      ("--shared-layers", sharedLayers != nil), ("--embedding-size", embeddingSize != nil), ("--[no-]biases", biases != nil),
+    ]
+    given += block.filter(\.1).map(\.0)
     return given
   }
 
@@ -58,9 +86,13 @@ struct ModelOptions: ParsableArguments {
       if text != nil { throw RunError("--text needs --model DIR (a trained checkpoint's tokenizer and embeddings)") }
       if perturb != nil { throw RunError("--perturb needs --model DIR (it perturbs a trained checkpoint's weights)") }
     }
-    var c = ModelConfiguration()
-    c.layers = layers ?? 12; c.modelDimension = dModel ?? 768; c.heads = heads ?? 12; c.feedForwardDimension = dFF ?? 3072
-    c.sequenceLength = seqLen; c.weightScale = sigma ?? 0.02; c.layerNormEpsilon = lnEps ?? 1e-12
+    var c = try presetConfiguration()
+    if let layers { c.layers = layers }
+    if let dModel { c.modelDimension = dModel }
+    if let heads { c.heads = heads }
+    if let dFF { c.feedForwardDimension = dFF }
+    if let lnEps { c.layerNormEpsilon = lnEps }
+    c.sequenceLength = seqLen; c.weightScale = sigma ?? 0.02
     c.randomBiases = randomBiases; c.randomLayerNormAffine = randomLayerNorm
     c.inputRank = inputRank; c.rankToleranceFactor = rankTolerance
     guard let distribution = WeightDistribution(rawValue: distribution) else {
@@ -70,13 +102,54 @@ struct ModelOptions: ParsableArguments {
     let inputName = input ?? "gaussian"
     guard let inputKind = InputKind(rawValue: inputName), !inputKind.needsCheckpoint else {
       let hint = InputKind(rawValue: inputName)?.needsCheckpoint == true ? " (\(inputName) needs --model DIR)" : ""
-      throw RunError("--input must be gaussian or bert-embeddings, got '\(inputName)'\(hint)")
+      throw RunError("--input must be gaussian, embeddings or bert-embeddings, got '\(inputName)'\(hint)")
     }
     c.input = inputKind
+    if embeddingSize != nil && inputKind != .embeddings {
+      throw RunError("--embedding-size acts in the embedding layer, which only --input embeddings runs (got --input \(inputKind.rawValue))")
+    }
     try wrapped {
-      c.variants = try Variant.parseList(variants ?? Variant.defaults.map(\.description).joined(separator: ","))
+      if let variants { c.variants = try Variant.parseList(variants) }
       try c.validate()
     }
+    return c
+  }
+
+  /// The preset named by --architecture with every block option applied.
+  func presetConfiguration() throws -> ModelConfiguration {
+    let name = architecture ?? Architecture.bertBase.rawValue
+    guard let preset = Architecture(rawValue: name) else {
+      throw RunError("--architecture '\(name)' is not a known preset (known: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))")
+    }
+    var c = preset.configuration
+    func parsed<T: RawRepresentable & CaseIterable>(_ text: String?, _ flag: String, as: T.Type) throws -> T? where T.RawValue == String {
+      guard let text else { return nil }
+      guard let value = T(rawValue: text) else {
+        throw RunError("\(flag) '\(text)': expected \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      return value
+    }
+    if let kvHeads { c.block.keyValueHeads = kvHeads }
+    if let mask { c.block.mask = try wrapped { try AttentionMask(parsing: mask) } }
+    if let kind = try parsed(norm, "--norm", as: NormKind.self) { c.block.normKind = kind }
+    if let position = try parsed(normPosition, "--norm-position", as: NormPosition.self) {
+      c.block.normPosition = position
+      c.variants = Variant.dongSurgeries(normPosition: position)
+    }
+    if let finalNorm {
+      c.block.finalNorm = finalNorm == "none" ? nil : try parsed(finalNorm, "--final-norm", as: NormKind.self)
+    }
+    if let mlp {
+      let kinds: [String: FeedForwardActivation] = ["gelu": .gelu, "gelu-tanh": .geluTanh, "relu": .relu, "swiglu": .swiglu]
+      guard let kind = kinds[mlp] else { throw RunError("--mlp '\(mlp)': expected gelu, gelu-tanh, relu or swiglu") }
+      c.activation = kind
+    }
+    if let kind = try parsed(positions, "--positions", as: PositionEncoding.self) { c.block.positions = kind }
+    if let ropeTheta { c.block.ropeTheta = ropeTheta }
+    if let ropeFraction { c.block.rotaryFraction = ropeFraction }
+    if let sharedLayers { c.block.sharedLayerGroups = sharedLayers }
+    if let embeddingSize { c.block.embeddingSize = embeddingSize }
+    if let biases { c.block.biases = biases }
     return c
   }
 

@@ -37,9 +37,6 @@ extension MCGeneric {
       if let engine, engine != "dense" && engine != "sketch" {
         throw ValidationError("--engine must be sketch or dense, got '\(engine)'")
       }
-      if engine == "sketch" && model.distribution != "gaussian" {
-        throw ValidationError("--engine sketch needs Gaussian weights (its shortcut relies on rotation invariance); use --engine dense with --weight-distribution \(model.distribution)")
-      }
       if engine == "sketch" && model.model != nil {
         throw ValidationError("--engine sketch cannot run a trained checkpoint (its shortcut needs fresh Gaussian weights); --model runs on the dense engine")
       }
@@ -84,6 +81,9 @@ extension MCGeneric {
       if checkpointEngine != nil {
         engineName = "dense"
       } else if let engine {
+        if engine == "sketch", let why = sketchInexactReason(configuration) {
+          throw RunError("--engine sketch is not exact here: \(why); use --engine dense")
+        }
         engineName = engine
       } else {
         let choice = defaultEngine(for: configuration)

@@ -36,6 +36,7 @@ struct DenseProjector: WeightProjector {
     case .feedForwardIn: matrix = weights.feedForwardIn
     case .feedForwardOut: matrix = weights.feedForwardOut
     case .gates: matrix = weights.gate
+    case .feedForwardGate: matrix = weights.feedForwardGate
     default: preconditionFailure("no weight matrix for \(purpose)")
     }
     return operand.times(matrix, columns: columns)

@@ -123,15 +123,26 @@ extension SampleWork {
   }
 }
 
+/// Why the sketch engine would not be exact in distribution for `c`, or nil
+/// when it is: it needs every weight matrix Gaussian and fresh (independent
+/// of everything before it).
+public func sketchInexactReason(_ c: ModelConfiguration) -> String? {
+  if c.weightDistribution != .gaussian {
+    return "the sketch needs Gaussian weights (--weight-distribution \(c.weightDistribution.rawValue))"
+  }
+  if let groups = c.block.sharedLayerGroups, groups < c.layers {
+    return "the sketch needs fresh weights in every layer, and \(c.layers) layers share \(groups) group\(groups == 1 ? "" : "s") of weights (--shared-layers)"
+  }
+  return nil
+}
+
 /// The engine mc-generic runs when `--engine` is not given: whichever
 /// `SampleWork` estimates faster for the configuration, and one line saying
 /// why. The sketch needs Gaussian weights; trained checkpoints always run
 /// dense. The choice depends on the configuration only, never on a timing,
 /// so a resumed or sharded run makes the same one.
 public func defaultEngine(for c: ModelConfiguration) -> (name: String, reason: String) {
-  if c.weightDistribution != .gaussian {
-    return ("dense", "engine dense: the sketch needs Gaussian weights (--weight-distribution \(c.weightDistribution.rawValue))")
-  }
+  if let why = sketchInexactReason(c) { return ("dense", "engine dense: \(why)") }
   let dense = SampleWork(engine: "dense", configuration: c).estimatedSeconds()
   let sketch = SampleWork(engine: "sketch", configuration: c).estimatedSeconds()
   let name = sketch <= dense ? "sketch" : "dense"

@@ -17,6 +17,8 @@ public protocol ForwardEngine: Sendable {
 /// every sample has its own reproducible numbers.
 enum StreamPurpose: UInt64 {
   case input = 0, inputAuxiliary, inputShared
+  /// ALBERT's embedding projection E → d (`--input embeddings`).
+  case embeddingProjection = 3
   case query = 8, key, value, output, feedForwardIn, feedForwardOut, biases, layerNormAffine
   /// The sketch engine's attention shortcut (see `SketchEngine`): the n × n
   /// Gaussian factors of the score products, and the Bartlett factors of the
@@ -24,6 +26,8 @@ enum StreamPurpose: UInt64 {
   case scoreGaussians = 16, keyFactors, valueFactors, keyFactorUniforms, valueFactorUniforms
   /// PG-OP's gate weights (d × H) and, with random biases, its gate biases.
   case gates = 21, gateBiases
+  /// SwiGLU's gate projection W_gate (d × d_ff); W_up is `feedForwardIn`.
+  case feedForwardGate = 23
 }
 
 /// Sample indices that mc-generic accepts: below 2⁵³, so that counts and

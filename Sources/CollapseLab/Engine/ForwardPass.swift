@@ -51,30 +51,105 @@ func applyHeadGates(_ heads: inout [Float], gates: [Float], rows: Int, headCount
   }
 }
 
-/// The attention sublayer through explicit Q, K and V products.
+/// The attention sublayer through explicit Q, K and V products, with the
+/// block's grouped-query heads, RoPE and mask.
 func standardAttentionSublayer(
   _ operand: ProjectionOperand, projector: some WeightProjector, gates: [Float]?, weights w: LayerWeights,
   configuration c: ModelConfiguration
 ) -> (output: [Float], meanEntropy: Double) {
-  let n = c.sequenceLength, d = c.modelDimension
+  let n = c.sequenceLength, d = c.modelDimension, kv = c.keyValueWidth
   var q = projector.project(operand, columns: d, purpose: .query)
-  var k = projector.project(operand, columns: d, purpose: .key)
-  var v = projector.project(operand, columns: d, purpose: .value)
+  var k = projector.project(operand, columns: kv, purpose: .key)
+  var v = projector.project(operand, columns: kv, purpose: .value)
   addBias(&q, w.biasQuery, rows: n, columns: d)
-  addBias(&k, w.biasKey, rows: n, columns: d)
-  addBias(&v, w.biasValue, rows: n, columns: d)
+  addBias(&k, w.biasKey, rows: n, columns: kv)
+  addBias(&v, w.biasValue, rows: n, columns: kv)
+  if c.rotaryDimensions > 0 {
+    let rotary = RotaryTable(configuration: c)
+    rotary.apply(to: &q, heads: c.heads)
+    rotary.apply(to: &k, heads: c.keyValueHeads)
+  }
+  if c.keyValueHeads != c.heads {
+    k = repeatingHeads(k, rows: n, from: c.keyValueHeads, to: c.heads, headWidth: c.headDimension)
+    v = repeatingHeads(v, rows: n, from: c.keyValueHeads, to: c.heads, headWidth: c.headDimension)
+  }
+  let mask = c.block.mask.additiveMask(sequenceLength: n)
   var attended = [Float](repeating: 0, count: n * d)
   var entropies = [Float](repeating: 0, count: c.heads * n)
   attended.withUnsafeMutableBufferPointer { out in
     entropies.withUnsafeMutableBufferPointer { e in
-      multiHeadAttention(
-        shape: AttentionShape(batch: 1, sequenceLength: n, heads: c.heads, headDimension: c.headDimension),
-        query: q, key: k, value: v, output: out.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
+      withOptionalPointer(mask) { maskPointer in
+        multiHeadAttention(
+          shape: AttentionShape(batch: 1, sequenceLength: n, heads: c.heads, headDimension: c.headDimension),
+          query: q, key: k, value: v, mask: maskPointer, output: out.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
+      }
     }
   }
   if let gates { applyHeadGates(&attended, gates: gates, rows: n, headCount: c.heads, headWidth: c.headDimension) }
   let output = projector.project(projector.prepare(attended, rows: n, gram: nil), columns: d, purpose: .output)
   return (output, entropies.reduce(0.0) { $0 + Double($1) } / Double(entropies.count))
+}
+
+/// Calls `body` with a pointer to `values`' storage, or nil.
+func withOptionalPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+  guard let values else { return body(nil) }
+  return values.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// Grouped-query attention's sharing made explicit: a rows × (from·headWidth)
+/// matrix of key or value heads widened to rows × (to·headWidth), query head
+/// h reading head ⌊h / (to/from)⌋ (HF's `repeat_kv`).
+func repeatingHeads(_ x: [Float], rows: Int, from: Int, to: Int, headWidth: Int) -> [Float] {
+  let group = to / from, inWidth = from * headWidth, outWidth = to * headWidth
+  return uninitializedFloats(rows * outWidth) { out in
+    x.withUnsafeBufferPointer { source in
+      for i in 0..<rows {
+        for h in 0..<to {
+          (out + i * outWidth + h * headWidth).update(from: source.baseAddress! + i * inWidth + (h / group) * headWidth, count: headWidth)
+        }
+      }
+    }
+  }
+}
+
+/// RoPE in HF's `rotate_half` layout: in each head, the first r dimensions
+/// form the pairs (j, j + r/2), j < r/2, and the pair at position i turns by
+/// the angle i·θ^(−2j/r); the other d_k − r dimensions pass unchanged
+/// (GPT-NeoX's partial rotary). Angles in Float64, cos and sin rounded once.
+struct RotaryTable {
+  let rows: Int, headWidth: Int, rotary: Int
+  let cosines: [Float], sines: [Float]  // rows × r/2
+
+  init(configuration c: ModelConfiguration) {
+    rows = c.sequenceLength; headWidth = c.headDimension; rotary = c.rotaryDimensions
+    let half = rotary / 2
+    var cosines = [Float](repeating: 0, count: rows * half), sines = cosines
+    for i in 0..<rows {
+      for j in 0..<half {
+        let angle = Double(i) * pow(c.block.ropeTheta, -Double(2 * j) / Double(rotary))
+        cosines[i * half + j] = Float(cos(angle)); sines[i * half + j] = Float(sin(angle))
+      }
+    }
+    self.cosines = cosines; self.sines = sines
+  }
+
+  /// Rotates every head of a rows × (heads·headWidth) matrix in place.
+  func apply(to x: inout [Float], heads: Int) {
+    let half = rotary / 2, width = heads * headWidth
+    x.withUnsafeMutableBufferPointer { buffer in
+      for i in 0..<rows {
+        for h in 0..<heads {
+          let base = i * width + h * headWidth
+          for j in 0..<half {
+            let c = cosines[i * half + j], s = sines[i * half + j]
+            let a = buffer[base + j], b = buffer[base + j + half]
+            buffer[base + j] = a * c - b * s
+            buffer[base + j + half] = b * c + a * s
+          }
+        }
+      }
+    }
+  }
 }
 
 /// y[i, j] += bias[j] for a rows × columns matrix; nothing when bias is nil.
@@ -103,7 +178,10 @@ func addInPlace(_ y: inout [Float], _ x: [Float]) {
 /// Each state's Gram matrix X·Xᵀ is computed at most once and shared by the
 /// metrics (rank method `gram`) and, when `projectorUsesGram`, by the next
 /// layer's query/key/value products (the attention input is the state itself
-/// unless the variant is pre-LN).
+/// unless the variant normalises before its sublayers).
+///
+/// After the last layer, variants with pre- or parallel norms pass through
+/// the block's final norm, if it has one (HF's last hidden state).
 ///
 /// `input`: X₀, if the caller makes it (a checkpoint's embeddings); nil draws
 /// it by `sampleInput`.
@@ -127,12 +205,16 @@ func runEncoder(
   var results = c.variants.map { _ in [inputMetrics] }
   var states = c.variants.map { _ in input }
   var grams = c.variants.map { _ in inputGram }
+  let finalNorm = c.block.finalNorm.map { kind in (kind, LayerWeights.finalNormParameters(sample: sample, configuration: c, seed: seed)) }
   for layer in stride(from: 1, through: c.layers, by: 1) {
     let (weights, projectorFor) = prepareLayer(layer)
     for (v, variant) in c.variants.enumerated() {
       let entropy = encoderLayer(
         variant, state: &states[v], stateGram: projectorUsesGram ? grams[v] : nil, weights: weights,
         projector: projectorFor(v), configuration: c)
+      if layer == c.layers, let (kind, parameters) = finalNorm, variant.preLayerNorm || variant.parallelLayerNorm {
+        applyNorm(kind, &states[v], rows: n, columns: d, gamma: parameters.gamma, beta: parameters.beta, eps: c.layerNormEpsilon)
+      }
       let (metrics, gram) = measured(states[v], entropy: entropy)
       results[v].append(metrics)
       grams[v] = gram
@@ -141,7 +223,7 @@ func runEncoder(
   return results
 }
 
-/// One encoder layer in place; returns the mean attention-row entropy.
+/// One block in place; returns the mean attention-row entropy.
 ///
 /// `stateGram`: X·Xᵀ of the incoming state, if known.
 func encoderLayer(
@@ -149,35 +231,79 @@ func encoderLayer(
   projector: any WeightProjector, configuration c: ModelConfiguration
 ) -> Double {
   let n = c.sequenceLength, d = c.modelDimension, dff = c.feedForwardDimension
-  let eps = c.layerNormEpsilon
-  func addBias(_ y: inout [Float], _ bias: [Float]?, columns: Int) {
-    CollapseLab.addBias(&y, bias, rows: n, columns: columns)
+  let eps = c.layerNormEpsilon, kind = c.block.normKind
+  func norm(_ y: inout [Float], _ gamma: [Float]?, _ beta: [Float]?) {
+    applyNorm(kind, &y, rows: n, columns: d, gamma: gamma, beta: beta, eps: eps)
   }
+  func feedForward(_ input: [Float]) -> [Float] {
+    let operand = projector.prepare(input, rows: n, gram: nil)
+    var hidden = projector.project(operand, columns: dff, purpose: .feedForwardIn)
+    CollapseLab.addBias(&hidden, w.biasFeedForwardIn, rows: n, columns: dff)
+    if c.activation == .swiglu {
+      var gate = projector.project(operand, columns: dff, purpose: .feedForwardGate)
+      CollapseLab.addBias(&gate, w.biasFeedForwardGate, rows: n, columns: dff)
+      for i in hidden.indices { hidden[i] *= gate[i] / (1 + exp(-gate[i])) }
+    } else {
+      applyActivation(c.activation, to: &hidden)
+    }
+    var output = projector.project(projector.prepare(hidden, rows: n, gram: nil), columns: d, purpose: .feedForwardOut)
+    CollapseLab.addBias(&output, w.biasFeedForwardOut, rows: n, columns: d)
+    return output
+  }
+  let normsFirst = variant.preLayerNorm || variant.parallelLayerNorm
   var attentionInput = x
-  if variant.preLayerNorm {
-    applyLayerNorm(&attentionInput, rows: n, columns: d, gamma: w.gamma1, beta: w.beta1, eps: eps)
-  }
-  let attentionOperand = projector.prepare(attentionInput, rows: n, gram: variant.preLayerNorm ? nil : stateGram)
+  if normsFirst { norm(&attentionInput, w.gamma1, w.beta1) }
+  let attentionOperand = projector.prepare(attentionInput, rows: n, gram: normsFirst ? nil : stateGram)
   let gates = variant.positionGates ? projector.positionGates(attentionOperand, weights: w, configuration: c) : nil
   var (sublayer, entropy) = projector.attentionSublayer(attentionOperand, gates: gates, weights: w, configuration: c)
-  addBias(&sublayer, w.biasOutput, columns: d)
+  CollapseLab.addBias(&sublayer, w.biasOutput, rows: n, columns: d)
+  if variant.parallelLayerNorm {
+    // out = [x +] attn(N₁(x)) [+ mlp(N₂(x))], summed as GPT-NeoX does: mlp + attn, then + x.
+    var h = sublayer
+    if variant.mlp {
+      var mlpInput = x
+      norm(&mlpInput, w.gamma2, w.beta2)
+      h = feedForward(mlpInput)
+      addInPlace(&h, sublayer)
+    }
+    if variant.attentionResidual { addInPlace(&h, x) }
+    x = h
+    return entropy
+  }
   var h = sublayer
   if variant.attentionResidual { addInPlace(&h, x) }
-  if variant.postLayerNorm { applyLayerNorm(&h, rows: n, columns: d, gamma: w.gamma1, beta: w.beta1, eps: eps) }
+  if variant.postLayerNorm { norm(&h, w.gamma1, w.beta1) }
   if variant.mlp {
     var mlpInput = h
-    if variant.preLayerNorm { applyLayerNorm(&mlpInput, rows: n, columns: d, gamma: w.gamma2, beta: w.beta2, eps: eps) }
-    var hidden = projector.project(projector.prepare(mlpInput, rows: n, gram: nil), columns: dff, purpose: .feedForwardIn)
-    addBias(&hidden, w.biasFeedForwardIn, columns: dff)
-    applyActivation(c.activation, to: &hidden)
-    var feedForward = projector.project(projector.prepare(hidden, rows: n, gram: nil), columns: d, purpose: .feedForwardOut)
-    addBias(&feedForward, w.biasFeedForwardOut, columns: d)
-    if variant.feedForwardResidual { addInPlace(&feedForward, h) }
-    h = feedForward
-    if variant.postLayerNorm { applyLayerNorm(&h, rows: n, columns: d, gamma: w.gamma2, beta: w.beta2, eps: eps) }
+    if variant.preLayerNorm { norm(&mlpInput, w.gamma2, w.beta2) }
+    var output = feedForward(mlpInput)
+    if variant.feedForwardResidual { addInPlace(&output, h) }
+    h = output
+    if variant.postLayerNorm { norm(&h, w.gamma2, w.beta2) }
   }
   x = h
   return entropy
+}
+
+/// A block's norm on every row of x (rows × columns) in place: LayerNorm, or
+/// RMSNorm x/√(mean(x²) + ε)·γ accumulated in Float64 (HF computes it in Float32).
+func applyNorm(_ kind: NormKind, _ x: inout [Float], rows: Int, columns: Int, gamma: [Float]?, beta: [Float]?, eps: Float) {
+  switch kind {
+  case .layer:
+    applyLayerNorm(&x, rows: rows, columns: columns, gamma: gamma, beta: beta, eps: eps)
+  case .rms:
+    x.withUnsafeMutableBufferPointer { buffer in
+      for i in 0..<rows {
+        var sum = 0.0
+        for j in 0..<columns { let v = Double(buffer[i * columns + j]); sum += v * v }
+        let scale = Float(1 / (sum / Double(columns) + Double(eps)).squareRoot())
+        for j in 0..<columns {
+          buffer[i * columns + j] *= scale
+          if let gamma { buffer[i * columns + j] *= gamma[j] }
+        }
+      }
+    }
+  }
 }
 
 /// The feed-forward nonlinearity in place.
@@ -189,6 +315,7 @@ func applyActivation(_ activation: FeedForwardActivation, to values: inout [Floa
     case .geluTanh: gelu(base, count: buffer.count, approximation: .tanh, output: base)
     // Not max(0, x): Swift.max(0, NaN) is 0 and would hide a NaN (PyTorch keeps it).
     case .relu: for i in buffer.indices where buffer[i] < 0 { buffer[i] = 0 }
+    case .swiglu: preconditionFailure("SwiGLU gates a second product; encoderLayer applies it")
     }
   }
 }

@@ -1,21 +1,21 @@
 import RankKernels
 
-/// Fills a weight matrix with iid entries of the configured distribution.
-func drawWeights(_ matrix: inout [Float], stream: RandomStream, configuration c: ModelConfiguration) {
+/// Fills a weight matrix with iid entries of standard deviation `scale`.
+func drawWeights(_ matrix: inout [Float], stream: RandomStream, scale: Float, distribution: WeightDistribution) {
   matrix.withUnsafeMutableBufferPointer { buffer in
-    switch c.weightDistribution {
+    switch distribution {
     case .gaussian:
-      stream.fillNormal(buffer.baseAddress!, count: buffer.count, standardDeviation: c.weightScale)
+      stream.fillNormal(buffer.baseAddress!, count: buffer.count, standardDeviation: scale)
     case .uniform:
       stream.fillUniform(buffer.baseAddress!, count: buffer.count)
-      let halfWidth = c.weightScale * Float(3.0.squareRoot())
+      let halfWidth = scale * Float(3.0.squareRoot())
       for i in buffer.indices { buffer[i] = (2 * buffer[i] - 1) * halfWidth }
     }
   }
 }
 
-
-/// The input token matrix X₀ (n × d) of a sample.
+/// The input token matrix X₀ (n × d) of a sample: the first layer's input,
+/// HF's `hidden_states[0]`.
 func sampleInput(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [Float] {
   let n = c.sequenceLength, d = c.modelDimension
   func normals(_ count: Int, _ purpose: StreamPurpose, _ std: Float) -> [Float] {
@@ -34,14 +34,53 @@ func sampleInput(sample: UInt64, configuration c: ModelConfiguration, seed: UInt
   switch c.input {
   case .gaussian:
     return normals(n * d, .input, 1)
-  case .bertEmbeddings:
-    let words = normals(n * d, .input, 0.02), positions = normals(n * d, .inputAuxiliary, 0.02)
-    let tokenType = normals(d, .inputShared, 0.02)
-    var x = [Float](repeating: 0, count: n * d)
-    for i in 0..<n { for j in 0..<d { x[i * d + j] = words[i * d + j] + positions[i * d + j] + tokenType[j] } }
-    applyLayerNorm(&x, rows: n, columns: d, gamma: nil, beta: nil, eps: 1e-12)
-    return x
+  case .bertEmbeddings, .embeddings:
+    let tables = EmbeddingSample(sample: sample, configuration: c, seed: seed)
+    return tables.hiddenStates(configuration: c)
   case .text, .randomTokens:
     preconditionFailure("token inputs come from a checkpoint's embeddings (CheckpointEngine), not from sampleInput")
+  }
+}
+
+/// The embedding layer of one sample at initialisation (`--input embeddings`
+/// or `bert-embeddings`): with n distinct token ids and positions 0…n−1, the
+/// rows of the word and position tables that the sample uses are iid
+/// N(0, σ²), so only those rows are drawn (exact in distribution).
+///
+/// `words` and `positions` are n × E, `tokenType` 1 × E (BERT/ALBERT), and
+/// `projection` E × d (ALBERT). HF takes `words` as `inputs_embeds`.
+struct EmbeddingSample {
+  var words: [Float]
+  var positions: [Float]?
+  var tokenType: [Float]?
+  var projection: [Float]?
+
+  init(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) {
+    let n = c.sequenceLength, e = c.embeddingSize
+    // `bert-embeddings` keeps its historical σ = 0.02; `embeddings` is HF's initializer_range, --sigma.
+    let scale: Float = c.input == .bertEmbeddings ? 0.02 : c.weightScale
+    func normals(_ count: Int, _ purpose: StreamPurpose, _ std: Float) -> [Float] {
+      var values = [Float](repeating: 0, count: count)
+      values.withUnsafeMutableBufferPointer {
+        sampleStream(seed: seed, sample: sample, layer: 0, purpose)
+          .fillNormal($0.baseAddress!, count: count, standardDeviation: std)
+      }
+      return values
+    }
+    words = normals(n * e, .input, scale)
+    positions = c.block.positions == .learned ? normals(n * e, .inputAuxiliary, scale) : nil
+    tokenType = c.block.embeddingLayer == .bert ? normals(e, .inputShared, scale) : nil
+    projection = c.block.embeddingSize != nil ? normals(e * c.modelDimension, .embeddingProjection, c.weightScale) : nil
+  }
+
+  /// X₀ = [project](norm(word + position + token type)).
+  func hiddenStates(configuration c: ModelConfiguration) -> [Float] {
+    let n = c.sequenceLength, e = c.embeddingSize
+    var x = words
+    if let positions { for i in 0..<(n * e) { x[i] = x[i] + positions[i] } }
+    if let tokenType { for i in 0..<n { for j in 0..<e { x[i * e + j] += tokenType[j] } } }
+    if c.block.embeddingLayer == .bert { applyLayerNorm(&x, rows: n, columns: e, gamma: nil, beta: nil, eps: 1e-12) }
+    if let projection { x = project(x, rows: n, projection, columns: c.modelDimension) }
+    return x
   }
 }

@@ -30,7 +30,11 @@ extension SketchProjector {
     _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration c: ModelConfiguration
   ) -> (output: [Float], meanEntropy: Double) {
     let n = operand.rows, heads = c.heads, dk = c.headDimension
-    if c.randomBiases || n > dk || operand.inner != n {
+    // RoPE turns each query and key row by its own position (no longer a
+    // function of Z_Q·Z_Kᵀ), and grouped-query heads share Z_K and Z_V
+    // between query heads (the per-head factors would be independent): both
+    // take explicit products, which stay exact.
+    if c.randomBiases || n > dk || operand.inner != n || c.rotaryDimensions > 0 || c.keyValueHeads != c.heads {
       return standardAttentionSublayer(operand, projector: self, gates: gates, weights: weights, configuration: c)
     }
     let f = operand.inTokenOrder  // n × n, F·Fᵀ = Y·Yᵀ
@@ -59,12 +63,16 @@ extension SketchProjector {
     }
     var t = uninitializedFloats(n * width) { _ in }
     var entropies = [Float](repeating: 0, count: heads * n)
+    // A mask acts on the scores, which the shortcut has exactly in law: it applies unchanged.
+    let mask = c.block.mask.additiveMask(sequenceLength: n)
     t.withUnsafeMutableBufferPointer { out in
       entropies.withUnsafeMutableBufferPointer { e in
-        multiHeadAttention(
-          shape: AttentionShape(batch: 1, sequenceLength: n, heads: heads, headDimension: n),
-          query: query, key: key, value: value, scale: 1 / Float(dk).squareRoot(),
-          output: out.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
+        withOptionalPointer(mask) { maskPointer in
+          multiHeadAttention(
+            shape: AttentionShape(batch: 1, sequenceLength: n, heads: heads, headDimension: n),
+            query: query, key: key, value: value, mask: maskPointer, scale: 1 / Float(dk).squareRoot(),
+            output: out.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
+        }
       }
     }
     // PG-OP: diag(g_h)·T_h has the Gram matrix of the gated head outputs

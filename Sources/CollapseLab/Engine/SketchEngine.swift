@@ -35,14 +35,20 @@ public struct SketchEngine: ForwardEngine {
     return runEncoder(sample: sample, configuration: c, seed: seed, projectorUsesGram: true) { layer in
       weights.draw(sample: sample, layer: layer, configuration: c, seed: seed, includeMatrices: false, includeMLP: false)
       return (weights, { variant in
-        SketchProjector(sample: sample, layer: layer, variant: variant, seed: seed, scale: c.weightScale * varianceScaleForTesting)
+        SketchProjector(
+          sample: sample, layer: layer, variant: variant, seed: seed, configuration: c, varianceScale: varianceScaleForTesting)
       })
     }
   }
 }
 
 struct SketchProjector: WeightProjector {
-  let sample: UInt64, layer: Int, variant: Int, seed: UInt64, scale: Float
+  let sample: UInt64, layer: Int, variant: Int, seed: UInt64
+  let configuration: ModelConfiguration
+  /// Multiplies every standard deviation (1 outside the negative-control test).
+  let varianceScale: Float
+  /// σ of the layer's query, key and value weights (the attention shortcut's s).
+  var scale: Float { configuration.weightScale * varianceScale }
 
   func prepare(_ y: [Float], rows n: Int, gram: [Double]?) -> ProjectionOperand {
     let k = y.count / n
@@ -72,7 +78,8 @@ struct SketchProjector: WeightProjector {
     // (the stream's first r·m numbers): the same product, bit for bit, as
     // with all n rows drawn, for r/n of the random numbers and work.
     let inner = operand.nonzeroColumns
-    let gaussian = uninitializedFloats(inner * m) { stream.fillNormal($0, count: inner * m, standardDeviation: scale) }
+    let std = configuration.weightScale(for: purpose) * varianceScale
+    let gaussian = uninitializedFloats(inner * m) { stream.fillNormal($0, count: inner * m, standardDeviation: std) }
     return operand.times(gaussian, columns: m)
   }
 }

@@ -18,6 +18,12 @@ public enum InputKind: String, Codable, Sendable, CaseIterable {
   /// the rows used: word and position rows iid N(0, 0.02²), one shared token
   /// type row — exact in distribution.
   case bertEmbeddings = "bert-embeddings"
+  /// The architecture's embedding layer at initialisation (`BlockDescription.embeddingLayer`):
+  /// n distinct word rows iid N(0, σ²) of width E, plus learned position rows
+  /// when the block has them, plus BERT's token type row and LayerNorm, then
+  /// ALBERT's E → d projection. For bert-base the same law as
+  /// `bertEmbeddings` (which keeps σ = 0.02 whatever `--sigma`).
+  case embeddings
   /// A trained checkpoint's embedding layer on consecutive windows of a text
   /// file (`--model DIR --text FILE`).
   case text
@@ -36,6 +42,8 @@ public enum FeedForwardActivation: String, Codable, Sendable, CaseIterable {
   /// The tanh approximation of GELU.
   case geluTanh = "gelu_new"
   case relu
+  /// Llama's gated MLP: down(silu(x·W_gate) ⊙ x·W_up), silu(z) = z·σ(z).
+  case swiglu
 }
 
 /// How singular values (hence ranks) are computed.
@@ -86,6 +94,11 @@ public struct ModelConfiguration: Codable, Hashable, Sendable {
   /// them (nil: random weights). With it, the widths above come from its
   /// config.json.
   public var checkpoint: CheckpointSource? = nil
+  /// The preset the configuration started from (a label for the results:
+  /// the engines read `block` and the widths above).
+  public var architecture: Architecture = .bertBase
+  /// The block's structure: norms, mask, positions, heads, biases, sharing.
+  public var block = BlockDescription()
 
   public init() {}
 
@@ -110,9 +123,26 @@ public struct ModelConfiguration: Codable, Hashable, Sendable {
     rankMethod = try c.decodeIfPresent(RankMethod.self, forKey: .rankMethod) ?? .exact
     activation = try c.decodeIfPresent(FeedForwardActivation.self, forKey: .activation) ?? .gelu
     checkpoint = try c.decodeIfPresent(CheckpointSource.self, forKey: .checkpoint)
+    architecture = try c.decodeIfPresent(Architecture.self, forKey: .architecture) ?? .bertBase
+    block = try c.decodeIfPresent(BlockDescription.self, forKey: .block) ?? BlockDescription()
   }
 
   public var headDimension: Int { modelDimension / heads }
+  /// Key/value heads H_kv (H without grouped-query attention).
+  public var keyValueHeads: Int { block.keyValueHeads ?? heads }
+  /// Columns of K and V: H_kv · d_k.
+  public var keyValueWidth: Int { keyValueHeads * headDimension }
+  /// Dimensions of each head that RoPE rotates (0 without RoPE).
+  public var rotaryDimensions: Int {
+    block.positions == .rope ? Int((block.rotaryFraction * Double(headDimension)).rounded()) : 0
+  }
+  /// The embedding width E (d unless the embedding layer projects).
+  public var embeddingSize: Int { block.embeddingSize ?? modelDimension }
+  /// The variant that is the unmodified model, if the run has it.
+  public var unmodifiedVariant: Variant? {
+    let unmodified = Variant.unmodified(normPosition: block.normPosition)
+    return variants.contains(unmodified) ? unmodified : nil
+  }
 
   /// Checks every setting, naming the offending one.
   public func validate() throws(ConfigurationError) {
@@ -144,16 +174,55 @@ public struct ModelConfiguration: Codable, Hashable, Sendable {
         throw ConfigurationError("--perturb must be a finite number >= 0, got \(checkpoint.perturbation)")
       }
       for variant in variants {
-        if variant.preLayerNorm {
-          throw ConfigurationError("variant '\(variant)': 'preln' cannot be defined on a post-LN checkpoint (BERT has no LayerNorm before its sublayers)")
+        if variant.preLayerNorm || variant.parallelLayerNorm {
+          throw ConfigurationError("variant '\(variant)': '\(variant.preLayerNorm ? "preln" : "parln")' cannot be defined on a post-LN checkpoint (BERT has no LayerNorm before its sublayers)")
         }
         if variant.positionGates {
           throw ConfigurationError("variant '\(variant)': 'pgop' gates do not exist in a trained BERT checkpoint")
         }
       }
     }
+    try validateBlock()
     if variants.isEmpty { throw ConfigurationError("--variants must name at least one variant") }
     if Set(variants).count != variants.count { throw ConfigurationError("--variants lists a variant twice") }
     if !(rankToleranceFactor > 0) { throw ConfigurationError("--rank-tolerance must be positive, got \(rankToleranceFactor)") }
+  }
+}
+
+extension ModelConfiguration {
+  /// The block's settings against the widths, one error naming the flag and values.
+  func validateBlock() throws(ConfigurationError) {
+    let b = block
+    if let kv = b.keyValueHeads {
+      if kv < 1 || heads % kv != 0 {
+        throw ConfigurationError("--kv-heads \(kv) must divide --heads \(heads) (each key/value head serves H/H_kv query heads)")
+      }
+    }
+    if case .window(let width) = b.mask, width < 1 || width > sequenceLength {
+      throw ConfigurationError("--mask window:\(width): the window must be in 1...\(sequenceLength) (--seq-len)")
+    }
+    if b.positions == .rope {
+      if !(b.rotaryFraction > 0 && b.rotaryFraction <= 1) {
+        throw ConfigurationError("--rope-fraction must be in (0, 1], got \(b.rotaryFraction)")
+      }
+      let exact = b.rotaryFraction * Double(headDimension)
+      if exact != exact.rounded() || Int(exact) % 2 != 0 {
+        throw ConfigurationError("--rope-fraction \(b.rotaryFraction) of head width \(headDimension) gives \(exact) rotary dimensions; RoPE needs an even whole number")
+      }
+      if !(b.ropeTheta > 1) || !b.ropeTheta.isFinite { throw ConfigurationError("--rope-theta must be a finite number > 1, got \(b.ropeTheta)") }
+    }
+    if let groups = b.sharedLayerGroups, groups < 1 || layers % groups != 0 {
+      throw ConfigurationError("--shared-layers \(groups) must divide --layers \(layers) (ALBERT's layer groups)")
+    }
+    if let e = b.embeddingSize, e < 1 { throw ConfigurationError("--embedding-size must be positive, got \(e)") }
+    if randomBiases && !b.biases {
+      throw ConfigurationError("--random-biases: the \(architecture.rawValue) block has no biases (pass --biases to add them)")
+    }
+    if input == .bertEmbeddings && b.embeddingLayer != .bert {
+      throw ConfigurationError("--input bert-embeddings: the \(architecture.rawValue) embedding layer is not BERT's; use --input embeddings")
+    }
+    if (input == .bertEmbeddings || input == .embeddings), inputRank != nil {
+      throw ConfigurationError("--input-rank gives a Gaussian input of that rank; it cannot be combined with --input \(input.rawValue)")
+    }
   }
 }

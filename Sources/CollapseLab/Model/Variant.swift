@@ -15,10 +15,14 @@ public struct Variant: Hashable, Codable, Sendable, CustomStringConvertible {
   public var attentionResidual: Bool
   /// A residual connection around the feed-forward sublayer (only with `mlp`).
   public var feedForwardResidual: Bool
-  /// Post-sublayer LayerNorm (BERT's post-LN).
+  /// A norm after each sublayer's skip (BERT's post-LN).
   public var postLayerNorm: Bool
-  /// LayerNorm on each sublayer's input (pre-LN).
+  /// A norm on each sublayer's input (pre-LN).
   public var preLayerNorm: Bool
+  /// GPT-NeoX's parallel block: both sublayers read the block's input through
+  /// their own norm and their outputs are summed (with the input when `res`):
+  /// out = [x +] attn(N₁(x)) [+ mlp(N₂(x))]. One skip, so `res-attn`/`res-mlp` do not apply.
+  public var parallelLayerNorm: Bool = false
   /// The feed-forward sublayer d → d_ff → d with the model's activation.
   public var mlp: Bool
   /// Position-gated output projection (PG-OP): head h's output at token i is
@@ -47,7 +51,7 @@ public struct Variant: Hashable, Codable, Sendable, CustomStringConvertible {
   public init(parsing name: String) throws(ConfigurationError) {
     let parts = name.split(separator: "+", omittingEmptySubsequences: false).map(String.init)
     guard parts.first == "attn" else {
-      throw ConfigurationError("variant '\(name)': must start with 'attn' (components: attn, res, res-attn, res-mlp, ln, preln, mlp, pgop)")
+      throw ConfigurationError("variant '\(name)': must start with 'attn' (components: attn, res, res-attn, res-mlp, ln, preln, parln, mlp, pgop)")
     }
     var seen: Set<String> = ["attn"]
     self.init()
@@ -60,12 +64,13 @@ public struct Variant: Hashable, Codable, Sendable, CustomStringConvertible {
       case "res-mlp": feedForwardResidual = true
       case "ln": postLayerNorm = true
       case "preln": preLayerNorm = true
+      case "parln": parallelLayerNorm = true
       case "mlp": mlp = true
       case "pgop": positionGates = true
       case "":
         throw ConfigurationError("variant '\(name)': empty component (two '+' in a row or a trailing '+')")
       default:
-        throw ConfigurationError("variant '\(name)': unknown component '\(part)' (expected res, res-attn, res-mlp, ln, preln, mlp or pgop)")
+        throw ConfigurationError("variant '\(name)': unknown component '\(part)' (expected res, res-attn, res-mlp, ln, preln, parln, mlp or pgop)")
       }
     }
     if bothResiduals && (attentionResidual || feedForwardResidual) {
@@ -78,8 +83,14 @@ public struct Variant: Hashable, Codable, Sendable, CustomStringConvertible {
     if feedForwardResidual && !mlp {
       throw ConfigurationError("variant '\(name)': 'res-mlp' needs the 'mlp' component")
     }
-    if postLayerNorm && preLayerNorm {
-      throw ConfigurationError("variant '\(name)': 'ln' (post-LN) and 'preln' exclude each other")
+    if [postLayerNorm, preLayerNorm, parallelLayerNorm].filter({ $0 }).count > 1 {
+      throw ConfigurationError("variant '\(name)': 'ln' (post), 'preln' (pre) and 'parln' (parallel) norm positions exclude each other")
+    }
+    if parallelLayerNorm && (attentionResidual != feedForwardResidual) && mlp {
+      throw ConfigurationError("variant '\(name)': a parallel block has one skip around both sublayers; use 'res', not 'res-attn'/'res-mlp'")
+    }
+    if parallelLayerNorm && !mlp && !bothResiduals && attentionResidual {
+      throw ConfigurationError("variant '\(name)': a parallel block has one skip; use 'res', not 'res-attn'")
     }
   }
 
@@ -90,6 +101,7 @@ public struct Variant: Hashable, Codable, Sendable, CustomStringConvertible {
     if residual { parts.append("res") } else if attentionResidual { parts.append("res-attn") }
     if postLayerNorm { parts.append("ln") }
     if preLayerNorm { parts.append("preln") }
+    if parallelLayerNorm { parts.append("parln") }
     if mlp { parts.append("mlp") }
     if feedForwardResidual && !residual { parts.append("res-mlp") }
     if positionGates { parts.append("pgop") }
@@ -102,6 +114,24 @@ public struct Variant: Hashable, Codable, Sendable, CustomStringConvertible {
   /// SAN+MLP, SAN+skip and the unmodified post-LN model.
   public static let dongSurgeries: [Variant] =
     ["attn+ln", "attn+ln+mlp+res-mlp", "attn+res+ln", "attn+res+ln+mlp"].map { try! Variant(parsing: $0) }
+
+  /// Dong et al.'s surgeries for a block with norms at `position`: SAN
+  /// (attention and norms only), SAN+MLP (the attention skip removed; in a
+  /// parallel block, the one skip removed), SAN+skip (no MLP) and the
+  /// unmodified block. For `post` these are `dongSurgeries`.
+  public static func dongSurgeries(normPosition position: NormPosition) -> [Variant] {
+    let norm = position.variantComponent
+    let sanMLP = position == .parallel ? "attn+parln+mlp" : "attn+\(norm)+mlp+res-mlp"
+    return ["attn+\(norm)", sanMLP, "attn+res+\(norm)", "attn+res+\(norm)+mlp"].map { try! Variant(parsing: $0) }
+  }
+
+  /// The unmodified block with norms at `position`: `attn+res+ln+mlp`, `attn+res+preln+mlp` or `attn+res+parln+mlp`.
+  public static func unmodified(normPosition position: NormPosition) -> Variant {
+    try! Variant(parsing: "attn+res+\(position.variantComponent)+mlp")
+  }
+
+  /// Whether the variant normalises at all (any of `ln`, `preln`, `parln`).
+  public var hasNorms: Bool { postLayerNorm || preLayerNorm || parallelLayerNorm }
 
   /// Parses a comma-separated list, refusing empty entries and variants that
   /// are the same after canonicalisation (`attn+ln+res`, `attn+res+ln`).

@@ -110,6 +110,7 @@ public struct Summary: Sendable {
         "block_size": identity.blockSize, "shard": state.shard.description, "code_version": identity.codeVersion,
         "rank_tolerance": "factor * sigma_1 * max(n, d) * eps_f32, factor = \(c.rankToleranceFactor)",
         "quantiles": "from fixed histograms: 20 bins per decade (log metrics), 0.1 (log10_sigma_ratio), range/200 (attention_entropy)",
+        "unmodified_variant": c.unmodifiedVariant.map { $0.description as Any } ?? NSNull(),
       ],
       "completed_samples": state.completedSamples,
       "complete": isComplete,
@@ -131,7 +132,8 @@ public struct Summary: Sendable {
     let model = c.checkpoint.map { source in
       "checkpoint \(source.name), \(source.textPath.map { "text \($0) (\(source.windowCount ?? 0) windows)" } ?? "random tokens"), perturb=\(source.perturbation)"
     } ?? "sigma=\(c.weightScale)"
-    lines.append("mc-generic: \(state.completedSamples) samples, L=\(c.layers), d=\(c.modelDimension), H=\(c.heads), n=\(c.sequenceLength), \(model), engine=\(state.identity.engine)\(isComplete ? "" : " (incomplete)")")
+    let architecture = c.architecture == .bertBase ? "" : "\(c.architecture.rawValue), "
+    lines.append("mc-generic: \(architecture)\(state.completedSamples) samples, L=\(c.layers), d=\(c.modelDimension), H=\(c.heads), n=\(c.sequenceLength), \(model), engine=\(state.identity.engine)\(isComplete ? "" : " (incomplete)")")
     let nameWidth = max(8, c.variants.map { $0.description.count }.max() ?? 8)
     lines.append("variant".padded(nameWidth) + "  full rank @L\(c.layers)  95% UB P(not full)  affine full  residual ratio mean, layers 0…\(c.layers)")
     for (v, variant) in c.variants.enumerated() {
