@@ -81,7 +81,7 @@ struct ModelOptions: ParsableArguments {
   }
 
   /// A random-weight configuration (no --model).
-  func makeConfiguration() throws -> ModelConfiguration {
+  func makeConfiguration(defaultInput: InputKind = .gaussian) throws -> ModelConfiguration {
     if model == nil {
       if text != nil { throw RunError("--text needs --model DIR (a trained checkpoint's tokenizer and embeddings)") }
       if perturb != nil { throw RunError("--perturb needs --model DIR (it perturbs a trained checkpoint's weights)") }
@@ -99,7 +99,7 @@ struct ModelOptions: ParsableArguments {
       throw RunError("--weight-distribution must be gaussian or uniform, got '\(distribution)'")
     }
     c.weightDistribution = distribution
-    let inputName = input ?? "gaussian"
+    let inputName = input ?? defaultInput.rawValue
     guard let inputKind = InputKind(rawValue: inputName), !inputKind.needsCheckpoint else {
       let hint = InputKind(rawValue: inputName)?.needsCheckpoint == true ? " (\(inputName) needs --model DIR)" : ""
       throw RunError("--input must be gaussian, embeddings or bert-embeddings, got '\(inputName)'\(hint)")

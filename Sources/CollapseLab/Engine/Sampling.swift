@@ -79,7 +79,11 @@ struct EmbeddingSample {
     var x = words
     if let positions { for i in 0..<(n * e) { x[i] = x[i] + positions[i] } }
     if let tokenType { for i in 0..<n { for j in 0..<e { x[i * e + j] += tokenType[j] } } }
-    if c.block.embeddingLayer == .bert { applyLayerNorm(&x, rows: n, columns: e, gamma: nil, beta: nil, eps: 1e-12) }
+    if c.block.embeddingLayer == .bert {
+      // `bert-embeddings` keeps its historical ε; `embeddings` uses the block's, as HF's config does.
+      let eps: Float = c.input == .bertEmbeddings ? 1e-12 : c.layerNormEpsilon
+      applyLayerNorm(&x, rows: n, columns: e, gamma: nil, beta: nil, eps: eps)
+    }
     if let projection { x = project(x, rows: n, projection, columns: c.modelDimension) }
     return x
   }
