@@ -46,6 +46,27 @@ if "$bin" --samples 8 --output "$work/defaults" --quiet 2> "$work/err.txt"; then
 grep -q "already holds results" "$work/err.txt" || fail "unclear message: $(cat "$work/err.txt")"
 [ "$before" = "$(sha256sum "$work/defaults/state.json")" ] || fail "state.json changed"
 
+echo "smoke: architecture presets and their bad input"
+for a in albert-base gpt2 llama pythia; do
+  "$bin" --architecture $a --samples 4 --layers 2 --seq-len 8 --output "$work/preset-$a" --quiet > /dev/null 2> "$work/err.txt" || fail "--architecture $a: $(cat "$work/err.txt")"
+  python3 -c "import json,sys; s=json.load(open(sys.argv[1])); c=s['config']; assert c['model']['architecture']==sys.argv[2] and c['unmodified_variant'] in s['variants'], c" "$work/preset-$a/summary.json" "$a" || fail "$a summary"
+done
+grep -q "engine dense: the sketch needs fresh weights" <("$bin" --architecture albert-base --samples 1 --layers 2 --output "$work/albert-engine" 2>&1 >/dev/null) || fail "albert-base should say why it runs dense"
+bad() {  # bad EXPECTED-SUBSTRING ARGS...: one line on stderr naming it, non-zero exit
+  local expected=$1; shift
+  if "$bin" "$@" --samples 2 --output "$work/bad" 2> "$work/err.txt" > /dev/null; then fail "accepted: $*"; fi
+  grep -qF -- "$expected" "$work/err.txt" || fail "unclear message for $*: $(cat "$work/err.txt")"
+  [ "$(grep -c . "$work/err.txt")" -le 2 ] || fail "more than one line for $*: $(cat "$work/err.txt")"
+  [ ! -e "$work/bad/state.json" ] || fail "wrote results for $*"
+}
+bad "known: bert-base, albert-base, gpt2, llama, pythia" --architecture gpt3
+bad "--kv-heads 4 must divide --heads 9" --architecture llama --kv-heads 4
+bad "--mask window:40: the window must be in 1...16" --architecture gpt2 --mask window:40
+bad "--rope-fraction must be in (0, 1]" --architecture pythia --rope-fraction 1.5
+bad "RoPE needs an even whole number" --architecture pythia --rope-fraction 0.3
+bad "--engine sketch is not exact here" --architecture albert-base --engine sketch
+bad "--shared-layers 5 must divide --layers 12" --shared-layers 5
+
 echo "smoke: non-finite activations are reported, malformed lists refused"
 "$bin" --samples 16 "${small[@]}" --sigma 1e30 --output "$work/overflow" > /dev/null 2> "$work/err.txt"
 grep -q "warning: non-finite activations" "$work/err.txt" || fail "no warning for --sigma 1e30: $(cat "$work/err.txt")"

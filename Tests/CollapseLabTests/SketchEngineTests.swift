@@ -42,8 +42,7 @@ struct SketchEngineTests {
   /// 1 + 1e-6); both mean "collapsed" and no Float32 computation resolves the
   /// difference. So ratios are floored at 1e-5 (log10 ratios at −5) and every
   /// value is rounded to 4 significant digits.
-  static func values(_ engine: any ForwardEngine, seed: UInt64) -> [[Double]] {
-    let c = configuration
+  static func values(_ engine: any ForwardEngine, seed: UInt64, configuration c: ModelConfiguration = configuration) -> [[Double]] {
     var table = [[Double]](repeating: [], count: c.variants.count * (c.layers + 1) * Metric.allCases.count)
     for sample in 0..<samples {
       let result = engine.run(sample: UInt64(sample), configuration: c, seed: seed)
@@ -66,8 +65,7 @@ struct SketchEngineTests {
   }
 
   /// Largest KS statistic over every (variant, layer ≥ 1, metric), and where.
-  static func worstStatistic(_ a: [[Double]], _ b: [[Double]]) -> (Double, String) {
-    let c = configuration
+  static func worstStatistic(_ a: [[Double]], _ b: [[Double]], configuration c: ModelConfiguration = configuration) -> (Double, String) {
     var worst = (0.0, "")
     for (index, (x, y)) in zip(a, b).enumerated() {
       let layer = (index / Metric.allCases.count) % (c.layers + 1)
@@ -106,5 +104,54 @@ struct SketchEngineTests {
     let wrong = Self.values(SketchEngine(varianceScaleForTesting: 1.25), seed: 21)
     let (badStatistic, badLocation) = Self.worstStatistic(dense, wrong)
     #expect(badStatistic > Self.critical, "a 1.25× scale error went undetected (KS \(badStatistic) at \(badLocation))")
+  }
+
+  /// The blocks of the architecture presets at L=3, d=64, H=4, d_ff=128, n=8,
+  /// each component the sketch covers: causal and window masks, pre and
+  /// parallel norms, RMSNorm, final norms, GPT-2's depth-scaled projections,
+  /// grouped-query heads, RoPE (full and partial) and SwiGLU.
+  static func smallBlock(_ architecture: Architecture) -> ModelConfiguration {
+    var c = architecture.configuration
+    c.layers = 3; c.modelDimension = 64; c.heads = 4; c.feedForwardDimension = 128; c.sequenceLength = 8
+    if architecture == .llama { c.block.keyValueHeads = 2 }
+    return c
+  }
+
+  /// A named block configuration (the name is what the test log shows).
+  struct BlockCase: CustomTestStringConvertible, Sendable {
+    var name: String
+    var configuration: ModelConfiguration
+    var testDescription: String { name }
+    init(_ name: String, _ configuration: ModelConfiguration) { self.name = name; self.configuration = configuration }
+  }
+
+  static let blocks: [BlockCase] = [
+    BlockCase("gpt2", smallBlock(.gpt2)),
+    BlockCase("llama", smallBlock(.llama)),
+    BlockCase("pythia", smallBlock(.pythia)),
+    BlockCase("llama, window:3 mask, n = 32 > d_k (no attention shortcut)", {
+      var c = smallBlock(.llama)
+      c.sequenceLength = 32
+      c.block.mask = .window(3)
+      return c
+    }()),
+    BlockCase("gpt2, window:4 mask, through the attention shortcut", {
+      var c = smallBlock(.gpt2)
+      c.block.mask = .window(4)
+      return c
+    }()),
+  ]
+
+  @Test(.enabled(if: optimized, "statistical comparison runs in release builds (see .ci/run)"), arguments: blocks)
+  func everyBlockAgreesAndAVarianceBugIsCaught(_ block: BlockCase) throws {
+    let c = block.configuration
+    try c.validate()
+    let dense = Self.values(DenseEngine(), seed: 23, configuration: c)
+    let sketch = Self.values(SketchEngine(), seed: 23, configuration: c)
+    let (statistic, location) = Self.worstStatistic(dense, sketch, configuration: c)
+    #expect(statistic < Self.critical, "\(block.name): KS \(statistic) ≥ \(Self.critical) at \(location)")
+    let wrong = Self.values(SketchEngine(varianceScaleForTesting: 1.25), seed: 23, configuration: c)
+    let (badStatistic, badLocation) = Self.worstStatistic(dense, wrong, configuration: c)
+    #expect(badStatistic > Self.critical, "\(block.name): a 1.25× scale error went undetected (KS \(badStatistic) at \(badLocation))")
   }
 }
