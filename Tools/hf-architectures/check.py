@@ -21,14 +21,12 @@ import argparse
 import json
 import math
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
-F32_EPS = float(np.finfo(np.float32).eps)
 SMALL = {
     "bert-base": ["--layers", "3", "--d-model", "64", "--heads", "4", "--d-ff", "128"],
     "albert-base": ["--layers", "3", "--d-model", "64", "--heads", "4", "--d-ff", "128", "--embedding-size", "32"],
@@ -37,78 +35,44 @@ SMALL = {
     "pythia": ["--layers", "3", "--d-model", "64", "--heads", "4", "--d-ff", "128"],
 }
 CONTINUOUS = ["residual_ratio", "dong_ratio", "log10_sigma_ratio", "stable_rank", "effective_rank",
-              "attention_entropy", "sigma_1", "mean_abs_cosine"]
+              "attention_entropy", "sigma_1", "mean_abs_cosine", "attention_spectral_gap", "attention_sink_mass"]
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    buffer = memoryview(data)[8 + n:]
-    out = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        assert entry["dtype"] == "F32", (name, entry["dtype"])
-        begin, end = entry["data_offsets"]
-        out[name] = np.frombuffer(buffer[begin:end], dtype="<f4").astype(np.float64).reshape(entry["shape"])
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "trained-reference"))
+from bert_reference import activation, layer_norm, read_safetensors  # noqa: E402  (the BERT reference's reader, GELU, LayerNorm)
+from bert_reference import metrics as bert_metrics  # noqa: E402
 
 
-def metrics(x, entropy):
-    n, d = x.shape
+def attention_statistics(probabilities):
+    """Entropy, mean σ₁ − σ₂ and mean first-token mass over heads of [heads, n, n] probabilities."""
+    if probabilities is None:
+        return dict(entropy=float("nan"), gap=float("nan"), sink=float("nan"))
+    p = np.asarray(probabilities)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        entropy = float(np.mean(-np.where(p > 0, p * np.log(p), 0.0).sum(axis=-1)))
+    gaps = [s[0] - s[1] for s in (np.linalg.svd(head, compute_uv=False) for head in p)]
+    return dict(entropy=entropy, gap=float(np.mean(gaps)), sink=float(p[:, :, 0].mean()))
+
+
+def metrics(x, attention):
+    """The BERT reference's metrics plus log10(σ_min/σ_max) and the attention statistics."""
+    values = bert_metrics(x, attention["entropy"])
+    values["attention_spectral_gap"] = attention["gap"]
+    values["attention_sink_mass"] = attention["sink"]
     sigma = np.linalg.svd(x, compute_uv=False)
-    centred = x - x.mean(axis=0)
-    centred_sigma = np.linalg.svd(centred, compute_uv=False)
-    tol = max(n, d) * F32_EPS * sigma[0]
-
-    def composite(a):
-        return math.sqrt(np.abs(a).sum(axis=0).max() * np.abs(a).sum(axis=1).max())
-
-    gram = x @ x.T
-    norms = np.sqrt(np.diag(gram))
-    cosines = np.abs(gram / np.outer(norms, norms))[np.triu_indices(n, 1)]
-    p = sigma / sigma.sum()
-    p = p[p > 0]
-    smallest = sigma[min(n, d) - 1]
-    return {
-        "rank": float((sigma > tol).sum()),
-        "affine_rank": float((centred_sigma > tol).sum()),
-        "residual_ratio": float(np.linalg.norm(centred) / np.linalg.norm(x)),
-        "dong_ratio": composite(centred) / composite(x),
-        "log10_sigma_ratio": math.log10(smallest / sigma[0]) if smallest > 0 else -300.0,
-        "stable_rank": float((x ** 2).sum() / sigma[0] ** 2),
-        "effective_rank": float(math.exp(-(p * np.log(p)).sum())),
-        "sigma_1": float(sigma[0]),
-        "mean_abs_cosine": float(cosines.mean()),
-        "attention_entropy": entropy,
-    }
+    smallest = sigma[min(x.shape) - 1]
+    values["log10_sigma_ratio"] = math.log10(smallest / sigma[0]) if smallest > 0 else -300.0
+    return values
 
 
 # ---------------------------------------------------------------- numpy forward pass
-
-def layer_norm(x, g, b, eps):
-    mu = x.mean(axis=1, keepdims=True)
-    var = ((x - mu) ** 2).mean(axis=1, keepdims=True)
-    return (x - mu) / np.sqrt(var + eps) * g + b
-
 
 def rms_norm(x, g, eps):
     return x / np.sqrt((x ** 2).mean(axis=1, keepdims=True) + eps) * g
 
 
 def act(x, name):
-    if name == "gelu":
-        erf = np.vectorize(math.erf)
-        return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
-    if name == "gelu_new":
-        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
-    if name == "relu":
-        return np.maximum(x, 0)
-    if name == "silu":
-        return x / (1 + np.exp(-x))
-    raise ValueError(name)
+    return x / (1 + np.exp(-x)) if name == "silu" else activation(x, name)
 
 
 def canonical(arch, cfg, t):
@@ -225,7 +189,7 @@ def attention(x, w, s):
     k = x @ w["k"].T + w["kb"]
     v = x @ w["v"].T + w["vb"]
     context = np.zeros((n, d))
-    entropies = []
+    heads = []
     for h in range(H):
         kvh = h // (H // Hkv)
         qh = rope(q[:, h * dk:(h + 1) * dk], s["rot"], s["theta"])
@@ -236,10 +200,9 @@ def attention(x, w, s):
         scores -= scores.max(axis=1, keepdims=True)
         p = np.exp(scores)
         p /= p.sum(axis=1, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            entropies.append(-np.where(p > 0, p * np.log(p), 0.0).sum(axis=1))
+        heads.append(p)
         context[:, h * dk:(h + 1) * dk] = p @ v[:, kvh * dk:(kvh + 1) * dk]
-    return context @ w["o"].T + w["ob"], float(np.mean(entropies))
+    return context @ w["o"].T + w["ob"], attention_statistics(heads)
 
 
 def mlp(x, w, s):
@@ -263,7 +226,7 @@ def numpy_forward(x0, layers, final, s, variant):
     v = parse_variant(variant)
     norm = (lambda x, p: rms_norm(x, p[0], s["eps"])) if s["rms"] else (lambda x, p: layer_norm(x, p[0], p[1], s["eps"]))
     x = x0
-    states, entropies = [x0], [float("nan")]
+    states, entropies = [x0], [attention_statistics(None)]
     for w in layers:
         if v["norm"] == "parallel":
             a, e = attention(norm(x, w["n1"]), w, s)
@@ -305,11 +268,7 @@ def hf_states(directory, inputs):
     states = [h[0].numpy() for h in out.hidden_states]
     # HF versions differ on whether the last hidden state carries the final norm; last_hidden_state always does.
     states[-1] = out.last_hidden_state[0].numpy()
-    entropies = [float("nan")]
-    for a in out.attentions:
-        p = a[0].numpy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            entropies.append(float(np.mean(-np.where(p > 0, p * np.log(p), 0.0).sum(axis=-1))))
+    entropies = [attention_statistics(None)] + [attention_statistics(a[0].numpy()) for a in out.attentions]
     return states, entropies, type(model).__name__
 
 

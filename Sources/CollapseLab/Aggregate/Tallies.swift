@@ -32,6 +32,11 @@ public struct HistogramSpec: Codable, Equatable, Sendable {
       return HistogramSpec(lower: 0, upper: 1 + 1e-9, bins: 200, logarithmic: false)
     case .attentionEntropy:
       return HistogramSpec(lower: 0, upper: log(Double(configuration.sequenceLength)) + 1e-9, bins: 200, logarithmic: false)
+    case .attentionSpectralGap:
+      // σ₁ of a row-stochastic n × n matrix is at most √n.
+      return HistogramSpec(lower: 0, upper: Double(configuration.sequenceLength).squareRoot() + 1e-9, bins: 200, logarithmic: false)
+    case .attentionSinkMass:
+      return HistogramSpec(lower: 0, upper: 1 + 1e-9, bins: 200, logarithmic: false)
     }
   }
 

@@ -15,17 +15,17 @@ protocol WeightProjector {
   /// Y (rows × inner) · W_purpose (inner × columns).
   func project(_ operand: ProjectionOperand, columns: Int, purpose: StreamPurpose) -> [Float]
   /// The attention sublayer before the output bias, concat_h(g_h ⊙ softmax(Q_h·K_hᵀ/√d_k)·V_h)·W_O
-  /// with Q = Y·W_Q + b_Q etc., and the mean attention-row entropy. `gates`
+  /// with Q = Y·W_Q + b_Q etc., and the statistics of its attention probabilities. `gates`
   /// (n × H, PG-OP) scale head h's output at token i by gates[i·H + h]; nil: no gates.
   func attentionSublayer(
     _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration: ModelConfiguration
-  ) -> (output: [Float], meanEntropy: Double)
+  ) -> (output: [Float], attention: AttentionStatistics)
 }
 
 extension WeightProjector {
   func attentionSublayer(
     _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration: ModelConfiguration
-  ) -> (output: [Float], meanEntropy: Double) {
+  ) -> (output: [Float], attention: AttentionStatistics) {
     standardAttentionSublayer(operand, projector: self, gates: gates, weights: weights, configuration: configuration)
   }
 
@@ -56,7 +56,7 @@ func applyHeadGates(_ heads: inout [Float], gates: [Float], rows: Int, headCount
 func standardAttentionSublayer(
   _ operand: ProjectionOperand, projector: some WeightProjector, gates: [Float]?, weights w: LayerWeights,
   configuration c: ModelConfiguration
-) -> (output: [Float], meanEntropy: Double) {
+) -> (output: [Float], attention: AttentionStatistics) {
   let n = c.sequenceLength, d = c.modelDimension, kv = c.keyValueWidth
   var q = projector.project(operand, columns: d, purpose: .query)
   var k = projector.project(operand, columns: kv, purpose: .key)
@@ -76,18 +76,22 @@ func standardAttentionSublayer(
   let mask = c.block.mask.additiveMask(sequenceLength: n)
   var attended = [Float](repeating: 0, count: n * d)
   var entropies = [Float](repeating: 0, count: c.heads * n)
+  var probabilities = [Float](repeating: 0, count: c.heads * n * n)
   attended.withUnsafeMutableBufferPointer { out in
     entropies.withUnsafeMutableBufferPointer { e in
-      withOptionalPointer(mask) { maskPointer in
-        multiHeadAttention(
-          shape: AttentionShape(batch: 1, sequenceLength: n, heads: c.heads, headDimension: c.headDimension),
-          query: q, key: k, value: v, mask: maskPointer, output: out.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
+      probabilities.withUnsafeMutableBufferPointer { p in
+        withOptionalPointer(mask) { maskPointer in
+          multiHeadAttention(
+            shape: AttentionShape(batch: 1, sequenceLength: n, heads: c.heads, headDimension: c.headDimension),
+            query: q, key: k, value: v, mask: maskPointer, output: out.baseAddress!, probabilities: p.baseAddress!,
+            rowEntropy: e.baseAddress!, threads: 1)
+        }
       }
     }
   }
   if let gates { applyHeadGates(&attended, gates: gates, rows: n, headCount: c.heads, headWidth: c.headDimension) }
   let output = projector.project(projector.prepare(attended, rows: n, gram: nil), columns: d, purpose: .output)
-  return (output, entropies.reduce(0.0) { $0 + Double($1) } / Double(entropies.count))
+  return (output, AttentionStatistics(rowEntropies: entropies, probabilities: probabilities, heads: c.heads, sequenceLength: n))
 }
 
 /// Calls `body` with a pointer to `values`' storage, or nil.
@@ -191,17 +195,17 @@ func runEncoder(
 ) -> [[MetricValues]] {
   let n = c.sequenceLength, d = c.modelDimension
   let wantsGram = n <= d && (projectorUsesGram || c.rankMethod == .gram)
-  func measured(_ state: [Float], entropy: Double) -> (MetricValues, [Double]?) {
+  func measured(_ state: [Float], attention: AttentionStatistics) -> (MetricValues, [Double]?) {
     state.withUnsafeBufferPointer { x in
       let gram = wantsGram ? gramOfRows(x.baseAddress!, rows: n, columns: d) : nil
       let metrics = measure(
-        x.baseAddress!, rows: n, columns: d, attentionEntropy: entropy,
+        x.baseAddress!, rows: n, columns: d, attentionEntropy: attention.entropy, attention: attention,
         rankToleranceFactor: c.rankToleranceFactor, rankMethod: c.rankMethod, gram: gram)
       return (metrics, gram)
     }
   }
   let input = given ?? sampleInput(sample: sample, configuration: c, seed: seed)
-  let (inputMetrics, inputGram) = measured(input, entropy: .nan)
+  let (inputMetrics, inputGram) = measured(input, attention: .absent)
   var results = c.variants.map { _ in [inputMetrics] }
   var states = c.variants.map { _ in input }
   var grams = c.variants.map { _ in inputGram }
@@ -209,13 +213,13 @@ func runEncoder(
   for layer in stride(from: 1, through: c.layers, by: 1) {
     let (weights, projectorFor) = prepareLayer(layer)
     for (v, variant) in c.variants.enumerated() {
-      let entropy = encoderLayer(
+      let attention = encoderLayer(
         variant, state: &states[v], stateGram: projectorUsesGram ? grams[v] : nil, weights: weights,
         projector: projectorFor(v), configuration: c)
       if layer == c.layers, let (kind, parameters) = finalNorm, variant.preLayerNorm || variant.parallelLayerNorm {
         applyNorm(kind, &states[v], rows: n, columns: d, gamma: parameters.gamma, beta: parameters.beta, eps: c.layerNormEpsilon)
       }
-      let (metrics, gram) = measured(states[v], entropy: entropy)
+      let (metrics, gram) = measured(states[v], attention: attention)
       results[v].append(metrics)
       grams[v] = gram
     }
@@ -223,13 +227,13 @@ func runEncoder(
   return results
 }
 
-/// One block in place; returns the mean attention-row entropy.
+/// One block in place; returns what its attention probabilities say.
 ///
 /// `stateGram`: X·Xᵀ of the incoming state, if known.
 func encoderLayer(
   _ variant: Variant, state x: inout [Float], stateGram: [Double]? = nil, weights w: LayerWeights,
   projector: any WeightProjector, configuration c: ModelConfiguration
-) -> Double {
+) -> AttentionStatistics {
   let n = c.sequenceLength, d = c.modelDimension, dff = c.feedForwardDimension
   let eps = c.layerNormEpsilon, kind = c.block.normKind
   func norm(_ y: inout [Float], _ gamma: [Float]?, _ beta: [Float]?) {
@@ -255,7 +259,7 @@ func encoderLayer(
   if normsFirst { norm(&attentionInput, w.gamma1, w.beta1) }
   let attentionOperand = projector.prepare(attentionInput, rows: n, gram: normsFirst ? nil : stateGram)
   let gates = variant.positionGates ? projector.positionGates(attentionOperand, weights: w, configuration: c) : nil
-  var (sublayer, entropy) = projector.attentionSublayer(attentionOperand, gates: gates, weights: w, configuration: c)
+  var (sublayer, attention) = projector.attentionSublayer(attentionOperand, gates: gates, weights: w, configuration: c)
   CollapseLab.addBias(&sublayer, w.biasOutput, rows: n, columns: d)
   if variant.parallelLayerNorm {
     // out = [x +] attn(N₁(x)) [+ mlp(N₂(x))], summed as GPT-NeoX does: mlp + attn, then + x.
@@ -268,7 +272,7 @@ func encoderLayer(
     }
     if variant.attentionResidual { addInPlace(&h, x) }
     x = h
-    return entropy
+    return attention
   }
   var h = sublayer
   if variant.attentionResidual { addInPlace(&h, x) }
@@ -282,7 +286,7 @@ func encoderLayer(
     if variant.postLayerNorm { norm(&h, w.gamma2, w.beta2) }
   }
   x = h
-  return entropy
+  return attention
 }
 
 /// A block's norm on every row of x (rows × columns) in place: LayerNorm, or

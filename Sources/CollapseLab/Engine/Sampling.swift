@@ -19,12 +19,7 @@ func drawWeights(_ matrix: inout [Float], stream: RandomStream, scale: Float, di
 func sampleInput(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [Float] {
   let n = c.sequenceLength, d = c.modelDimension
   func normals(_ count: Int, _ purpose: StreamPurpose, _ std: Float) -> [Float] {
-    var values = [Float](repeating: 0, count: count)
-    values.withUnsafeMutableBufferPointer {
-      sampleStream(seed: seed, sample: sample, layer: 0, purpose)
-        .fillNormal($0.baseAddress!, count: count, standardDeviation: std)
-    }
-    return values
+    inputNormals(count, purpose, std, sample: sample, seed: seed)
   }
   if let r = c.inputRank {
     // Exactly rank r: G₁ (n×r) · G₂ (r×d) / √r, entries of unit variance.
@@ -40,6 +35,16 @@ func sampleInput(sample: UInt64, configuration c: ModelConfiguration, seed: UInt
   case .text, .randomTokens:
     preconditionFailure("token inputs come from a checkpoint's embeddings (CheckpointEngine), not from sampleInput")
   }
+}
+
+/// `count` normals of standard deviation `std` from the input streams (layer 0) of a sample.
+private func inputNormals(_ count: Int, _ purpose: StreamPurpose, _ std: Float, sample: UInt64, seed: UInt64) -> [Float] {
+  var values = [Float](repeating: 0, count: count)
+  values.withUnsafeMutableBufferPointer {
+    sampleStream(seed: seed, sample: sample, layer: 0, purpose)
+      .fillNormal($0.baseAddress!, count: count, standardDeviation: std)
+  }
+  return values
 }
 
 /// The embedding layer of one sample at initialisation (`--input embeddings`
@@ -60,12 +65,7 @@ struct EmbeddingSample {
     // `bert-embeddings` keeps its historical σ = 0.02; `embeddings` is HF's initializer_range, --sigma.
     let scale: Float = c.input == .bertEmbeddings ? 0.02 : c.weightScale
     func normals(_ count: Int, _ purpose: StreamPurpose, _ std: Float) -> [Float] {
-      var values = [Float](repeating: 0, count: count)
-      values.withUnsafeMutableBufferPointer {
-        sampleStream(seed: seed, sample: sample, layer: 0, purpose)
-          .fillNormal($0.baseAddress!, count: count, standardDeviation: std)
-      }
-      return values
+      inputNormals(count, purpose, std, sample: sample, seed: seed)
     }
     words = normals(n * e, .input, scale)
     positions = c.block.positions == .learned ? normals(n * e, .inputAuxiliary, scale) : nil

@@ -28,7 +28,7 @@ import Darwin
 extension SketchProjector {
   func attentionSublayer(
     _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration c: ModelConfiguration
-  ) -> (output: [Float], meanEntropy: Double) {
+  ) -> (output: [Float], attention: AttentionStatistics) {
     let n = operand.rows, heads = c.heads, dk = c.headDimension
     // RoPE turns each query and key row by its own position (no longer a
     // function of Z_Q·Z_Kᵀ), and grouped-query heads share Z_K and Z_V
@@ -63,15 +63,18 @@ extension SketchProjector {
     }
     var t = uninitializedFloats(n * width) { _ in }
     var entropies = [Float](repeating: 0, count: heads * n)
+    var probabilities = [Float](repeating: 0, count: heads * n * n)
     // A mask acts on the scores, which the shortcut has exactly in law: it applies unchanged.
     let mask = c.block.mask.additiveMask(sequenceLength: n)
     t.withUnsafeMutableBufferPointer { out in
       entropies.withUnsafeMutableBufferPointer { e in
-        withOptionalPointer(mask) { maskPointer in
-          multiHeadAttention(
-            shape: AttentionShape(batch: 1, sequenceLength: n, heads: heads, headDimension: n),
-            query: query, key: key, value: value, mask: maskPointer, scale: 1 / Float(dk).squareRoot(),
-            output: out.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
+        probabilities.withUnsafeMutableBufferPointer { p in
+          withOptionalPointer(mask) { maskPointer in
+            multiHeadAttention(
+              shape: AttentionShape(batch: 1, sequenceLength: n, heads: heads, headDimension: n),
+              query: query, key: key, value: value, mask: maskPointer, scale: 1 / Float(dk).squareRoot(),
+              output: out.baseAddress!, probabilities: p.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
+          }
         }
       }
     }
@@ -79,7 +82,7 @@ extension SketchProjector {
     // diag(g_h)·A_h·Z_V,h, so gating T's head blocks keeps the identity exact.
     if let gates { applyHeadGates(&t, gates: gates, rows: n, headCount: heads, headWidth: n) }
     let output = project(prepare(t, rows: n, gram: nil), columns: c.modelDimension, purpose: .output)
-    return (output, entropies.reduce(0.0) { $0 + Double($1) } / Double(entropies.count))
+    return (output, AttentionStatistics(rowEntropies: entropies, probabilities: probabilities, heads: heads, sequenceLength: n))
   }
 }
 

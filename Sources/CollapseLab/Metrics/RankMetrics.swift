@@ -37,6 +37,12 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
   /// metric of such an X is NaN (left out of the moments), and it never
   /// counts as full rank: `nonfinite_count` in the summary counts these.
   case nonFinite = "nonfinite"
+  /// Mean over heads of σ₁(A_h) − σ₂(A_h) of the layer's attention matrices
+  /// (`AttentionStatistics.spectralGap`); absent (NaN) for the input and above n = 128.
+  case attentionSpectralGap = "attention_spectral_gap"
+  /// Mean attention to the first token over heads and query rows
+  /// (`AttentionStatistics.sinkMass`); absent (NaN) for the input.
+  case attentionSinkMass = "attention_sink_mass"
 }
 
 /// One matrix's measurements, indexed by `Metric`.
@@ -68,7 +74,7 @@ public func gramOfRows(_ x: UnsafePointer<Float>, rows n: Int, columns d: Int) -
 /// current backend, with the centred matrix formed in Float64 and rounded once
 /// to Float32.
 public func measure(
-  _ x: UnsafePointer<Float>, rows n: Int, columns d: Int, attentionEntropy: Double,
+  _ x: UnsafePointer<Float>, rows n: Int, columns d: Int, attentionEntropy: Double, attention: AttentionStatistics? = nil,
   rankToleranceFactor: Double = 1, rankMethod: RankMethod = .exact, gram: [Double]? = nil
 ) -> MetricValues {
   let count = min(n, d)
@@ -93,6 +99,8 @@ public func measure(
     var values = MetricValues(values: [Double](repeating: .nan, count: Metric.allCases.count))
     values[.nonFinite] = 1
     values[.attentionEntropy] = attentionEntropy
+    values[.attentionSpectralGap] = attention?.spectralGap ?? .nan
+    values[.attentionSinkMass] = attention?.sinkMass ?? .nan
     return values
   }
   let mean = sums.mean
@@ -132,6 +140,8 @@ public func measure(
   values[.sigmaMax] = sigmaMax
   values[.meanAbsCosine] = meanAbsoluteCosine(gram: g, n: n)
   values[.nonFinite] = 0
+  values[.attentionSpectralGap] = attention?.spectralGap ?? .nan
+  values[.attentionSinkMass] = attention?.sinkMass ?? .nan
   return values
 }
 
