@@ -26,6 +26,8 @@ extension MCGeneric {
     var denseSamples = 64
     @Option(help: "Seed of the counter-based RNG.") var seed: UInt64 = 0
     @Option(help: "Comma-separated claim numbers to run (default: every implemented claim).") var only: String?
+    @Option(help: "Comma-separated presets (bert-base, albert-base, gpt2, llama, pythia): Dong's surgeries on each at initialisation, one figure panel per preset, instead of the BERT-base claims.")
+    var architecture: String?
     @Option(help: "A Hugging Face BERT directory: the report on this trained checkpoint, beside its initialisation.")
     var model: String?
     @Option(help: "With --model: a UTF-8 text whose windows are the inputs (default: random tokens).") var text: String?
@@ -61,6 +63,7 @@ extension MCGeneric {
     }
 
     func run() throws {
+      if architecture != nil { return try runOnArchitectures() }
       if model != nil { return try runOnCheckpoint() }
       for (given, name) in [(text != nil, "--text"), (windows != nil, "--windows"), (perturb != nil, "--perturb")] where given {
         throw RunError("\(name) needs --model DIR (it describes the inputs of a trained checkpoint)")
@@ -76,6 +79,28 @@ extension MCGeneric {
       }
       try wrapped { try writeClaimsReport(sections, seed: seed, to: url) }
       printError("mc-generic: wrote \(url.path)/report.md")
+    }
+
+    /// `claims --architecture A,B`: the surgeries on each preset.
+    private func runOnArchitectures() throws {
+      if model != nil { throw RunError("--architecture and --model exclude each other (a checkpoint's config.json decides its architecture)") }
+      if only != nil { throw RunError("--only selects BERT-base claims; --architecture runs the surgeries section only") }
+      let names = architecture!.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+      var architectures: [Architecture] = []
+      for name in names {
+        guard let preset = Architecture(rawValue: name) else {
+          throw RunError("--architecture '\(name)' is not a known preset (known: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if architectures.contains(preset) { throw RunError("--architecture '\(architecture!)' names \(name) twice") }
+        architectures.append(preset)
+      }
+      let url = URL(fileURLWithPath: output)
+      try wrapped { try requireNoClaimsReport(in: url) }
+      let started = ContinuousClock.now
+      let experiment = ArchitectureSurgeryExperiment(architectures: architectures, samples: samples, seed: seed)
+      let (header, sections) = architectureClaimsReport(experiment, progress: { printError("mc-generic claims: \($0)") })
+      try wrapped { try writeClaimsReport(sections, header: header, to: url) }
+      printError("mc-generic: wrote \(url.path)/report.md in \(started.duration(to: .now).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")
     }
 
     /// `claims --model DIR`: the report on a trained checkpoint.

@@ -16,7 +16,7 @@ struct MCGeneric: ParsableCommand {
       interruption or sharding.
       """,
     version: collapseLabVersion,
-    subcommands: [Run.self, Merge.self, Plot.self, Claims.self, Tokenize.self, Export.self],
+    subcommands: [Run.self, Merge.self, Plot.self, Claims.self, Tokenize.self, Export.self, Inspect.self],
     defaultSubcommand: Run.self)
 }
 

@@ -172,3 +172,29 @@ struct ReportFormattingTests {
     #expect(String(format4: value) == text)
   }
 }
+
+@Suite("Surgeries by architecture")
+struct ArchitectureSurgeryTests {
+  /// Every preset at L = 3, d = 32, H = 4, n = 6: the table has four rows per
+  /// architecture, the figure one panel each, and the numbers say what the
+  /// blocks do (a pre-LN SAN collapses towards one direction, a parallel
+  /// block's SAN+MLP keeps full rank through the MLP, skips keep full rank).
+  @Test func reportRowsFigureAndVerdict() {
+    var experiment = ArchitectureSurgeryExperiment(architectures: [.bertBase, .gpt2, .pythia], samples: 12, sequenceLength: 6, seed: 3)
+    experiment.adjust = { c in
+      c.layers = 3; c.modelDimension = 32; c.heads = 4; c.feedForwardDimension = 64
+      if c.block.keyValueHeads != nil { c.block.keyValueHeads = 2 }
+    }
+    let section = experiment.run()
+    let rows = section.findings.filter { $0.hasPrefix("| bert-base") || $0.hasPrefix("| gpt2") || $0.hasPrefix("| pythia") }
+    #expect(rows.count == 12)
+    #expect(section.attachments.count == 1)
+    let svg = section.attachments[0].contents
+    #expect(svg.components(separatedBy: "layer (0 = embedding output)").count - 1 == 3)
+    // Skip variants keep full rank in all 12 samples on every architecture.
+    for row in rows where row.contains("SAN+skip") || row.contains("unmodified") { #expect(row.contains("12/12"), "\(row)") }
+    // The parallel block's SAN+MLP reads x through the MLP: full rank.
+    #expect(rows.first { $0.hasPrefix("| pythia") && $0.contains("SAN+MLP") }?.contains("12/12") == true)
+    #expect(section.verdictReason.contains("pythia's SAN+MLP keeps full rank"))
+  }
+}

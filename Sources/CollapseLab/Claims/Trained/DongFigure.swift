@@ -5,10 +5,12 @@ import Foundation
 /// the mean over inputs with two bands: ± one standard deviation (shaded) and
 /// the 1 %–99 % quantiles (dotted lines).
 ///
-/// `values[panel][variant][layer][sample]`.
-func dongFigureSVG(panels: [(title: String, values: [[[Double]]])], variants: [Variant], caption: String) -> String {
+/// `values[panel][variant][layer][sample]`. `variants` names the legend's
+/// variants; nil when the panels' blocks differ (the legend then names the
+/// surgeries only).
+func dongFigureSVG(panels: [(title: String, values: [[[Double]]])], variants: [Variant]?, caption: String) -> String {
   let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
-  let names = ["SAN", "SAN+MLP", "SAN+skip", "transformer"]
+  let names = ["SAN", "SAN+MLP", "SAN+skip", "unmodified"]
   let panelWidth = 380.0, panelHeight = 280.0, margin = 60.0, top = 64.0
   let width = Double(panels.count) * (panelWidth + margin) + margin, height = top + panelHeight + 120
   let stats = panels.map { panel in panel.values.map { $0.map(spread) } }
@@ -31,7 +33,8 @@ func dongFigureSVG(panels: [(title: String, values: [[[Double]]])], variants: [V
       svg += "<line x1=\"\(x0)\" x2=\"\(x0 + panelWidth)\" y1=\"\(py(value))\" y2=\"\(py(value))\" stroke=\"#e5e5e5\"/>\n"
       svg += "<text x=\"\(x0 - 6)\" y=\"\(py(value) + 4)\" text-anchor=\"end\">\(String(format: "%g", value))</text>\n"
     }
-    for l in 0...layers {
+    let labelStep = layers > 16 ? 5 : 1
+    for l in stride(from: 0, through: layers, by: labelStep) {
       svg += "<text x=\"\(px(l))\" y=\"\(y0 + panelHeight + 16)\" text-anchor=\"middle\">\(l)</text>\n"
     }
     svg += "<text x=\"\(x0 + panelWidth / 2)\" y=\"\(y0 + panelHeight + 34)\" text-anchor=\"middle\">layer (0 = embedding output)</text>\n"
@@ -54,8 +57,8 @@ func dongFigureSVG(panels: [(title: String, values: [[[Double]]])], variants: [V
   }
   let legendY = top + panelHeight + 62
   var x = margin
-  for (v, variant) in variants.enumerated() {
-    let label = "\(v < names.count ? names[v] + " " : "")(\(variant.description))"
+  let labels = variants.map { $0.enumerated().map { "\($0.offset < names.count ? names[$0.offset] + " " : "")(\($0.element.description))" } } ?? names
+  for (v, label) in labels.enumerated() {
     defer { x += 48 + 6.6 * Double(label.count) }
     svg += "<line x1=\"\(x)\" x2=\"\(x + 28)\" y1=\"\(legendY)\" y2=\"\(legendY)\" stroke=\"\(colors[v % colors.count])\" stroke-width=\"3\"/>\n"
     svg += "<text x=\"\(x + 34)\" y=\"\(legendY + 4)\">\(svgEscape(label))</text>\n"
