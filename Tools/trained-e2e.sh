@@ -83,7 +83,7 @@ refuse "exceeds the checkpoint's max_position_embeddings 512" --model "$model" -
 refuse "--engine sketch cannot run a trained checkpoint" --model "$model" --engine sketch
 refuse "exceeds the 29 windows" --model "$model" --text "$text" --seq-len 128 --samples 30
 refuse "'pgop' gates do not exist" --model "$model" --variants attn+res+ln+mlp+pgop
-refuse "'preln' cannot be defined" --model "$model" --variants attn+res+preln+mlp
+refuse "the checkpoint's norms sit in the post position" --model "$model" --variants attn+res+preln+mlp
 echo "a few words only" > "$work/short.txt"
 refuse "4 tokens, but one window of --seq-len 128 needs 126" --model "$model" --text "$work/short.txt" --seq-len 128
 refuse "--text needs --model" --text "$text"

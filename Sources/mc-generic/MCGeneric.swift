@@ -79,6 +79,12 @@ func readTextFile(_ path: String) throws -> (data: Data, text: String) {
   return (data, text)
 }
 
+/// The bytes of an input file named by `option`, or a one-line error.
+func readInputFile(_ path: String, option: String) throws -> Data {
+  guard let data = FileManager.default.contents(atPath: path) else { throw RunError("\(option) \(path): missing or unreadable") }
+  return data
+}
+
 /// `text` quoted for a POSIX shell when it needs it.
 func shellQuoted(_ text: String) -> String {
   let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")

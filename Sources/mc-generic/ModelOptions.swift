@@ -7,10 +7,12 @@ import RankKernels
 /// optional so that a trained checkpoint (`--model`, whose config.json
 /// decides them) can refuse them instead of ignoring them.
 struct ModelOptions: ParsableArguments {
-  @Option(help: "A Hugging Face BERT directory (config.json, model.safetensors, vocab.txt): run on its trained weights.")
+  @Option(help: "A Hugging Face BERT directory (config.json, model.safetensors, vocab.txt), or a Llama-family .gguf file (SmolLM2, TinyLlama): run on its trained weights.")
   var model: String?
   @Option(help: "With --model: a UTF-8 text file, tokenized and cut into windows of seq-len tokens ([CLS] … [SEP]); sample i uses window i.")
   var text: String?
+  @Option(name: .customLong("token-ids"), help: "With --model: a JSON-lines file, one array of --seq-len token ids per line (used as given, no special tokens added); sample i uses window i. The way in for tokenizers this package does not implement.")
+  var tokenIDs: String?
   @Option(help: "With --model: each sample perturbs every tensor T to T + EPS·rms(T)·G, G ~ N(0, 1) (default 0: the checkpoint itself).")
   var perturb: Double?
   @Option(help: "Preset: bert-base (default), albert-base, gpt2, llama (SmolLM2-135M's shape) or pythia (Pythia-160M's shape): widths, block and Hugging Face initialisation. Every option below overrides its field.")
@@ -85,6 +87,7 @@ struct ModelOptions: ParsableArguments {
     if model == nil {
       if text != nil { throw RunError("--text needs --model DIR (a trained checkpoint's tokenizer and embeddings)") }
       if perturb != nil { throw RunError("--perturb needs --model DIR (it perturbs a trained checkpoint's weights)") }
+      if tokenIDs != nil { throw RunError("--token-ids needs --model (a trained checkpoint's embeddings)") }
     }
     var c = try presetConfiguration()
     if let layers { c.layers = layers }
@@ -153,13 +156,15 @@ struct ModelOptions: ParsableArguments {
     return c
   }
 
-  /// A trained checkpoint's configuration and engine (--model DIR).
-  func makeCheckpointRun(seed: UInt64) throws -> (ModelConfiguration, CheckpointEngine, windowCount: Int?, notes: [String]) {
+  /// A trained checkpoint's configuration and engine (--model DIR or FILE.gguf).
+  func makeCheckpointRun(seed: UInt64) throws -> (ModelConfiguration, any ForwardEngine, windowCount: Int?, notes: [String]) {
     guard let model else { preconditionFailure("makeCheckpointRun needs --model") }
     let decided = optionsDecidedByCheckpoint
     if !decided.isEmpty {
-      throw RunError("\(decided.joined(separator: ", ")) cannot be used with --model: \(model)/config.json decides the architecture and the weights are the checkpoint's")
+      throw RunError("\(decided.joined(separator: ", ")) cannot be used with --model: \(model) decides the architecture and the weights are the checkpoint's")
     }
+    if text != nil && tokenIDs != nil { throw RunError("--text and --token-ids both give the inputs; choose one") }
+    if model.hasSuffix(".gguf") { return try makeGGUFRun(seed: seed) }
     let started = ContinuousClock.now
     let checkpoint = try wrapped { try BertCheckpoint(directory: URL(fileURLWithPath: model)) }
     let loadSeconds = started.duration(to: .now)
@@ -172,12 +177,18 @@ struct ModelOptions: ParsableArguments {
     var source = CheckpointSource(
       directory: model, name: checkpoint.name, modelSHA256: checkpoint.modelSHA256, perturbation: perturb ?? 0)
     let tokenInput: TokenInput
-    if let input, input != (text == nil ? "random-tokens" : "text") {
-      throw RunError(text == nil
-        ? "--input with --model must be random-tokens (or give --text FILE), got '\(input)'"
-        : "--input '\(input)' contradicts --text (text windows); drop --input")
-    }
-    if let text {
+    try checkInputAgainstFiles()
+    if let tokenIDs {
+      let data = try readInputFile(tokenIDs, option: "--token-ids")
+      let windows = try wrapped {
+        try tokenIDWindows(data, source: tokenIDs, sequenceLength: seqLen, vocabularySize: checkpoint.tokenizer.pieces.count)
+      }
+      source.textPath = tokenIDs
+      source.textSHA256 = sha256Hex(of: data)
+      source.windowCount = windows.count
+      c.input = .tokenIDs
+      tokenInput = .windows(windows)
+    } else if let text {
       let (data, contents) = try readTextFile(text)
       let windows = try wrapped { try checkpoint.tokenizer.windows(of: contents, sequenceLength: seqLen, source: text) }
       source.textPath = text
@@ -206,5 +217,56 @@ struct ModelOptions: ParsableArguments {
     let seconds = Double(loadSeconds.components.seconds) + Double(loadSeconds.components.attoseconds) * 1e-18
     notes.append("mc-generic: loaded \(checkpoint.name) from \(model) in \(String(format: "%.2f", seconds)) s (L=\(b.layers), d=\(b.hiddenSize), H=\(b.heads), d_ff=\(b.intermediateSize), \(b.activation.rawValue); weights as stored, no LayerNorm folding)")
     return (c, CheckpointEngine(checkpoint: checkpoint, input: tokenInput), source.windowCount, notes)
+  }
+
+  /// --input with --model must agree with --text/--token-ids (or be random-tokens without them).
+  private func checkInputAgainstFiles() throws {
+    let implied = text != nil ? "text" : tokenIDs != nil ? "token-ids" : "random-tokens"
+    if let input, input != implied {
+      throw RunError(implied == "random-tokens"
+        ? "--input with --model must be random-tokens (or give --text FILE or --token-ids FILE), got '\(input)'"
+        : "--input '\(input)' contradicts --\(implied) (its windows are the input); drop --input")
+    }
+  }
+
+  /// A trained Llama-family decoder from a GGUF file.
+  func makeGGUFRun(seed: UInt64) throws -> (ModelConfiguration, any ForwardEngine, windowCount: Int?, notes: [String]) {
+    let model = self.model!
+    if text != nil {
+      throw RunError("--text with a GGUF model needs its byte-level BPE tokenizer, which this version does not implement; tokenize elsewhere and pass --token-ids FILE")
+    }
+    if perturb != nil { throw RunError("--perturb is not yet implemented for GGUF models") }
+    try checkInputAgainstFiles()
+    let started = ContinuousClock.now
+    let checkpoint = try wrapped { try LlamaGGUFCheckpoint(path: model) }
+    let seconds = started.duration(to: .now)
+    var c = checkpoint.configuration
+    c.sequenceLength = seqLen
+    c.rankToleranceFactor = rankTolerance
+    var source = CheckpointSource(directory: model, name: checkpoint.name, modelSHA256: checkpoint.sha256)
+    let tokenInput: DecoderTokenInput
+    if let tokenIDs {
+      let data = try readInputFile(tokenIDs, option: "--token-ids")
+      let windows = try wrapped { try tokenIDWindows(data, source: tokenIDs, sequenceLength: seqLen, vocabularySize: checkpoint.vocabularySize) }
+      source.textPath = tokenIDs
+      source.textSHA256 = sha256Hex(of: data)
+      source.windowCount = windows.count
+      c.input = .tokenIDs
+      tokenInput = .windows(windows)
+    } else {
+      if seqLen > checkpoint.normalTokenIDs.count {
+        throw RunError("--seq-len \(seqLen) needs \(seqLen) distinct tokens, but the vocabulary has \(checkpoint.normalTokenIDs.count) normal ones")
+      }
+      c.input = .randomTokens
+      tokenInput = .randomTokens(candidates: checkpoint.normalTokenIDs)
+    }
+    c.checkpoint = source
+    try wrapped {
+      c.variants = try Variant.parseList(variants ?? Variant.dongSurgeries(normPosition: c.block.normPosition).map(\.description).joined(separator: ","))
+      try c.validate()
+    }
+    let load = Double(seconds.components.seconds) + Double(seconds.components.attoseconds) * 1e-18
+    let note = "mc-generic: loaded \(checkpoint.name) from \(model) in \(String(format: "%.2f", load)) s (llama: L=\(c.layers), d=\(c.modelDimension), H=\(c.heads), H_kv=\(c.keyValueHeads), d_ff=\(c.feedForwardDimension) SwiGLU, RoPE θ=\(c.block.ropeTheta); dequantised to Float32)"
+    return (c, DecoderCheckpointEngine(checkpoint: checkpoint, input: tokenInput), source.windowCount, [note])
   }
 }

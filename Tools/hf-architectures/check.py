@@ -274,15 +274,15 @@ def hf_states(directory, inputs):
 
 # ---------------------------------------------------------------- comparison
 
-def comparable(metric, value):
+def comparable(metric, value, floor=1e-5):
     if metric in ("residual_ratio", "dong_ratio"):
-        return max(value, 1e-5)
+        return max(value, floor)
     if metric == "log10_sigma_ratio":
         return max(value, -5.0)
     return value
 
 
-def compare(tool_rows, reference, label, failures):
+def compare(tool_rows, reference, label, failures, tolerance=1e-4, floor=1e-5):
     worst = 0.0
     for layer, (tool, ref) in enumerate(zip(tool_rows, reference)):
         collapsed = ref["residual_ratio"] < 1e-4 or ref["log10_sigma_ratio"] < -4
@@ -293,12 +293,12 @@ def compare(tool_rows, reference, label, failures):
             a, b = tool.get(m), ref[m]
             if a is None or (isinstance(b, float) and math.isnan(b)):
                 continue
-            a, b = comparable(m, a), comparable(m, b)
+            a, b = comparable(m, a, floor), comparable(m, b, floor)
             relative = abs(a - b) / max(abs(b), 1e-12)
             if m == "log10_sigma_ratio":
                 relative = abs(a - b) / max(abs(b), 1.0)
             worst = max(worst, relative)
-            if relative > 1e-4:
+            if relative > tolerance:
                 failures.append(f"{label} layer {layer} {m}: tool {a:.9g} vs {b:.9g} (relative {relative:.2e})")
     return worst
 

@@ -188,9 +188,11 @@ func addInPlace(_ y: inout [Float], _ x: [Float]) {
 /// the block's final norm, if it has one (HF's last hidden state).
 ///
 /// `input`: X₀, if the caller makes it (a checkpoint's embeddings); nil draws
-/// it by `sampleInput`.
+/// it by `sampleInput`. `finalNorm`: a checkpoint's final norm parameters;
+/// nil draws them (`LayerWeights.finalNormParameters`).
 func runEncoder(
   sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, projectorUsesGram: Bool, input given: [Float]? = nil,
+  finalNorm givenFinalNorm: (gamma: [Float]?, beta: [Float]?)? = nil,
   prepareLayer: (Int) -> (LayerWeights, (Int) -> any WeightProjector)
 ) -> [[MetricValues]] {
   let n = c.sequenceLength, d = c.modelDimension
@@ -209,7 +211,9 @@ func runEncoder(
   var results = c.variants.map { _ in [inputMetrics] }
   var states = c.variants.map { _ in input }
   var grams = c.variants.map { _ in inputGram }
-  let finalNorm = c.block.finalNorm.map { kind in (kind, LayerWeights.finalNormParameters(sample: sample, configuration: c, seed: seed)) }
+  let finalNorm = c.block.finalNorm.map { kind in
+    (kind, givenFinalNorm ?? LayerWeights.finalNormParameters(sample: sample, configuration: c, seed: seed))
+  }
   for layer in stride(from: 1, through: c.layers, by: 1) {
     let (weights, projectorFor) = prepareLayer(layer)
     for (v, variant) in c.variants.enumerated() {

@@ -32,7 +32,7 @@ func sampleInput(sample: UInt64, configuration c: ModelConfiguration, seed: UInt
   case .bertEmbeddings, .embeddings:
     let tables = EmbeddingSample(sample: sample, configuration: c, seed: seed)
     return tables.hiddenStates(configuration: c)
-  case .text, .randomTokens:
+  case .text, .randomTokens, .tokenIDs:
     preconditionFailure("token inputs come from a checkpoint's embeddings (CheckpointEngine), not from sampleInput")
   }
 }

@@ -30,9 +30,12 @@ public enum InputKind: String, Codable, Sendable, CaseIterable {
   /// A trained checkpoint's embedding layer on n − 2 distinct token ids drawn
   /// uniformly from the non-special vocabulary, wrapped in [CLS] … [SEP].
   case randomTokens = "random-tokens"
+  /// A checkpoint's embedding layer on windows of ids read from a JSON-lines
+  /// file (`--token-ids FILE`), used as given.
+  case tokenIDs = "token-ids"
 
   /// Inputs that need a checkpoint's vocabulary and embedding tables.
-  public var needsCheckpoint: Bool { self == .text || self == .randomTokens }
+  public var needsCheckpoint: Bool { self == .text || self == .randomTokens || self == .tokenIDs }
 }
 
 /// The feed-forward sublayer's nonlinearity, named as config.json's `hidden_act`.
@@ -173,12 +176,14 @@ public struct ModelConfiguration: Codable, Hashable, Sendable {
       if !(checkpoint.perturbation >= 0) || !checkpoint.perturbation.isFinite {
         throw ConfigurationError("--perturb must be a finite number >= 0, got \(checkpoint.perturbation)")
       }
+      let position = block.normPosition
       for variant in variants {
-        if variant.preLayerNorm || variant.parallelLayerNorm {
-          throw ConfigurationError("variant '\(variant)': '\(variant.preLayerNorm ? "preln" : "parln")' cannot be defined on a post-LN checkpoint (BERT has no LayerNorm before its sublayers)")
+        let own = position == .post ? variant.postLayerNorm : position == .pre ? variant.preLayerNorm : variant.parallelLayerNorm
+        if variant.hasNorms && !own {
+          throw ConfigurationError("variant '\(variant)': the checkpoint's norms sit in the \(position.rawValue) position ('\(position.variantComponent)'); other positions have no trained norms to use")
         }
         if variant.positionGates {
-          throw ConfigurationError("variant '\(variant)': 'pgop' gates do not exist in a trained BERT checkpoint")
+          throw ConfigurationError("variant '\(variant)': 'pgop' gates do not exist in a trained checkpoint")
         }
       }
     }

@@ -29,7 +29,7 @@ final class PerSampleWriter: @unchecked Sendable {
     var text = ""
     let scale = c.rankToleranceFactor * Double(max(c.sequenceLength, c.modelDimension)) * Double(Float.ulpOfOne)
     // The text window a sample ran on (empty unless the input is a text's windows).
-    let windows = c.input == .text ? c.checkpoint?.windowCount : nil
+    let windows = c.input == .text || c.input == .tokenIDs ? c.checkpoint?.windowCount : nil
     for (offset, sample) in samples.enumerated() {
       let window = windows.map { String(sample % $0) } ?? ""
       for (v, variant) in c.variants.enumerated() {

@@ -15,18 +15,25 @@ public enum TokenInput: Sendable {
     case .windows(let windows):
       return windows[Int(sample % UInt64(windows.count))]
     case .randomTokens(let candidates):
-      let stream = sampleStream(seed: seed, sample: sample, layer: 0, .input)
-      var chosen: [Int32] = [], seen: Set<Int32> = []
-      var position: UInt64 = 0
-      while chosen.count < n - 2 {
-        // Uniform in (0, 1) with 23 bits: exact for vocabularies below 2²³.
-        let index = min(candidates.count - 1, Int(stream.uniform(at: position) * Float(candidates.count)))
-        position += 1
-        if seen.insert(candidates[index]).inserted { chosen.append(candidates[index]) }
-      }
+      let chosen = distinctRandomTokens(count: n - 2, from: candidates, sample: sample, seed: seed)
       return [tokenizer.classifierID] + chosen + [tokenizer.separatorID]
     }
   }
+}
+
+/// `count` distinct ids drawn uniformly, in order of drawing, from
+/// `candidates` by the sample's input stream (position k: the k-th try).
+func distinctRandomTokens(count: Int, from candidates: [Int32], sample: UInt64, seed: UInt64) -> [Int32] {
+  let stream = sampleStream(seed: seed, sample: sample, layer: 0, .input)
+  var chosen: [Int32] = [], seen: Set<Int32> = []
+  var position: UInt64 = 0
+  while chosen.count < count {
+    // Uniform in (0, 1) with 23 bits: exact for vocabularies below 2²³.
+    let index = min(candidates.count - 1, Int(stream.uniform(at: position) * Float(candidates.count)))
+    position += 1
+    if seen.insert(candidates[index]).inserted { chosen.append(candidates[index]) }
+  }
+  return chosen
 }
 
 extension WordPieceTokenizer {
