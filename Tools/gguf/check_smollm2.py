@@ -117,6 +117,26 @@ def main():
         # HF's LlamaRMSNorm computes in Float32 even in a Float64 model: its states carry ~1e-6.
         if worst_states > 1e-5:
             failures.append(f"numpy's unmodified states differ from HF's by {worst_states:.1e} relative")
+    # Bad input: one line naming the option and the values, a non-zero exit, nothing written.
+    with tempfile.TemporaryDirectory() as work:
+        bad_ids = os.path.join(work, "bad.jsonl")
+        with open(bad_ids, "w") as f:
+            f.write(json.dumps(windows[0][:5]) + "\n")
+        text = os.path.join(work, "t.txt")
+        with open(text, "w") as f:
+            f.write(TEXT)
+        for extra, expected in [
+            (["--token-ids", bad_ids], "line 1 has 5 ids; every window must have --seq-len"),
+            (["--text", text], "byte-level BPE tokenizer, which this version does not implement"),
+            (["--architecture", "gpt2"], "--architecture cannot be used with --model"),
+            (["--variants", "attn+res+ln+mlp"], "the checkpoint's norms sit in the pre position"),
+        ]:
+            out = os.path.join(work, "refused")
+            result = subprocess.run([args.binary, "--model", path, "--seq-len", str(n), "--samples", "1", *extra,
+                                     "--output", out], capture_output=True, text=True)
+            lines = [l for l in result.stderr.splitlines() if l.strip()]
+            if result.returncode == 0 or expected not in result.stderr or len(lines) > 1 or os.path.exists(os.path.join(out, "state.json")):
+                failures.append(f"bad input {extra}: exit {result.returncode}, stderr {result.stderr.strip()!r}")
     print(f"smollm2: {len(windows)} windows of {n} tokens; unmodified vs HF LlamaModel (GGUF) worst relative {worst_hf:.1e}; "
           f"four surgeries vs numpy {worst_numpy:.1e}; numpy states vs HF {worst_states:.1e}")
     if failures:
