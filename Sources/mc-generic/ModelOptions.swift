@@ -53,6 +53,8 @@ struct ModelOptions: ParsableArguments {
   var input: String?
   @Option(name: .customLong("input-rank"), help: "Use an exactly rank-r Gaussian input instead.") var inputRank: Int?
   @Option(name: .customLong("ln-eps"), help: "Norm epsilon (default: the preset's, 1e-12 for bert-base).") var lnEps: Float?
+  @Flag(name: .customLong("attention-spectra"), help: "Also measure attention_spectral_gap (σ₁ − σ₂ of each head's attention matrix) and attention_sink_mass (attention to the first token); about 1.5× the time at n = 16.")
+  var attentionSpectra = false
   @Option(name: .customLong("rank-tolerance"), help: "Rank counts σ > factor·σ₁·max(n,d)·ε_f32; this is the factor.")
   var rankTolerance: Double = 1
 
@@ -97,7 +99,7 @@ struct ModelOptions: ParsableArguments {
     if let lnEps { c.layerNormEpsilon = lnEps }
     c.sequenceLength = seqLen; c.weightScale = sigma ?? 0.02
     c.randomBiases = randomBiases; c.randomLayerNormAffine = randomLayerNorm
-    c.inputRank = inputRank; c.rankToleranceFactor = rankTolerance
+    c.inputRank = inputRank; c.rankToleranceFactor = rankTolerance; c.attentionSpectra = attentionSpectra
     guard let distribution = WeightDistribution(rawValue: distribution) else {
       throw RunError("--weight-distribution must be gaussian or uniform, got '\(distribution)'")
     }
@@ -174,6 +176,7 @@ struct ModelOptions: ParsableArguments {
     }
     var c = ModelConfiguration(architecture: b, sequenceLength: seqLen)
     c.rankToleranceFactor = rankTolerance
+    c.attentionSpectra = attentionSpectra
     var source = CheckpointSource(
       directory: model, name: checkpoint.name, modelSHA256: checkpoint.modelSHA256, perturbation: perturb ?? 0)
     let tokenInput: TokenInput
@@ -243,6 +246,7 @@ struct ModelOptions: ParsableArguments {
     var c = checkpoint.configuration
     c.sequenceLength = seqLen
     c.rankToleranceFactor = rankTolerance
+    c.attentionSpectra = attentionSpectra
     var source = CheckpointSource(directory: model, name: checkpoint.name, modelSHA256: checkpoint.sha256)
     let tokenInput: DecoderTokenInput
     if let tokenIDs {

@@ -181,8 +181,8 @@ struct CheckpointEngineTests {
   @Test func checkpointsRefuseVariantsTheyCannotDefine() throws {
     var (c, _) = try setUp()
     c.variants = [try Variant(parsing: "attn+res+preln+mlp")]
-    #expect { try c.validate() } throws: { ($0 as? ConfigurationError)?.description.contains("post-LN checkpoint") == true }
+    #expect { try c.validate() } throws: { ($0 as? ConfigurationError)?.description.contains("the checkpoint's norms sit in the post position") == true }
     c.variants = [try Variant(parsing: "attn+res+ln+mlp+pgop")]
-    #expect { try c.validate() } throws: { ($0 as? ConfigurationError)?.description.contains("do not exist in a trained BERT") == true }
+    #expect { try c.validate() } throws: { ($0 as? ConfigurationError)?.description.contains("do not exist in a trained checkpoint") == true }
   }
 }

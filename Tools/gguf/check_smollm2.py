@@ -75,7 +75,7 @@ def main():
                 f.write(json.dumps(w) + "\n")
         run = os.path.join(work, "run")
         subprocess.run([args.binary, "--model", path, "--token-ids", token_file, "--seq-len", str(n), "--samples",
-                        str(len(windows)), "--per-sample", "--quiet", "--output", run],
+                        str(len(windows)), "--per-sample", "--attention-spectra", "--quiet", "--output", run],
                        check=True, stdout=subprocess.DEVNULL)
         summary = json.load(open(os.path.join(run, "summary.json")))
         unmodified = summary["config"]["unmodified_variant"]

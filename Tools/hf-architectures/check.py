@@ -320,7 +320,7 @@ def main():
             subprocess.run([args.binary, "export", *common, "--sample", str(args.sample), "--output", export_dir],
                            check=True, stdout=subprocess.DEVNULL)
             run_dir = os.path.join(work, preset + "-run")
-            subprocess.run([args.binary, *common, "--engine", "dense", "--input", "embeddings", "--samples",
+            subprocess.run([args.binary, *common, "--engine", "dense", "--input", "embeddings", "--attention-spectra", "--samples",
                             str(args.sample + 1), "--per-sample", "--quiet", "--output", run_dir],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             summary = json.load(open(os.path.join(run_dir, "summary.json")))

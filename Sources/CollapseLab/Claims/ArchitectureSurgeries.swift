@@ -27,6 +27,7 @@ public struct ArchitectureSurgeryExperiment: Sendable {
     var c = architecture.configuration
     c.sequenceLength = sequenceLength
     c.variants = Variant.dongSurgeries(normPosition: c.block.normPosition)
+    c.attentionSpectra = true
     adjust(&c)
     return c
   }

@@ -76,14 +76,14 @@ func standardAttentionSublayer(
   let mask = c.block.mask.additiveMask(sequenceLength: n)
   var attended = [Float](repeating: 0, count: n * d)
   var entropies = [Float](repeating: 0, count: c.heads * n)
-  var probabilities = [Float](repeating: 0, count: c.heads * n * n)
+  var probabilities = [Float](repeating: 0, count: c.attentionSpectra ? c.heads * n * n : 0)
   attended.withUnsafeMutableBufferPointer { out in
     entropies.withUnsafeMutableBufferPointer { e in
       probabilities.withUnsafeMutableBufferPointer { p in
         withOptionalPointer(mask) { maskPointer in
           multiHeadAttention(
             shape: AttentionShape(batch: 1, sequenceLength: n, heads: c.heads, headDimension: c.headDimension),
-            query: q, key: k, value: v, mask: maskPointer, output: out.baseAddress!, probabilities: p.baseAddress!,
+            query: q, key: k, value: v, mask: maskPointer, output: out.baseAddress!, probabilities: c.attentionSpectra ? p.baseAddress! : nil,
             rowEntropy: e.baseAddress!, threads: 1)
         }
       }
@@ -91,7 +91,7 @@ func standardAttentionSublayer(
   }
   if let gates { applyHeadGates(&attended, gates: gates, rows: n, headCount: c.heads, headWidth: c.headDimension) }
   let output = projector.project(projector.prepare(attended, rows: n, gram: nil), columns: d, purpose: .output)
-  return (output, AttentionStatistics(rowEntropies: entropies, probabilities: probabilities, heads: c.heads, sequenceLength: n))
+  return (output, AttentionStatistics(rowEntropies: entropies, probabilities: c.attentionSpectra ? probabilities : nil, heads: c.heads, sequenceLength: n))
 }
 
 /// Calls `body` with a pointer to `values`' storage, or nil.

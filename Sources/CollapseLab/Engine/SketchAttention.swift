@@ -63,7 +63,7 @@ extension SketchProjector {
     }
     var t = uninitializedFloats(n * width) { _ in }
     var entropies = [Float](repeating: 0, count: heads * n)
-    var probabilities = [Float](repeating: 0, count: heads * n * n)
+    var probabilities = [Float](repeating: 0, count: c.attentionSpectra ? heads * n * n : 0)
     // A mask acts on the scores, which the shortcut has exactly in law: it applies unchanged.
     let mask = c.block.mask.additiveMask(sequenceLength: n)
     t.withUnsafeMutableBufferPointer { out in
@@ -73,7 +73,7 @@ extension SketchProjector {
             multiHeadAttention(
               shape: AttentionShape(batch: 1, sequenceLength: n, heads: heads, headDimension: n),
               query: query, key: key, value: value, mask: maskPointer, scale: 1 / Float(dk).squareRoot(),
-              output: out.baseAddress!, probabilities: p.baseAddress!, rowEntropy: e.baseAddress!, threads: 1)
+              output: out.baseAddress!, probabilities: c.attentionSpectra ? p.baseAddress! : nil, rowEntropy: e.baseAddress!, threads: 1)
           }
         }
       }
@@ -82,7 +82,7 @@ extension SketchProjector {
     // diag(g_h)·A_h·Z_V,h, so gating T's head blocks keeps the identity exact.
     if let gates { applyHeadGates(&t, gates: gates, rows: n, headCount: heads, headWidth: n) }
     let output = project(prepare(t, rows: n, gram: nil), columns: c.modelDimension, purpose: .output)
-    return (output, AttentionStatistics(rowEntropies: entropies, probabilities: probabilities, heads: heads, sequenceLength: n))
+    return (output, AttentionStatistics(rowEntropies: entropies, probabilities: c.attentionSpectra ? probabilities : nil, heads: heads, sequenceLength: n))
   }
 }
 

@@ -102,6 +102,10 @@ public struct ModelConfiguration: Codable, Hashable, Sendable {
   public var architecture: Architecture = .bertBase
   /// The block's structure: norms, mask, positions, heads, biases, sharing.
   public var block = BlockDescription()
+  /// Measure `attention_spectral_gap` and `attention_sink_mass` (NaN otherwise):
+  /// the attention probabilities written out and, per head, the eigenvalues of
+  /// A·Aᵀ. Off by default: 1.5× the time of the 16-token BERT-base job.
+  public var attentionSpectra = false
 
   public init() {}
 
@@ -128,6 +132,7 @@ public struct ModelConfiguration: Codable, Hashable, Sendable {
     checkpoint = try c.decodeIfPresent(CheckpointSource.self, forKey: .checkpoint)
     architecture = try c.decodeIfPresent(Architecture.self, forKey: .architecture) ?? .bertBase
     block = try c.decodeIfPresent(BlockDescription.self, forKey: .block) ?? BlockDescription()
+    attentionSpectra = try c.decodeIfPresent(Bool.self, forKey: .attentionSpectra) ?? false
   }
 
   public var headDimension: Int { modelDimension / heads }
