@@ -63,7 +63,9 @@ extension SampleWork {
   /// The work of one sample of `engine` ("dense" or "sketch").
   public init(engine: String, configuration c: ModelConfiguration) {
     let n = Double(c.sequenceLength), d = Double(c.modelDimension), dff = Double(c.feedForwardDimension)
-    let heads = Double(c.heads), layers = Double(c.layers)
+    let heads = Double(c.heads), layers = Double(c.layers), kv = Double(c.keyValueWidth)
+    // SwiGLU multiplies the MLP input by two matrices.
+    let mlpInputProducts = c.activation == .swiglu ? 2.0 : 1.0
     let sketch = engine == "sketch" && c.sequenceLength <= c.modelDimension
     let needsMLP = c.variants.contains(where: \.mlp)
     func gram(_ rows: Double, _ columns: Double) -> Double { rows * rows * columns / 2 }
@@ -77,7 +79,7 @@ extension SampleWork {
     gramMultiplyAdds += metricsPerState
     if !sketch {
       // Dense weights, once per layer; the sketch at n > d draws them per variant.
-      let weights = layers * (4 * d * d + (needsMLP ? 2 * d * dff : 0))
+      let weights = layers * (2 * d * d + 2 * d * kv + (needsMLP ? (1 + mlpInputProducts) * d * dff : 0))
       randomNumbers += engine == "sketch" ? Double(c.variants.count) * weights : weights
     }
     for variant in c.variants {
@@ -87,7 +89,7 @@ extension SampleWork {
         // except after a pre-LN.
         if variant.preLayerNorm { grams += gram(n, d) }
         factors += 1
-        if c.sequenceLength <= c.headDimension && !c.randomBiases {
+        if c.sequenceLength <= c.headDimension && !c.randomBiases && c.rotaryDimensions == 0 && c.keyValueHeads == c.heads {
           // Bartlett shortcut: score factors, query and value products on
           // n × n blocks per head, attention at head width n, output factor
           // from the n × H·n head outputs.
@@ -95,8 +97,8 @@ extension SampleWork {
           f32 += 3 * heads * n * n * n + 2 * heads * n * n * n
           grams += gram(n, heads * n)
         } else {
-          normals += 3 * n * d
-          f32 += 3 * n * n * d / 2 + 2 * n * n * d
+          normals += n * (d + 2 * kv)
+          f32 += n * n * (d + 2 * kv) / 2 + 2 * n * n * d
           grams += gram(n, d)
         }
         factors += 1
@@ -105,12 +107,12 @@ extension SampleWork {
         if variant.mlp {
           grams += gram(n, d) + gram(n, dff)
           factors += 2
-          normals += n * dff + n * d
-          f32 += n * n * dff / 2 + n * n * d / 2
+          normals += mlpInputProducts * n * dff + n * d
+          f32 += mlpInputProducts * n * n * dff / 2 + n * n * d / 2
         }
       } else {
-        f32 += 4 * n * d * d + 2 * n * n * d
-        if variant.mlp { f32 += 2 * n * d * dff }
+        f32 += 2 * n * d * d + 2 * n * d * kv + 2 * n * n * d
+        if variant.mlp { f32 += (1 + mlpInputProducts) * n * d * dff }
       }
       float32MultiplyAdds += layers * f32
       gramMultiplyAdds += layers * (grams + metricsPerState)
