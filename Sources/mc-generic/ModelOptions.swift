@@ -182,15 +182,7 @@ struct ModelOptions: ParsableArguments {
     let tokenInput: TokenInput
     try checkInputAgainstFiles()
     if let tokenIDs {
-      let data = try readInputFile(tokenIDs, option: "--token-ids")
-      let windows = try wrapped {
-        try tokenIDWindows(data, source: tokenIDs, sequenceLength: seqLen, vocabularySize: checkpoint.tokenizer.pieces.count)
-      }
-      source.textPath = tokenIDs
-      source.textSHA256 = sha256Hex(of: data)
-      source.windowCount = windows.count
-      c.input = .tokenIDs
-      tokenInput = .windows(windows)
+      tokenInput = .windows(try readTokenIDs(tokenIDs, vocabularySize: checkpoint.tokenizer.pieces.count, into: &source, &c))
     } else if let text {
       let (data, contents) = try readTextFile(text)
       let windows = try wrapped { try checkpoint.tokenizer.windows(of: contents, sequenceLength: seqLen, source: text) }
@@ -222,6 +214,20 @@ struct ModelOptions: ParsableArguments {
     return (c, CheckpointEngine(checkpoint: checkpoint, input: tokenInput), source.windowCount, notes)
   }
 
+  /// The windows of a --token-ids file, recorded in the run's source (path,
+  /// SHA-256, window count) and input kind.
+  private func readTokenIDs(
+    _ path: String, vocabularySize: Int, into source: inout CheckpointSource, _ c: inout ModelConfiguration
+  ) throws -> [[Int32]] {
+    let data = try readInputFile(path, option: "--token-ids")
+    let windows = try wrapped { try tokenIDWindows(data, source: path, sequenceLength: seqLen, vocabularySize: vocabularySize) }
+    source.textPath = path
+    source.textSHA256 = sha256Hex(of: data)
+    source.windowCount = windows.count
+    c.input = .tokenIDs
+    return windows
+  }
+
   /// --input with --model must agree with --text/--token-ids (or be random-tokens without them).
   private func checkInputAgainstFiles() throws {
     let implied = text != nil ? "text" : tokenIDs != nil ? "token-ids" : "random-tokens"
@@ -250,13 +256,7 @@ struct ModelOptions: ParsableArguments {
     var source = CheckpointSource(directory: model, name: checkpoint.name, modelSHA256: checkpoint.sha256)
     let tokenInput: DecoderTokenInput
     if let tokenIDs {
-      let data = try readInputFile(tokenIDs, option: "--token-ids")
-      let windows = try wrapped { try tokenIDWindows(data, source: tokenIDs, sequenceLength: seqLen, vocabularySize: checkpoint.vocabularySize) }
-      source.textPath = tokenIDs
-      source.textSHA256 = sha256Hex(of: data)
-      source.windowCount = windows.count
-      c.input = .tokenIDs
-      tokenInput = .windows(windows)
+      tokenInput = .windows(try readTokenIDs(tokenIDs, vocabularySize: checkpoint.vocabularySize, into: &source, &c))
     } else {
       if seqLen > checkpoint.normalTokenIDs.count {
         throw RunError("--seq-len \(seqLen) needs \(seqLen) distinct tokens, but the vocabulary has \(checkpoint.normalTokenIDs.count) normal ones")
