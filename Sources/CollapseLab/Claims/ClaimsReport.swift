@@ -78,7 +78,10 @@ extension ClaimExperiment {
 func mapSamples<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
   let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
   results.initialize(repeating: nil)
-  defer { results.deallocate() }
+  defer {
+    results.deinitialize()  // release the values before freeing the slots
+    results.deallocate()
+  }
   nonisolated(unsafe) let slots = results  // each index is written by exactly one iteration
   DispatchQueue.concurrentPerform(iterations: count) { slots[$0] = body($0) }
   return results.map { $0! }

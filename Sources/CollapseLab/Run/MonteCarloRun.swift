@@ -141,7 +141,12 @@ public struct MonteCarloRun: Sendable {
     let samples = blocks.flatMap { Array($0) }
     let results = UnsafeMutableBufferPointer<[[MetricValues]]>.allocate(capacity: samples.count)
     results.initialize(repeating: [])
-    defer { results.deallocate() }
+    // Deinitialise before freeing: without it every sample's metric arrays
+    // stayed retained (the ~7 KB per sample that peak RSS grew by).
+    defer {
+      results.deinitialize()
+      results.deallocate()
+    }
     let shared = SendableBuffer(results)
     let engine = self.engine, configuration = identity.configuration, seed = identity.seed
     let next = Atomic<Int>(0)
