@@ -241,9 +241,6 @@ struct ModelOptions: ParsableArguments {
   /// A trained Llama-family decoder from a GGUF file.
   func makeGGUFRun(seed: UInt64) throws -> (ModelConfiguration, any ForwardEngine, windowCount: Int?, notes: [String]) {
     let model = self.model!
-    if text != nil {
-      throw RunError("--text with a GGUF model needs its byte-level BPE tokenizer, which this version does not implement; tokenize elsewhere and pass --token-ids FILE")
-    }
     if perturb != nil { throw RunError("--perturb is not yet implemented for GGUF models") }
     try checkInputAgainstFiles()
     let started = ContinuousClock.now
@@ -257,6 +254,20 @@ struct ModelOptions: ParsableArguments {
     let tokenInput: DecoderTokenInput
     if let tokenIDs {
       tokenInput = .windows(try readTokenIDs(tokenIDs, vocabularySize: checkpoint.vocabularySize, into: &source, &c))
+    } else if let text {
+      // The file's tokens, no special tokens added, in consecutive windows of n (the last partial one dropped).
+      let (data, contents) = try readTextFile(text)
+      let tokenizer = try wrapped { try ByteLevelBPETokenizer(gguf: GGUFFile(path: model)) }
+      let ids = tokenizer.encode(contents)
+      let count = ids.count / seqLen
+      if count == 0 {
+        throw RunError("--text \(text): \(ids.count) tokens, but one window of --seq-len \(seqLen) needs \(seqLen)")
+      }
+      source.textPath = text
+      source.textSHA256 = sha256Hex(of: data)
+      source.windowCount = count
+      c.input = .text
+      tokenInput = .windows((0..<count).map { Array(ids[($0 * seqLen)..<(($0 + 1) * seqLen)]) })
     } else {
       if seqLen > checkpoint.normalTokenIDs.count {
         throw RunError("--seq-len \(seqLen) needs \(seqLen) distinct tokens, but the vocabulary has \(checkpoint.normalTokenIDs.count) normal ones")

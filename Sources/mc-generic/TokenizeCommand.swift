@@ -21,7 +21,6 @@ extension MCGeneric {
     }
 
     func run() throws {
-      let tokenizer = try wrapped { try WordPieceTokenizer(directory: URL(fileURLWithPath: model)) }
       var inputs = texts
       if let text {
         let contents = try readTextFile(text).text
@@ -29,6 +28,8 @@ extension MCGeneric {
         inputs = contents.components(separatedBy: "\n")
         if inputs.last == "" { inputs.removeLast() }
       }
+      if model.hasSuffix(".gguf") { return try runByteLevel(inputs) }
+      let tokenizer = try wrapped { try WordPieceTokenizer(directory: URL(fileURLWithPath: model)) }
       var output = ""
       for line in inputs {
         let ids = tokenizer.encodeWithSpecialTokens(line)
@@ -43,5 +44,23 @@ extension MCGeneric {
       }
       FileHandle.standardOutput.write(Data(output.utf8))
     }
-  }
+  
+    /// A GGUF file's byte-level BPE: ids without special tokens added (a
+    /// decoder's windows have none), or the pieces with --tokens.
+    private func runByteLevel(_ inputs: [String]) throws {
+      let tokenizer = try wrapped { try ByteLevelBPETokenizer(gguf: GGUFFile(path: model)) }
+      var output = ""
+      for line in inputs {
+        let ids = tokenizer.encode(line)
+        if tokens {
+          let data = try JSONSerialization.data(withJSONObject: ids.map { tokenizer.tokens[Int($0)] }, options: [.withoutEscapingSlashes])
+          output += String(decoding: data, as: UTF8.self)
+        } else {
+          output += "[" + ids.map(String.init).joined(separator: ", ") + "]"
+        }
+        output += "\n"
+      }
+      print(output, terminator: "")
+    }
+}
 }

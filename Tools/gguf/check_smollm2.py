@@ -3,6 +3,7 @@
 
 1. HF's tokenizer, built from the GGUF file by transformers, cuts a text into windows of
    --seq-len ids, written as a --token-ids file (no BOS: the GGUF says its tokenizer adds none);
+   the same text through mc-generic's own byte-level BPE (`--text`) must give identical rows;
 2. `mc-generic --model FILE.gguf --token-ids … --per-sample` runs Dong's four surgeries;
 3. HF's LlamaModel, loaded from the same GGUF (transformers dequantises with gguf-py and undoes
    llama.cpp's Q/K row permutation), runs each window in Float64 with output_hidden_states;
@@ -77,6 +78,20 @@ def main():
         subprocess.run([args.binary, "--model", path, "--token-ids", token_file, "--seq-len", str(n), "--samples",
                         str(len(windows)), "--per-sample", "--attention-spectra", "--quiet", "--output", run],
                        check=True, stdout=subprocess.DEVNULL)
+        # The same windows from the text by mc-generic's own byte-level BPE (newlines and all):
+        # every per-sample row must be the same, which it is only if the ids are.
+        text_file = os.path.join(work, "text.txt")
+        with open(text_file, "w", encoding="utf-8") as f:
+            f.write(TEXT)
+        run_text = os.path.join(work, "run-text")
+        subprocess.run([args.binary, "--model", path, "--text", text_file, "--seq-len", str(n), "--samples",
+                        str(len(windows)), "--per-sample", "--attention-spectra", "--quiet", "--output", run_text],
+                       check=True, stdout=subprocess.DEVNULL)
+        strip = lambda r: {k: v for k, v in r.items() if k != "window"}
+        from_ids = [strip(r) for r in csv.DictReader(open(os.path.join(run, "samples.csv")))]
+        from_text = [strip(r) for r in csv.DictReader(open(os.path.join(run_text, "samples.csv")))]
+        if from_ids != from_text:
+            failures.append("--text windows (mc-generic's BPE) differ from HF's tokenization of the same text")
         summary = json.load(open(os.path.join(run, "summary.json")))
         unmodified = summary["config"]["unmodified_variant"]
         rows = {}
@@ -127,7 +142,7 @@ def main():
             f.write(TEXT)
         for extra, expected in [
             (["--token-ids", bad_ids], "line 1 has 5 ids; every window must have --seq-len"),
-            (["--text", text], "byte-level BPE tokenizer, which this version does not implement"),
+            (["--text", os.path.join(work, "missing.txt")], "--text " + os.path.join(work, "missing.txt") + ": missing or unreadable"),
             (["--architecture", "gpt2"], "--architecture cannot be used with --model"),
             (["--variants", "attn+res+ln+mlp"], "the checkpoint's norms sit in the pre position"),
         ]:
