@@ -152,6 +152,42 @@ def main():
             lines = [l for l in result.stderr.splitlines() if l.strip()]
             if result.returncode == 0 or expected not in result.stderr or len(lines) > 1 or os.path.exists(os.path.join(out, "state.json")):
                 failures.append(f"bad input {extra}: exit {result.returncode}, stderr {result.stderr.strip()!r}")
+    # Reproducibility on the trained decoder: SIGINT + --resume and two shards + merge equal one run.
+    import signal
+    import time
+    with tempfile.TemporaryDirectory() as work:
+        common = [args.binary, "--model", path, "--samples", "160", "--seq-len", "16", "--quiet"]
+        straight = os.path.join(work, "straight")
+        subprocess.run(common + ["--output", straight], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        interrupted = os.path.join(work, "interrupted")
+        process = subprocess.Popen(common + ["--threads", "1", "--checkpoint-seconds", "0.5", "--output", interrupted],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # Interrupt once the first checkpoint exists (the model is loaded and the stop handler installed).
+        deadline = time.time() + 120
+        while not os.path.exists(os.path.join(interrupted, "state.json")) and time.time() < deadline and process.poll() is None:
+            time.sleep(0.1)
+        time.sleep(1)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate()
+        subprocess.run(common + ["--resume", interrupted], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for k in range(2):
+            env = dict(os.environ, SLURM_ARRAY_TASK_ID=str(k), SLURM_ARRAY_TASK_COUNT="2")
+            subprocess.run(common + ["--output", os.path.join(work, f"shard{k}")], check=True, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        merged = os.path.join(work, "merged")
+        subprocess.run([args.binary, "merge", os.path.join(work, "shard1"), os.path.join(work, "shard0"), "--output", merged],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        load = lambda d: json.load(open(os.path.join(d, "summary.json")))
+        reference = load(straight)
+        if process.returncode != 130:
+            failures.append(f"interrupted GGUF run exited {process.returncode}, not 130 (finished before the signal?)")
+        for name, directory in [("interrupted + resumed", interrupted), ("two shards merged", merged)]:
+            other = load(directory)
+            if other["variants"] != reference["variants"] or other["completed_samples"] != 160:
+                failures.append(f"GGUF {name} differs from the uninterrupted run")
+        resumed_at = stderr.split("interrupted after ")[-1].split(" ")[0] if "interrupted after" in stderr else "?"
+        print(f"smollm2: interrupted after {resumed_at} samples, resumed and merged runs equal the straight run: "
+              f"{'yes' if not any('GGUF' in f for f in failures) else 'NO'}")
     print(f"smollm2: {len(windows)} windows of {n} tokens; unmodified vs HF LlamaModel (GGUF) worst relative {worst_hf:.1e}; "
           f"four surgeries vs numpy {worst_numpy:.1e}; numpy states vs HF {worst_states:.1e}")
     if failures:
