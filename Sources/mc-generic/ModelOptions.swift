@@ -257,7 +257,7 @@ struct ModelOptions: ParsableArguments {
     } else if let text {
       // The file's tokens, no special tokens added, in consecutive windows of n (the last partial one dropped).
       let (data, contents) = try readTextFile(text)
-      let tokenizer = try wrapped { try ByteLevelBPETokenizer(gguf: GGUFFile(path: model)) }
+      let tokenizer = try wrapped { try ByteLevelBPETokenizer(gguf: checkpoint.file) }
       let ids = tokenizer.encode(contents)
       let count = ids.count / seqLen
       if count == 0 {

@@ -124,6 +124,9 @@ public struct GGUFFile: @unchecked Sendable {
     }
   }
 
+  /// SHA-256 of the whole file (hex): the run's identity of the checkpoint.
+  public var sha256: String { sha256Hex(of: data) }
+
   /// A metadata string, or nil.
   public func string(_ key: String) -> String? {
     if case .string(let s) = metadata[key] { return s }

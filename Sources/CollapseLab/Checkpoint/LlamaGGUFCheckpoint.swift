@@ -14,6 +14,8 @@ public struct LlamaGGUFCheckpoint: @unchecked Sendable {
   public let path: String
   public let name: String
   public let sha256: String
+  /// The parsed file (memory-mapped): its tokenizer metadata serves `--text`.
+  public let file: GGUFFile
   /// The model's configuration: the `llama` preset with the file's widths, ε and θ.
   public let configuration: ModelConfiguration
   public let vocabularySize: Int
@@ -102,11 +104,8 @@ public struct LlamaGGUFCheckpoint: @unchecked Sendable {
       normal = (0..<vocabularySize).map { Int32($0) }
     }
     normalTokenIDs = normal
-    let data: Data
-    do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
-      throw CheckpointError("\(path): cannot read (\(error.localizedDescription))")
-    }
-    sha256 = sha256Hex(of: data)
+    sha256 = file.sha256
+    self.file = file
   }
 
   /// X₀: the embedding rows of `ids` (n × d); Llama adds no positions and no scale.
