@@ -7,7 +7,7 @@ import RankKernels
 /// optional so that a trained checkpoint (`--model`, whose config.json
 /// decides them) can refuse them instead of ignoring them.
 struct ModelOptions: ParsableArguments {
-  @Option(help: "A Hugging Face BERT directory (config.json, model.safetensors, vocab.txt), or a Llama-family .gguf file (SmolLM2, TinyLlama): run on its trained weights.")
+  @Option(help: "A Hugging Face directory (config.json, safetensors weights) of model_type bert, albert, gpt2, gpt_neox or llama, or a .gguf file of architecture llama (SmolLM2, TinyLlama) or gpt2: run on its trained weights.")
   var model: String?
   @Option(help: "With --model: a UTF-8 text file, tokenized and cut into windows of seq-len tokens ([CLS] … [SEP]); sample i uses window i.")
   var text: String?
@@ -166,7 +166,9 @@ struct ModelOptions: ParsableArguments {
       throw RunError("\(decided.joined(separator: ", ")) cannot be used with --model: \(model) decides the architecture and the weights are the checkpoint's")
     }
     if text != nil && tokenIDs != nil { throw RunError("--text and --token-ids both give the inputs; choose one") }
-    if model.hasSuffix(".gguf") { return try makeGGUFRun(seed: seed) }
+    if model.hasSuffix(".gguf") || TrainedTransformer.huggingFaceModelTypes.contains(huggingFaceModelType(in: URL(fileURLWithPath: model)) ?? "") {
+      return try makeTrainedRun(seed: seed)
+    }
     let started = ContinuousClock.now
     let checkpoint = try wrapped { try BertCheckpoint(directory: URL(fileURLWithPath: model)) }
     let loadSeconds = started.duration(to: .now)
@@ -238,50 +240,65 @@ struct ModelOptions: ParsableArguments {
     }
   }
 
-  /// A trained Llama-family decoder from a GGUF file.
-  func makeGGUFRun(seed: UInt64) throws -> (ModelConfiguration, any ForwardEngine, windowCount: Int?, notes: [String]) {
+  /// A trained GPT-2, Llama, GPT-NeoX or ALBERT model (HF directory or GGUF file).
+  func makeTrainedRun(seed: UInt64) throws -> (ModelConfiguration, any ForwardEngine, windowCount: Int?, notes: [String]) {
     let model = self.model!
-    if perturb != nil { throw RunError("--perturb is not yet implemented for GGUF models") }
     try checkInputAgainstFiles()
+    if let perturb, !(perturb >= 0 && perturb.isFinite) { throw RunError("--perturb must be a finite number ≥ 0, got \(perturb)") }
     let started = ContinuousClock.now
-    let checkpoint = try wrapped { try LlamaGGUFCheckpoint(path: model) }
+    let checkpoint = try wrapped {
+      model.hasSuffix(".gguf") ? try TrainedTransformer(gguf: model) : try TrainedTransformer(huggingFaceDirectory: URL(fileURLWithPath: model))
+    }
     let seconds = started.duration(to: .now)
     var c = checkpoint.configuration
     c.sequenceLength = seqLen
     c.rankToleranceFactor = rankTolerance
     c.attentionSpectra = attentionSpectra
-    var source = CheckpointSource(directory: model, name: checkpoint.name, modelSHA256: checkpoint.sha256)
+    if let maximum = checkpoint.maximumSequenceLength, seqLen > maximum {
+      throw RunError("--seq-len \(seqLen) exceeds the \(maximum) learned positions of \(model)")
+    }
+    var source = CheckpointSource(directory: model, name: checkpoint.name, modelSHA256: checkpoint.sha256, perturbation: perturb ?? 0)
     let tokenInput: DecoderTokenInput
     if let tokenIDs {
       tokenInput = .windows(try readTokenIDs(tokenIDs, vocabularySize: checkpoint.vocabularySize, into: &source, &c))
     } else if let text {
-      // The file's tokens, no special tokens added, in consecutive windows of n (the last partial one dropped).
+      guard let tokenizer = checkpoint.tokenizer else {
+        throw RunError("--text \(text): \(checkpoint.tokenizerUnavailableReason ?? "\(model) has no tokenizer this package implements; use --token-ids FILE")")
+      }
+      // The file's tokens, no special tokens added except a BOS the tokenizer's own
+      // configuration puts first, in consecutive windows of n (the last partial one dropped).
       let (data, contents) = try readTextFile(text)
-      let tokenizer = try wrapped { try ByteLevelBPETokenizer(gguf: checkpoint.file) }
       let ids = tokenizer.encode(contents)
-      let count = ids.count / seqLen
+      let bos = checkpoint.prependedTokenID.map { [$0] } ?? []
+      let width = seqLen - bos.count
+      let count = width > 0 ? ids.count / width : 0
       if count == 0 {
-        throw RunError("--text \(text): \(ids.count) tokens, but one window of --seq-len \(seqLen) needs \(seqLen)")
+        throw RunError("--text \(text): \(ids.count) tokens, but one window of --seq-len \(seqLen) needs \(max(width, 1))\(bos.isEmpty ? "" : " after the BOS token")")
       }
       source.textPath = text
       source.textSHA256 = sha256Hex(of: data)
       source.windowCount = count
       c.input = .text
-      tokenInput = .windows((0..<count).map { Array(ids[($0 * seqLen)..<(($0 + 1) * seqLen)]) })
+      tokenInput = .windows((0..<count).map { bos + ids[($0 * width)..<(($0 + 1) * width)] })
     } else {
-      if seqLen > checkpoint.normalTokenIDs.count {
-        throw RunError("--seq-len \(seqLen) needs \(seqLen) distinct tokens, but the vocabulary has \(checkpoint.normalTokenIDs.count) normal ones")
+      if seqLen > checkpoint.ordinaryTokenIDs.count {
+        throw RunError("--seq-len \(seqLen) needs \(seqLen) distinct tokens, but the vocabulary has \(checkpoint.ordinaryTokenIDs.count) ordinary ones")
       }
       c.input = .randomTokens
-      tokenInput = .randomTokens(candidates: checkpoint.normalTokenIDs)
+      tokenInput = .randomTokens(candidates: checkpoint.ordinaryTokenIDs)
     }
     c.checkpoint = source
     try wrapped {
       c.variants = try Variant.parseList(variants ?? Variant.dongSurgeries(normPosition: c.block.normPosition).map(\.description).joined(separator: ","))
       try c.validate()
     }
+    var notes: [String] = []
+    if !checkpoint.unusedTensors.isEmpty {
+      let list = checkpoint.unusedTensors.prefix(5).joined(separator: ", ")
+      notes.append("mc-generic: warning: \(checkpoint.unusedTensors.count) tensors of \(model) are not part of the model and are not used: \(list)\(checkpoint.unusedTensors.count > 5 ? ", …" : "")")
+    }
     let load = Double(seconds.components.seconds) + Double(seconds.components.attoseconds) * 1e-18
-    let note = "mc-generic: loaded \(checkpoint.name) from \(model) in \(String(format: "%.2f", load)) s (llama: L=\(c.layers), d=\(c.modelDimension), H=\(c.heads), H_kv=\(c.keyValueHeads), d_ff=\(c.feedForwardDimension) SwiGLU, RoPE θ=\(c.block.ropeTheta); dequantised to Float32)"
-    return (c, DecoderCheckpointEngine(checkpoint: checkpoint, input: tokenInput), source.windowCount, [note])
+    notes.append("mc-generic: loaded \(checkpoint.name) (\(checkpoint.format)) from \(model) in \(String(format: "%.2f", load)) s (\(c.blockSummary); weights as stored, dequantised to Float32)")
+    return (c, TrainedTransformerEngine(checkpoint: checkpoint, input: tokenInput), source.windowCount, notes)
   }
 }

@@ -5,12 +5,14 @@ import Foundation
 extension MCGeneric {
   struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Tokenize text with a checkpoint's WordPiece vocabulary, as Hugging Face's BertTokenizer does.",
+      abstract: "Tokenize text as a checkpoint's tokenizer does: WordPiece (BERT) or byte-level BPE (GPT-2, Llama 3, SmolLM2, Pythia).",
       discussion: """
-        Prints one JSON array per input line (--text FILE) or per argument: the ids with [CLS] and [SEP], \
-        or with --tokens the pieces. Only vocab.txt and tokenizer_config.json are read.
+        Prints one JSON array per input line (--text FILE) or per argument: the ids (WordPiece with [CLS] and \
+        [SEP]; byte-level BPE with no special tokens added, as a decoder's windows are cut), or with --tokens \
+        the pieces. Reads vocab.txt and tokenizer_config.json (BERT), tokenizer.json (a directory without \
+        vocab.txt), or a .gguf file's tokenizer metadata.
         """)
-    @Option(help: "A Hugging Face BERT directory with vocab.txt (and tokenizer_config.json).") var model: String
+    @Option(help: "A Hugging Face directory with vocab.txt (BERT) or a byte-level BPE tokenizer.json, or a .gguf file.") var model: String
     @Option(help: "A UTF-8 text file: one output line per line of the file.") var text: String?
     @Flag(help: "Print the pieces instead of the ids.") var tokens = false
     @Argument(help: "Texts to tokenize (instead of --text).") var texts: [String] = []
@@ -28,7 +30,15 @@ extension MCGeneric {
         inputs = contents.components(separatedBy: "\n")
         if inputs.last == "" { inputs.removeLast() }
       }
-      if model.hasSuffix(".gguf") { return try runByteLevel(inputs) }
+      let directory = URL(fileURLWithPath: model)
+      if model.hasSuffix(".gguf") {
+        return try runByteLevel(inputs, tokenizer: try wrapped { try ByteLevelBPETokenizer(gguf: GGUFFile(path: model)) })
+      }
+      let hasVocabulary = FileManager.default.fileExists(atPath: directory.appendingPathComponent("vocab.txt").path)
+      let tokenizerJSON = directory.appendingPathComponent("tokenizer.json")
+      if !hasVocabulary && FileManager.default.fileExists(atPath: tokenizerJSON.path) {
+        return try runByteLevel(inputs, tokenizer: try wrapped { try ByteLevelBPETokenizer(tokenizerJSON: TokenizerJSON(contentsOf: tokenizerJSON)) })
+      }
       let tokenizer = try wrapped { try WordPieceTokenizer(directory: URL(fileURLWithPath: model)) }
       var output = ""
       for line in inputs {
@@ -45,10 +55,9 @@ extension MCGeneric {
       FileHandle.standardOutput.write(Data(output.utf8))
     }
   
-    /// A GGUF file's byte-level BPE: ids without special tokens added (a
-    /// decoder's windows have none), or the pieces with --tokens.
-    private func runByteLevel(_ inputs: [String]) throws {
-      let tokenizer = try wrapped { try ByteLevelBPETokenizer(gguf: GGUFFile(path: model)) }
+    /// Byte-level BPE: ids without special tokens added (a decoder's
+    /// windows have none), or the pieces with --tokens.
+    private func runByteLevel(_ inputs: [String], tokenizer: ByteLevelBPETokenizer) throws {
       var output = ""
       for line in inputs {
         let ids = tokenizer.encode(line)

@@ -34,7 +34,7 @@ public struct BertCheckpoint: Sendable {
     }
     self.directory = directory
     configuration = try BertConfiguration(contentsOf: directory.appendingPathComponent("config.json"))
-    let files = try Self.openWeightFiles(in: directory)
+    let files = try safetensorsWeightFiles(in: directory)
     var located: [String: (SafetensorsFile, TensorInfo)] = [:]
     for file in files { for (name, info) in file.tensors { located[name] = (file, info) } }
     let c = configuration
@@ -92,41 +92,6 @@ public struct BertCheckpoint: Sendable {
     if tokenizer.pieces.count != c.vocabularySize {
       throw CheckpointError("\(directory.appendingPathComponent("vocab.txt").path): \(tokenizer.pieces.count) pieces, but config.json has vocab_size \(c.vocabularySize)")
     }
-  }
-
-  /// model.safetensors, or the files a model.safetensors.index.json names.
-  private static func openWeightFiles(in directory: URL) throws(CheckpointError) -> [SafetensorsFile] {
-    let fileManager = FileManager.default
-    let single = directory.appendingPathComponent("model.safetensors")
-    let index = directory.appendingPathComponent("model.safetensors.index.json")
-    if fileManager.fileExists(atPath: single.path) { return [try SafetensorsFile(contentsOf: single)] }
-    if fileManager.fileExists(atPath: index.path) {
-      guard let data = fileManager.contents(atPath: index.path),
-        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-        let weightMap = object["weight_map"] as? [String: String]
-      else {
-        throw CheckpointError("\(index.path): not a safetensors index (a JSON object with a 'weight_map' of tensor name to file)")
-      }
-      var names: [String] = []
-      for file in weightMap.values.sorted() where !names.contains(file) { names.append(file) }
-      var files: [SafetensorsFile] = []
-      for name in names {
-        if name.contains("/") { throw CheckpointError("\(index.path): shard '\(name)' must be a file in the model directory") }
-        files.append(try SafetensorsFile(contentsOf: directory.appendingPathComponent(name)))
-      }
-      for (tensor, fileName) in weightMap.sorted(by: { $0.key < $1.key }) {
-        let file = files[names.firstIndex(of: fileName)!]
-        if file.tensors[tensor] == nil {
-          throw CheckpointError("\(index.path): maps '\(tensor)' to \(fileName), which has no such tensor")
-        }
-      }
-      return files
-    }
-    for legacy in ["pytorch_model.bin", "tf_model.h5", "flax_model.msgpack"]
-    where fileManager.fileExists(atPath: directory.appendingPathComponent(legacy).path) {
-      throw CheckpointError("\(directory.path): only \(legacy), no model.safetensors; convert it first, e.g. python3 -c \"from transformers import AutoModel; AutoModel.from_pretrained('\(directory.path)').save_pretrained('OUT', safe_serialization=True)\"")
-    }
-    throw CheckpointError("\(directory.path): no model.safetensors or model.safetensors.index.json")
   }
 }
 

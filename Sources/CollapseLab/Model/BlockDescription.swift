@@ -250,3 +250,24 @@ public enum Architecture: String, Codable, Sendable, CaseIterable {
     }
   }
 }
+
+extension ModelConfiguration {
+  /// One line for messages: widths, MLP, norms, mask and positions, e.g.
+  /// "L=30, d=576, H=9, H_kv=3, d_ff=1536 swiglu, pre rms norms + final rms, causal, rope θ=100000".
+  public var blockSummary: String {
+    let b = block
+    var parts = ["L=\(layers)", "d=\(modelDimension)", "H=\(heads)"]
+    if keyValueHeads != heads { parts.append("H_kv=\(keyValueHeads)") }
+    parts.append("d_ff=\(feedForwardDimension) \(activation.rawValue)")
+    if let e = b.embeddingSize { parts.append("E=\(e)") }
+    if let groups = b.sharedLayerGroups { parts.append("\(groups) shared layer group\(groups == 1 ? "" : "s")") }
+    parts.append("\(b.normPosition.rawValue) \(b.normKind.rawValue) norms" + (b.finalNorm.map { " + final \($0.rawValue)" } ?? ""))
+    parts.append(b.mask.description)
+    switch b.positions {
+    case .rope: parts.append("rope θ=\(b.ropeTheta.formatted())" + (b.rotaryFraction < 1 ? " on \(rotaryDimensions) of \(headDimension)" : ""))
+    case .learned: parts.append("learned positions")
+    case .none: parts.append("no positions")
+    }
+    return parts.joined(separator: ", ")
+  }
+}

@@ -31,11 +31,17 @@ public struct ByteLevelBPETokenizer: Sendable {
   let specialTokens: [(text: String, id: Int32)]
   let expression: NSRegularExpression
   let byteCharacters: [Character]
+  /// tokenizer.json's `ignore_merges` (Llama 3): a piece that is itself a
+  /// token is taken whole, without merging.
+  let ignoresMerges: Bool
 
   /// `tokens` and `merges` ("a b", in rank order) as GGUF's `tokenizer.ggml.*`
   /// or tokenizer.json hold them; `special` the ids matched literally.
-  public init(tokens: [String], merges: [String], special: [Int32], preTokenizer: PreTokenizer) throws(CheckpointError) {
+  public init(
+    tokens: [String], merges: [String], special: [Int32], preTokenizer: PreTokenizer, ignoresMerges: Bool = false
+  ) throws(CheckpointError) {
     self.tokens = tokens
+    self.ignoresMerges = ignoresMerges
     var ids: [String: Int32] = [:]
     for (i, t) in tokens.enumerated() where ids[t] == nil { ids[t] = Int32(i) }
     self.ids = ids
@@ -78,6 +84,10 @@ public struct ByteLevelBPETokenizer: Sendable {
     for match in expression.matches(in: text, range: NSRange(location: 0, length: ns.length)) {
       let piece = ns.substring(with: match.range)
       let mapped = piece.utf8.map { byteCharacters[Int($0)] }
+      if ignoresMerges, let id = ids[String(mapped)] {
+        result.append(id)
+        continue
+      }
       for symbol in merge(mapped.map { String($0) }) {
         if let id = ids[symbol] { result.append(id) } else {
           // A symbol outside the vocabulary (never in byte-level vocabularies, which hold all 256 bytes).
