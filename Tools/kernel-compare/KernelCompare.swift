@@ -67,6 +67,10 @@ struct KernelCompare: ParsableCommand {
       printLatencyPercentiles(m: sizes[0], k: sizes[1], n: sizes[2], threads: threads)
       return
     }
+    if let checkpoint, checkpoint.hasSuffix(".gguf") {
+      try runTrainedTransformerBenchmark(path: checkpoint, sequenceLength: checkpointSequenceLength, threads: threads, rounds: rounds, skipTorch: skipHF)
+      return
+    }
     if let checkpoint {
       try runCheckpointBenchmark(
         directory: checkpoint, text: text, sequenceLength: checkpointSequenceLength, threads: threads, rounds: rounds, skipHF: skipHF)

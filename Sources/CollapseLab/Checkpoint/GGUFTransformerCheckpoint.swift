@@ -66,8 +66,7 @@ extension TrainedTransformer {
     let d = c.modelDimension, dff = c.feedForwardDimension, kv = c.keyValueWidth, dk = c.headDimension
     let embeddings = TrainedEmbeddings(words: try r.table("token_embd.weight", width: d), width: d)
     let finalNorm = try r.tensor("output_norm.weight", [d])
-    var layers: [LayerWeights] = []
-    for l in 0..<c.layers {
+    let layers = try r.layers(c.layers) { l, r throws(CheckpointError) in
       let p = "blk.\(l).", w = LayerWeights(modelDimension: 0, feedForwardDimension: 0)
       w.query = try r.linear(p + "attn_q.weight", inputs: d, outputs: d, permutedHeads: c.heads, headWidth: dk)
       w.key = try r.linear(p + "attn_k.weight", inputs: d, outputs: kv, permutedHeads: kvHeads, headWidth: dk)
@@ -78,10 +77,10 @@ extension TrainedTransformer {
       w.feedForwardOut = try r.linear(p + "ffn_down.weight", inputs: dff, outputs: d)
       w.gamma1 = try r.tensor(p + "attn_norm.weight", [d])
       w.gamma2 = try r.tensor(p + "ffn_norm.weight", [d])
-      for bias in ["attn_q.bias", "attn_k.bias", "attn_v.bias", "attn_output.bias"] where file.tensor(named: p + bias) != nil {
+      for bias in ["attn_q.bias", "attn_k.bias", "attn_v.bias", "attn_output.bias"] where r.file.tensor(named: p + bias) != nil {
         throw CheckpointError("\(path): tensor '\(p + bias)': attention biases are not supported in llama GGUF files")
       }
-      layers.append(w)
+      return w
     }
     return (c, embeddings, layers, (finalNorm, nil))
   }
@@ -100,8 +99,7 @@ extension TrainedTransformer {
     guard d % c.heads == 0 else { throw CheckpointError("\(file.path): d = \(d) is not divisible by \(c.heads) heads") }
     let embeddings = TrainedEmbeddings(
       words: try r.table("token_embd.weight", width: d), width: d, positions: try r.tensor("position_embd.weight", [d, positions]))
-    var layers: [LayerWeights] = []
-    for l in 0..<c.layers {
+    let layers = try r.layers(c.layers) { l, r throws(CheckpointError) in
       let p = "blk.\(l).", w = LayerWeights(modelDimension: 0, feedForwardDimension: 0)
       w.gamma1 = try r.tensor(p + "attn_norm.weight", [d]); w.beta1 = try r.tensor(p + "attn_norm.bias", [d])
       let fused = try r.linear(p + "attn_qkv.weight", inputs: d, outputs: 3 * d), fusedBias = try r.tensor(p + "attn_qkv.bias", [3 * d])
@@ -112,7 +110,7 @@ extension TrainedTransformer {
       w.gamma2 = try r.tensor(p + "ffn_norm.weight", [d]); w.beta2 = try r.tensor(p + "ffn_norm.bias", [d])
       w.feedForwardIn = try r.linear(p + "ffn_up.weight", inputs: d, outputs: dff); w.biasFeedForwardIn = try r.tensor(p + "ffn_up.bias", [dff])
       w.feedForwardOut = try r.linear(p + "ffn_down.weight", inputs: dff, outputs: d); w.biasFeedForwardOut = try r.tensor(p + "ffn_down.bias", [d])
-      layers.append(w)
+      return w
     }
     let final = (try r.tensor("output_norm.weight", [d]), Optional(try r.tensor("output_norm.bias", [d])))
     return (c, embeddings, layers, final)
@@ -155,6 +153,37 @@ struct GGUFTensorReader {
     var rows = try tensor(name, [inputs, outputs])
     if let heads = permutedHeads { rows = unpermutingRotaryRows(rows, heads: heads, headWidth: headWidth, columns: inputs) }
     return transposed(rows, rows: outputs, columns: inputs)
+  }
+
+  /// `count` layers read by `body` on all cores (dequantising is most of a
+  /// load), each with its own reader; the first failure in layer order is thrown.
+  mutating func layers(
+    _ count: Int, _ body: (Int, inout GGUFTensorReader) throws(CheckpointError) -> LayerWeights
+  ) throws(CheckpointError) -> [LayerWeights] {
+    let results = UnsafeMutableBufferPointer<Result<(LayerWeights, Set<String>), CheckpointError>?>.allocate(capacity: count)
+    results.initialize(repeating: nil)
+    defer { results.deinitialize(); results.deallocate() }
+    let file = self.file
+    withoutActuallyEscaping(body) { body in
+      // Each iteration writes only its own slot; concurrentPerform returns after all of them.
+      nonisolated(unsafe) let body = body, results = results
+      DispatchQueue.concurrentPerform(iterations: count) { l in
+        var reader = GGUFTensorReader(file: file)
+        do throws(CheckpointError) {
+          let weights = try body(l, &reader)
+          results[l] = .success((weights, reader.used))
+        } catch {
+          results[l] = .failure(error)
+        }
+      }
+    }
+    var layers: [LayerWeights] = []
+    for result in results {
+      let (weights, names) = try result!.get()
+      layers.append(weights)
+      used.formUnion(names)
+    }
+    return layers
   }
 
   /// Tensors neither used nor `known` extras (the output head).
