@@ -166,3 +166,30 @@ func addLayerNorm(rows: Int, columns: Int, input: [Float], residual: [Float], ga
     }
   }
 }
+
+@Suite("SwiGLU")
+struct SwiGLUTests {
+  /// up·silu(gate) against Float64 at awkward counts: SiLU's condition number
+  /// |1 + g·(1 − s(g))| is below 1 + |g|, so the bound is a few ulp times that.
+  @Test(arguments: [1, 7, 17, 65, 127, 769])
+  func matchesFloat64(count: Int) {
+    let gate = (0..<count).map { Float($0 % 211) * 0.19 - 20 }, up = (0..<count).map { Float(($0 * 37) % 101) * 0.03 - 1.5 }
+    var output = [Float](repeating: 0, count: count)
+    swiglu(gate: gate, up: up, count: count, output: &output)
+    for i in 0..<count {
+      let g = Double(gate[i]), exact = Double(up[i]) * g / (1 + exp(-g))
+      let bound = 8 * unitRoundoff * (1 + abs(g)) * abs(exact) + 1e-44
+      #expect(abs(Double(output[i]) - exact) <= bound, "g = \(g), up = \(up[i])")
+    }
+  }
+
+  @Test func inPlaceTailsAndLimits() {
+    let gate: [Float] = [.nan, 100, -100, .infinity, 0, 3, -3, 1, -0.5]
+    var up: [Float] = [1, 2, 2, 2, 5, 1, 1, -1, 4]
+    var separate = [Float](repeating: 0, count: gate.count)
+    swiglu(gate: gate, up: up, count: gate.count, output: &separate)
+    up.withUnsafeMutableBufferPointer { swiglu(gate: gate, up: $0.baseAddress!, count: gate.count, output: $0.baseAddress!) }
+    #expect(up[0].isNaN && up[1] == 200 && abs(up[2]) < 1e-36 && up[3] == .infinity && up[4] == 0)
+    #expect(separate.dropFirst().map(\.bitPattern) == up.dropFirst().map(\.bitPattern))
+  }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import RankKernels
+import Synchronization
 
 // The forward pass every engine shares: a WeightProjector supplies the
 // products, this file everything else.
@@ -65,7 +66,7 @@ func standardAttentionSublayer(
   addBias(&k, w.biasKey, rows: n, columns: kv)
   addBias(&v, w.biasValue, rows: n, columns: kv)
   if c.rotaryDimensions > 0 {
-    let rotary = RotaryTable(configuration: c)
+    let rotary = RotaryTable.shared(for: c)
     rotary.apply(to: &q, heads: c.heads)
     rotary.apply(to: &k, heads: c.keyValueHeads)
   }
@@ -120,9 +121,26 @@ func repeatingHeads(_ x: [Float], rows: Int, from: Int, to: Int, headWidth: Int)
 /// form the pairs (j, j + r/2), j < r/2, and the pair at position i turns by
 /// the angle i·θ^(−2j/r); the other d_k − r dimensions pass unchanged
 /// (GPT-NeoX's partial rotary). Angles in Float64, cos and sin rounded once.
-struct RotaryTable {
+struct RotaryTable: Sendable {
   let rows: Int, headWidth: Int, rotary: Int
   let cosines: [Float], sines: [Float]  // rows × r/2
+
+  private struct Key: Hashable { let rows, headWidth, rotary: Int, thetaBits: UInt64 }
+  private static let cache = Mutex<[Key: RotaryTable]>([:])
+
+  /// The table of `c`'s shape, built once per process and shared (every
+  /// attention call of a run needs the same one: 120 per SmolLM2 sample,
+  /// each 4,096 sin/cos pairs at n = 128).
+  static func shared(for c: ModelConfiguration) -> RotaryTable {
+    let key = Key(rows: c.sequenceLength, headWidth: c.headDimension, rotary: c.rotaryDimensions, thetaBits: c.block.ropeTheta.bitPattern)
+    if let table = cache.withLock({ $0[key] }) { return table }
+    let table = RotaryTable(configuration: c)
+    cache.withLock { tables in
+      if tables.count > 64 { tables.removeAll() }  // bounded: runs use one or a few shapes
+      tables[key] = table
+    }
+    return table
+  }
 
   init(configuration c: ModelConfiguration) {
     rows = c.sequenceLength; headWidth = c.headDimension; rotary = c.rotaryDimensions
@@ -250,7 +268,9 @@ func encoderLayer(
     if c.activation == .swiglu {
       var gate = projector.project(operand, columns: dff, purpose: .feedForwardGate)
       CollapseLab.addBias(&gate, w.biasFeedForwardGate, rows: n, columns: dff)
-      for i in hidden.indices { hidden[i] *= gate[i] / (1 + exp(-gate[i])) }
+      hidden.withUnsafeMutableBufferPointer { h in
+        gate.withUnsafeBufferPointer { g in swiglu(gate: g.baseAddress!, up: h.baseAddress!, count: h.count, output: h.baseAddress!) }
+      }
     } else {
       applyActivation(c.activation, to: &hidden)
     }
