@@ -18,7 +18,9 @@ extension MCGeneric {
         With --model DIR (a Hugging Face BERT directory) the report is about that trained checkpoint: claims 1, \
         2, 3, 5, 6 and 8 run on its weights beside HF's initialisation of the same architecture, on the same \
         inputs (--text FILE windows, or random tokens), with Dong et al.'s Figure 2 in DIR/dong-figure2.svg; \
-        claims 4 and 7 keep their random-initialisation form.
+        claims 4 and 7 keep their random-initialisation form. With a GPT-2, Llama (GGUF or directory), \
+        GPT-NeoX or ALBERT model, claims 1, 2 and 3 run (Dong's surgeries at its norm position, beside its \
+        preset's initialisation at its widths), with the same figure.
         """)
     @Option(help: "Directory for report.md; must not hold a report yet.") var output: String
     @Option(help: "Samples per experiment (sketch engine and other cheap computations).") var samples = 1000
@@ -28,9 +30,11 @@ extension MCGeneric {
     @Option(help: "Comma-separated claim numbers to run (default: every implemented claim).") var only: String?
     @Option(help: "Comma-separated presets (bert-base, albert-base, gpt2, llama, pythia): Dong's surgeries on each at initialisation, one figure panel per preset, instead of the BERT-base claims.")
     var architecture: String?
-    @Option(help: "A Hugging Face BERT directory: the report on this trained checkpoint, beside its initialisation.")
+    @Option(help: "A trained checkpoint (a Hugging Face directory of bert, albert, gpt2, gpt_neox or llama, or a .gguf file): the report on it, beside its initialisation.")
     var model: String?
     @Option(help: "With --model: a UTF-8 text whose windows are the inputs (default: random tokens).") var text: String?
+    @Option(name: .customLong("token-ids"), help: "With --model (not BERT): a JSON-lines file of token windows (--seq-len ids per line) as the inputs.")
+    var tokenIDs: String?
     @Option(name: .customLong("seq-len"), help: "With --model: tokens per input.") var seqLen = 128
     @Option(help: "With --model: at most this many text windows (default all), or this many random-token inputs (default 64).")
     var windows: Int?
@@ -64,8 +68,14 @@ extension MCGeneric {
 
     func run() throws {
       if architecture != nil { return try runOnArchitectures() }
-      if model != nil { return try runOnCheckpoint() }
-      for (given, name) in [(text != nil, "--text"), (windows != nil, "--windows"), (perturb != nil, "--perturb")] where given {
+      if let model {
+        let isTrainedTransformer = model.hasSuffix(".gguf")
+          || TrainedTransformer.huggingFaceModelTypes.contains(huggingFaceModelType(in: URL(fileURLWithPath: model)) ?? "")
+        if isTrainedTransformer { return try runOnTrainedTransformer() }
+        if tokenIDs != nil { throw RunError("--token-ids is for models without a tokenizer this package implements; \(model) is BERT: use --text") }
+        return try runOnCheckpoint()
+      }
+      for (given, name) in [(text != nil, "--text"), (tokenIDs != nil, "--token-ids"), (windows != nil, "--windows"), (perturb != nil, "--perturb")] where given {
         throw RunError("\(name) needs --model DIR (it describes the inputs of a trained checkpoint)")
       }
       let url = URL(fileURLWithPath: output)
@@ -125,6 +135,53 @@ extension MCGeneric {
       let sections = setup.sections(
         only: only, randomInit: ClaimRunOptions(samples: samples, denseSamples: denseSamples, seed: seed),
         progress: { printError("mc-generic claims: \($0)") })
+      try wrapped { try writeClaimsReport(sections, header: setup.reportHeader, to: url) }
+      printError("mc-generic: wrote \(url.path)/report.md in \(started.duration(to: .now).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")
+    }
+
+    /// `claims --model FILE.gguf|DIR` for GPT-2, Llama, GPT-NeoX and ALBERT: claims 1–3 beside the preset's initialisation.
+    private func runOnTrainedTransformer() throws {
+      let url = URL(fileURLWithPath: output)
+      try wrapped { try requireNoClaimsReport(in: url) }
+      if let windows, windows < 1 { throw RunError("--windows must be positive, got \(windows)") }
+      if let perturb, !(perturb > 0) || !perturb.isFinite { throw RunError("--perturb must be a positive number, got \(perturb)") }
+      if perturbSamples < 1 { throw RunError("--perturb-samples must be positive, got \(perturbSamples)") }
+      if text != nil && tokenIDs != nil { throw RunError("--text and --token-ids both give the inputs; choose one") }
+      if let only {
+        let numbers = Set(only.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
+        let unavailable = numbers.subtracting(TrainedTransformerClaimsSetup.claimNumbers).sorted()
+        if !unavailable.isEmpty {
+          throw RunError("--only \(only): claims \(unavailable.map(String.init).joined(separator: ", ")) are not run on \(model!) (claims 1, 2 and 3 are; 5 and 6 are BERT's, 4 and 7 random initialisation's)")
+        }
+      }
+      let model = self.model!
+      let checkpoint = try wrapped {
+        model.hasSuffix(".gguf") ? try TrainedTransformer(gguf: model) : try TrainedTransformer(huggingFaceDirectory: URL(fileURLWithPath: model))
+      }
+      if let maximum = checkpoint.maximumSequenceLength, seqLen > maximum {
+        throw RunError("--seq-len \(seqLen) exceeds the \(maximum) learned positions of \(model)")
+      }
+      if seqLen < 2 { throw RunError("--seq-len must be at least 2, got \(seqLen)") }
+      var inputs: [[Int32]]? = nil, path: String? = nil, hash: String? = nil
+      if let text {
+        let (data, contents) = try readTextFile(text)
+        inputs = try wrapped { try checkpoint.textWindows(of: contents, sequenceLength: seqLen, source: text) }
+        (path, hash) = (text, sha256Hex(of: data))
+      } else if let tokenIDs {
+        let data = try readInputFile(tokenIDs, option: "--token-ids")
+        inputs = try wrapped { try tokenIDWindows(data, source: tokenIDs, sequenceLength: seqLen, vocabularySize: checkpoint.vocabularySize) }
+        (path, hash) = (tokenIDs, sha256Hex(of: data))
+      } else if seqLen > checkpoint.ordinaryTokenIDs.count {
+        throw RunError("--seq-len \(seqLen) needs \(seqLen) distinct tokens, but the vocabulary has \(checkpoint.ordinaryTokenIDs.count) ordinary ones")
+      }
+      if let count = windows, let all = inputs { inputs = Array(all.prefix(count)) }
+      var setup = TrainedTransformerClaimsSetup(
+        checkpoint: checkpoint, windows: inputs, randomCount: windows ?? 64, textPath: path, textSHA256: hash, sequenceLength: seqLen,
+        perturbation: perturb ?? 0, perturbationSamples: perturbSamples, seed: seed)
+      if tokenIDs != nil { setup.configuration.input = .tokenIDs }
+      let selected = only.map { Set($0.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }) }
+      let started = ContinuousClock.now
+      let sections = setup.sections(only: selected, progress: { printError("mc-generic claims: \($0)") })
       try wrapped { try writeClaimsReport(sections, header: setup.reportHeader, to: url) }
       printError("mc-generic: wrote \(url.path)/report.md in \(started.duration(to: .now).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")
     }

@@ -262,24 +262,14 @@ struct ModelOptions: ParsableArguments {
     if let tokenIDs {
       tokenInput = .windows(try readTokenIDs(tokenIDs, vocabularySize: checkpoint.vocabularySize, into: &source, &c))
     } else if let text {
-      guard let tokenizer = checkpoint.tokenizer else {
-        throw RunError("--text \(text): \(checkpoint.tokenizerUnavailableReason ?? "\(model) has no tokenizer this package implements; use --token-ids FILE")")
-      }
-      // The file's tokens, no special tokens added except a BOS the tokenizer's own
-      // configuration puts first, in consecutive windows of n (the last partial one dropped).
       let (data, contents) = try readTextFile(text)
-      let ids = tokenizer.encode(contents)
-      let bos = checkpoint.prependedTokenID.map { [$0] } ?? []
-      let width = seqLen - bos.count
-      let count = width > 0 ? ids.count / width : 0
-      if count == 0 {
-        throw RunError("--text \(text): \(ids.count) tokens, but one window of --seq-len \(seqLen) needs \(max(width, 1))\(bos.isEmpty ? "" : " after the BOS token")")
-      }
+      let windows = try wrapped { try checkpoint.textWindows(of: contents, sequenceLength: seqLen, source: text) }
+      let count = windows.count
       source.textPath = text
       source.textSHA256 = sha256Hex(of: data)
       source.windowCount = count
       c.input = .text
-      tokenInput = .windows((0..<count).map { bos + ids[($0 * width)..<(($0 + 1) * width)] })
+      tokenInput = .windows(windows)
     } else {
       if seqLen > checkpoint.ordinaryTokenIDs.count {
         throw RunError("--seq-len \(seqLen) needs \(seqLen) distinct tokens, but the vocabulary has \(checkpoint.ordinaryTokenIDs.count) ordinary ones")

@@ -238,6 +238,19 @@ def main():
                 if "not used" in gguf_stderr:
                     failures.append(f"{family} GGUF: the tool warned of unused tensors: {gguf_stderr.strip()}")
                 report += "; GGUF run identical" if from_gguf == rows and gguf_perturbed == perturbed else "; GGUF run DIFFERS"
+            if family in ("gpt2", "albert"):
+                # The claims report on the model: claims 1-3 beside the preset's initialisation, Figure 2 attached.
+                claims_dir = os.path.join(work, family + "-claims")
+                result = subprocess.run([args.binary, "claims", "--model", directory, "--token-ids", token_file, "--seq-len",
+                                         str(SEQ_LEN), "--output", claims_dir], capture_output=True, text=True)
+                text = open(os.path.join(claims_dir, "report.md")).read() if result.returncode == 0 else ""
+                if result.returncode != 0 or "## 3. Residual connections" not in text or not os.path.exists(os.path.join(claims_dir, "dong-figure2.svg")):
+                    failures.append(f"{family}: claims --model failed or wrote no claim 3 and figure: {result.stderr.strip()[-300:]!r}")
+                refused = subprocess.run([args.binary, "claims", "--model", directory, "--only", "5", "--output", claims_dir + "-5"],
+                                         capture_output=True, text=True)
+                if refused.returncode == 0 or "claims 5 are not run" not in refused.stderr:
+                    failures.append(f"{family}: claims --only 5 was not refused: {refused.stderr.strip()!r}")
+                report += "; claims report written"
             print("hf-decoders: " + report, flush=True)
         # Bad input: one line naming the file and values, a non-zero exit, nothing written.
         bad = os.path.join(work, "bad")

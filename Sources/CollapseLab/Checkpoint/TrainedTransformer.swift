@@ -277,3 +277,22 @@ func splittingColumns(_ fused: [Float], rows: Int, into parts: Int) -> [[Float]]
     return part
   }
 }
+
+extension TrainedTransformer {
+  /// A text's windows for this model: its tokens with no special tokens added
+  /// (except a BOS the tokenizer's own configuration puts first), cut into
+  /// consecutive windows of n, the last partial one dropped.
+  public func textWindows(of text: String, sequenceLength n: Int, source: String) throws(CheckpointError) -> [[Int32]] {
+    guard let tokenizer else {
+      throw CheckpointError("--text \(source): \(tokenizerUnavailableReason ?? "\(path) has no tokenizer this package implements; use --token-ids FILE")")
+    }
+    let ids = tokenizer.encode(text)
+    let bos = prependedTokenID.map { [$0] } ?? []
+    let width = n - bos.count
+    let count = width > 0 ? ids.count / width : 0
+    if count == 0 {
+      throw CheckpointError("--text \(source): \(ids.count) tokens, but one window of --seq-len \(n) needs \(max(width, 1))\(bos.isEmpty ? "" : " after the BOS token")")
+    }
+    return (0..<count).map { bos + ids[($0 * width)..<(($0 + 1) * width)] }
+  }
+}

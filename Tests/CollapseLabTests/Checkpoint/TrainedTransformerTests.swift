@@ -235,3 +235,35 @@ struct TokenizerJSONTests {
     } throws: { ($0 as? CheckpointError)?.description.contains(message) == true }
   }
 }
+
+@Suite("Claims on trained Transformers")
+struct TrainedTransformerClaimsTests {
+  @Test func initialisationIsTheArchitecturesHuggingFaceDraw() throws {
+    let directory = try TinyHuggingFaceDirectory.gpt2(d: 32, dff: 64).write()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let model = try TrainedTransformer(huggingFaceDirectory: directory)
+    let initial = model.huggingFaceInitialisation(seed: 4)
+    let layer = initial.layers[1], d = 32.0
+    let rms = { (v: [Float]) in (v.map { Double($0) * Double($0) }.reduce(0, +) / Double(v.count)).squareRoot() }
+    #expect(abs(rms(layer.query) - 0.02) < 0.003 && abs(rms(initial.embeddings.words) - 0.02) < 0.003)
+    // GPT-2 scales its residual projections by 1/√(2L) at L = 2.
+    #expect(abs(rms(layer.output) - 0.01) < 0.0015)
+    #expect(layer.biasQuery == nil && layer.gamma1 == nil && initial.finalNorm?.gamma == [Float](repeating: 1, count: Int(d)))
+    #expect(initial.configuration == model.configuration && initial.vocabularySize == model.vocabularySize)
+    #expect(model.huggingFaceInitialisation(seed: 4).layers[0].key == initial.layers[0].key)
+    #expect(model.huggingFaceInitialisation(seed: 5).layers[0].key != initial.layers[0].key)
+  }
+
+  @Test func reportRunsClaimsOneToThreeWithTheFigure() throws {
+    let directory = try TinyHuggingFaceDirectory.llama(d: 16, vocabulary: 40, dff: 24, heads: 4, kvHeads: 2).write()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let model = try TrainedTransformer(huggingFaceDirectory: directory)
+    let setup = TrainedTransformerClaimsSetup(
+      checkpoint: model, windows: nil, randomCount: 6, textPath: nil, textSHA256: nil, sequenceLength: 8, perturbation: 0.01,
+      perturbationSamples: 4, seed: 1)
+    let sections = setup.sections()
+    #expect(sections.map(\.number) == [1, 2, 3])
+    #expect(sections[2].attachments.first?.name == "dong-figure2.svg" && sections[2].findings.contains { $0.contains("trained + 0.01·rms(T)·G, 4 samples") })
+    #expect(setup.reportHeader.contains("`attn+preln`") && setup.sequences.allSatisfy { Set($0).count == 8 })
+  }
+}

@@ -55,16 +55,23 @@ func dongFigureSVG(panels: [(title: String, values: [[[Double]]])], variants: [V
       }
     }
   }
-  let legendY = top + panelHeight + 62
+  // The legend wraps to a second row where the panels are too narrow for it.
+  var legendY = top + panelHeight + 62
   var x = margin
   let labels = variants.map { $0.enumerated().map { "\($0.offset < names.count ? names[$0.offset] + " " : "")(\($0.element.description))" } } ?? names
   for (v, label) in labels.enumerated() {
-    defer { x += 48 + 6.6 * Double(label.count) }
+    let entryWidth = 48 + 7.0 * Double(label.count)
+    if x > margin && x + entryWidth > width - margin / 2 {
+      x = margin
+      legendY += 20
+    }
     svg += "<line x1=\"\(x)\" x2=\"\(x + 28)\" y1=\"\(legendY)\" y2=\"\(legendY)\" stroke=\"\(colors[v % colors.count])\" stroke-width=\"3\"/>\n"
     svg += "<text x=\"\(x + 34)\" y=\"\(legendY + 4)\">\(svgEscape(label))</text>\n"
+    x += entryWidth
   }
   svg += "<text x=\"\(margin)\" y=\"\(legendY + 26)\" fill=\"#555\">Lines: mean over inputs. Shaded: ± one standard deviation. Dotted: 1 % and 99 % quantiles.</text>\n"
   svg += "<text x=\"\(margin)\" y=\"\(legendY + 44)\" fill=\"#555\">\(svgEscape(caption))</text>\n"
+  svg = svg.replacingOccurrences(of: "height=\"\(Int(height))\"", with: "height=\"\(Int(max(height, legendY + 60)))\"")
   svg += "</svg>\n"
   return svg
 }
