@@ -256,7 +256,43 @@ def main():
         bad = os.path.join(work, "bad")
         os.makedirs(bad)
         json.dump({"model_type": "mamba"}, open(os.path.join(bad, "config.json"), "w"))
-        for model, expected in [(bad, "model_type 'mamba' is not supported")]:
+        # GGUF files that are wrong in one way each, written by gguf-py.
+        import gguf
+        def tiny_gguf(path, architecture="llama", drop=None, reshape=None):
+            writer = gguf.GGUFWriter(path, architecture)
+            writer.add_block_count(1); writer.add_context_length(16); writer.add_embedding_length(8)
+            writer.add_feed_forward_length(12); writer.add_head_count(2); writer.add_head_count_kv(2)
+            writer.add_layer_norm_rms_eps(1e-6); writer.add_rope_freq_base(10000.0)
+            shapes = {"token_embd.weight": (20, 8), "output_norm.weight": (8,), "blk.0.attn_norm.weight": (8,),
+                      "blk.0.ffn_norm.weight": (8,), "blk.0.attn_q.weight": (8, 8), "blk.0.attn_k.weight": (8, 8),
+                      "blk.0.attn_v.weight": (8, 8), "blk.0.attn_output.weight": (8, 8), "blk.0.ffn_gate.weight": (12, 8),
+                      "blk.0.ffn_up.weight": (12, 8), "blk.0.ffn_down.weight": (8, 12)}
+            for name, shape in shapes.items():
+                if name != drop:
+                    writer.add_tensor(name, np.ones((reshape or {}).get(name, shape), dtype=np.float32))
+            writer.write_header_to_file(); writer.write_kv_data_to_file(); writer.write_tensors_to_file(); writer.close()
+            return path
+        not_gguf = os.path.join(work, "not.gguf")
+        with open(not_gguf, "w") as f:
+            f.write("this is text, not a model\n" * 4)
+        truncated = os.path.join(work, "truncated.gguf")
+        with open(tiny_gguf(os.path.join(work, "whole.gguf")), "rb") as f:
+            whole = f.read()
+        with open(truncated, "wb") as f:
+            f.write(whole[:len(whole) - 100])
+        cases = [
+            (bad, "model_type 'mamba' is not supported"),
+            (not_gguf, "not a GGUF file (magic"),
+            (truncated, "truncated.gguf"),
+            (tiny_gguf(os.path.join(work, "mamba.gguf"), architecture="mamba"), "GGUF architecture 'mamba' is not supported (supported: gpt2, llama"),
+            (tiny_gguf(os.path.join(work, "missing.gguf"), drop="blk.0.ffn_up.weight"), "tensor 'blk.0.ffn_up.weight' missing"),
+            (tiny_gguf(os.path.join(work, "shape.gguf"), reshape={"blk.0.ffn_down.weight": (12, 8)}),
+             "tensor 'blk.0.ffn_down.weight' has dimensions [8, 12], expected [12, 8] from the metadata"),
+        ]
+        if subprocess.run([args.binary, "--model", os.path.join(work, "whole.gguf"), "--samples", "1", "--seq-len", "4", "--output",
+                           os.path.join(work, "whole-run")], capture_output=True).returncode != 0:
+            failures.append("the well-formed tiny GGUF (the bad-input cases' base) does not run")
+        for model, expected in cases:
             out = os.path.join(work, "refused")
             result = subprocess.run([args.binary, "--model", model, "--samples", "1", "--output", out], capture_output=True, text=True)
             lines = [l for l in result.stderr.splitlines() if l.strip()]
