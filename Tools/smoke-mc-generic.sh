@@ -156,4 +156,17 @@ test "$(cksum < "$work/claims/report.md")" = "$before"
 if "$bin" claims --only 9 --output "$work/claims-bad" 2> /dev/null; then
   echo "smoke: claims accepted --only 9" >&2; exit 1
 fi
+echo "smoke: a file-size limit (ulimit -f) is reported in one line, the checkpoint kept, no temporary file left"
+tiny=(--layers 2 --d-model 32 --heads 2 --d-ff 32 --samples 3000 --quiet)
+set +e
+(ulimit -f 200; "$bin" "${tiny[@]}" --per-sample --output "$work/limited" > /dev/null 2> "$work/limited.txt"); limited=$?
+(ulimit -f 100; "$bin" "${tiny[@]}" --output "$work/limited-state" > /dev/null 2> "$work/limited-state.txt"); limitedState=$?
+set -e
+test "$limited" -eq 1 && grep -q "cannot write samples.csv: file too large" "$work/limited.txt"
+test -f "$work/limited/state.json"
+test "$limitedState" -eq 1 && grep -q "cannot write $work/limited-state/state.json (.*): file too large" "$work/limited-state.txt"
+test -z "$(ls -A "$work/limited-state")"   # no stray .state.json.tmp-PID
+"$bin" "${tiny[@]}" --per-sample --resume "$work/limited" > /dev/null 2>&1
+"$bin" "${tiny[@]}" --per-sample --output "$work/unlimited" > /dev/null 2>&1
+cmp "$work/limited/samples.csv" "$work/unlimited/samples.csv"
 echo "smoke: OK"

@@ -102,6 +102,9 @@ func wrapped<T>(_ body: () throws -> T) throws -> T {
 }
 
 func installStopHandlers() {
+  // A file-size limit (ulimit -f) would kill the process with SIGXFSZ and no
+  // message; ignored, the write fails with EFBIG and the run says so in one line.
+  signal(SIGXFSZ, SIG_IGN)
   for signalNumber in [SIGINT, SIGTERM] {
     signal(signalNumber) { _ in
       if stopRequested.load(ordering: .relaxed) { _exit(130) }  // second Ctrl-C: stop now

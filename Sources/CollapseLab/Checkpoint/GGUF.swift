@@ -88,6 +88,10 @@ public struct GGUFFile: @unchecked Sendable {
       guard dimensions[0] % type.blockSize == 0 else {
         throw CheckpointError("\(path): tensor '\(name)' of type \(type) has rows of \(dimensions[0]) values, not a multiple of its block size \(type.blockSize)")
       }
+      // Compared as UInt64 before any conversion: a fuzzed offset above Int.max trapped in Int(offset).
+      guard offset <= UInt64(data.count) else {
+        throw CheckpointError("\(path): tensor '\(name)' starts at offset \(offset), past the end of the file (\(data.count) bytes)")
+      }
       guard offset % UInt64(alignment) == 0 else {
         throw CheckpointError("\(path): tensor '\(name)' starts at offset \(offset), not a multiple of the alignment \(alignment)")
       }

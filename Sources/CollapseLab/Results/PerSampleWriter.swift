@@ -46,12 +46,17 @@ final class PerSampleWriter: @unchecked Sendable {
 
   /// Writes buffered rows; returns the file length.
   func flush() throws -> Int {
-    if !pending.isEmpty {
-      try handle.write(contentsOf: pending)
-      written += pending.count
-      pending.removeAll(keepingCapacity: true)
+    do {
+      if !pending.isEmpty {
+        try handle.write(contentsOf: pending)
+        written += pending.count
+        pending.removeAll(keepingCapacity: true)
+      }
+      try handle.synchronize()
+    } catch {
+      // The checkpoint records only bytes written before it, so --resume cuts any partial rows.
+      throw ConfigurationError("cannot write samples.csv: \(writeFailureReason(error)); the last checkpoint is intact and --resume continues from it")
     }
-    try handle.synchronize()
     return written
   }
 }

@@ -168,8 +168,55 @@ func fnv1a64Hex(_ data: Data) -> String {
 /// an atomic rename.
 func writeAtomically(_ data: Data, to url: URL) throws {
   let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-  try data.write(to: temporary)
+  if let failure = writeFile(data, to: temporary.path) {
+    // Leave no partial temporary file behind; the previous file, if any, is intact.
+    unlink(temporary.path)
+    throw ConfigurationError("cannot write \(url.path) (\(data.count) bytes): \(failure); the previous \(url.lastPathComponent), if any, is intact")
+  }
   if rename(temporary.path, url.path) != 0 {
-    throw ConfigurationError("could not move \(temporary.path) to \(url.path): errno \(errno)")
+    let reason = String(cString: strerror(errno))
+    try? FileManager.default.removeItem(at: temporary)
+    throw ConfigurationError("cannot move \(temporary.path) to \(url.path): \(reason)")
+  }
+}
+
+/// Writes `data` to a new file at `path` with POSIX calls (Foundation's
+/// Data.write reports no errno on Linux); nil on success, else the reason.
+func writeFile(_ data: Data, to path: String) -> String? {
+  let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+  if descriptor < 0 { return errnoReason(errno) }
+  defer { close(descriptor) }
+  let failure: Int32? = data.withUnsafeBytes { bytes in
+    var done = 0
+    while done < bytes.count {
+      let n = write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+      if n < 0 {
+        if errno == EINTR { continue }
+        return errno
+      }
+      done += n
+    }
+    return nil
+  }
+  return failure.map(errnoReason)
+}
+
+/// The OS's reason for a failed write, with the usual causes named.
+func writeFailureReason(_ error: any Error) -> String {
+  let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+  let code = (error as? POSIXError)?.code.rawValue ?? Int32(underlying?.code ?? 0)
+  return code != 0 ? errnoReason(code) : (underlying ?? (error as NSError)).localizedDescription
+}
+
+/// errno as words, naming the usual causes of a failed write.
+func errnoReason(_ code: Int32) -> String {
+  switch code {
+  case EFBIG: return "file too large (a file-size limit: ulimit -f)"
+  case ENOSPC: return "no space left on the device"
+  case EDQUOT: return "disk quota exceeded"
+  case EROFS: return "read-only file system"
+  case EACCES, EPERM: return "permission denied"
+  case ENOENT: return "the directory no longer exists"
+  default: return String(cString: strerror(code))
   }
 }

@@ -54,7 +54,10 @@ struct GGUFTests {
     (GGUFBuilder.sample(version: 1), "version 1 is not supported"),
     (Array(GGUFBuilder.sample().prefix(100)), "truncated"), (Array(GGUFBuilder.sample().prefix(40)), "impossible in a file of 40 bytes"),
     (GGUFBuilder.sample(qOffset: 100), "not a multiple of the alignment"),
-    (GGUFBuilder.sample(qOffset: 1 << 20), "runs past the end of the file"),
+    (GGUFBuilder.sample(qOffset: 1 << 20), "starts at offset 1048576, past the end of the file"),
+    (GGUFBuilder.sample(qOffset: 288), "runs past the end of the file"),
+    // Found by the gguf fuzz target: an offset above Int.max trapped converting to Int.
+    (GGUFBuilder.sample(qOffset: 0xFFFF_FFFF_FFFF_FFE0), "past the end of the file"),
     (GGUFBuilder.sample(alignment: 24), "general.alignment must be a power of two"),
   ])
   func refusesBrokenFiles(bytes: [UInt8], message: String) {

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (Fuzz/, -sanitize=fuzzer,address, lld) and runs
+# each for SECONDS (default 60), seeded by Fuzz/Corpus/TARGET (read only; new
+# inputs go to a scratch corpus). A finding is a crash, an ASan report, a run
+# over 1 s on one input, or an allocation over 1 GB: the script stops with the
+# reproducer's path in OUT (default /tmp/rankkernels-fuzz) and exits non-zero.
+# Prints each target's execution count.
+#   Tools/fuzz.sh [SECONDS] [TARGET…]     (targets: every one in FuzzTarget)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}; shift || true
+out=${FUZZ_OUT:-/tmp/rankkernels-fuzz}
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(gguf safetensors config-json tokenizer-json wordpiece token-ids state-json)
+swift build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld >/dev/null
+binary=Fuzz/.build/debug/FuzzParsers
+mkdir -p "$out"
+status=0
+for target in "${targets[@]}"; do
+  work="$out/corpus-$target"; mkdir -p "$work"
+  log="$out/$target.log"
+  # Swift's backtracer waits on a crashed process; libFuzzer reports crashes itself.
+  if SWIFT_BACKTRACE=enable=no LSAN_OPTIONS="suppressions=$PWD/Tools/sanitizers/lsan-suppressions.txt" "$binary" "$target" -max_total_time="$seconds" -timeout=1 -malloc_limit_mb=1024 \
+      -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/$target-" "$work" "Fuzz/Corpus/$target" >"$log" 2>&1; then
+    runs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
+    echo "fuzz: $target: ${runs:-?} inputs in ${seconds} s, no finding"
+  else
+    status=1
+    echo "fuzz: $target: FINDING (log $log):" >&2
+    grep -E 'ERROR|Fatal error|SUMMARY|Test unit written|timeout|out-of-memory|malloc\(' "$log" | head -8 >&2
+  fi
+done
+exit $status
