@@ -68,8 +68,8 @@ struct HuggingFaceConfig {
       if let fallback { return fallback }
       throw CheckpointError("\(path): '\(keys[0])' is missing")
     }
-    guard let number = value as? NSNumber, let integer = Int(exactly: number.doubleValue), integer > 0 else {
-      throw CheckpointError("\(path): '\(key)' must be a positive integer, got \(value)")
+    guard let number = value as? NSNumber, let integer = Int(exactly: number.doubleValue), integer > 0, integer <= 1 << 31 else {
+      throw CheckpointError("\(path): '\(key)' must be a positive integer up to 2³¹, got \(value)")
     }
     return integer
   }

@@ -141,6 +141,8 @@ struct TrainedTransformerTests {
     ("inverse scaling", "scale_attn_by_inverse_layer_idx"),
     ("activation", "activation_function 'swish' is not supported"),
     ("vocabulary", "vocab_size 21, but the word embedding table has 20 rows"),
+    // 4·n_embd, n_inner's default, overflowed Int for widths near Int.max.
+    ("huge width", "'n_embd' must be a positive integer up to 2³¹, got 4611686018427387904"),
   ])
   func refusesBadGPT2Directories(problem: String, message: String) throws {
     var tiny = TinyHuggingFaceDirectory.gpt2()
@@ -150,6 +152,7 @@ struct TrainedTransformerTests {
     case "model_type": tiny.config["model_type"] = "mamba"
     case "inverse scaling": tiny.config["scale_attn_by_inverse_layer_idx"] = true
     case "activation": tiny.config["activation_function"] = "swish"
+    case "huge width": tiny.config["n_embd"] = 1 << 62; tiny.config.removeValue(forKey: "n_inner")
     default: tiny.config["vocab_size"] = 21
     }
     let directory = try tiny.write()
