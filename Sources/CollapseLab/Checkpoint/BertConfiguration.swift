@@ -48,7 +48,11 @@ public struct BertConfiguration: Sendable, Equatable {
     }
     let modelType = object["model_type"] as? String ?? "(missing)"
     guard Self.supportedModelTypes.contains(modelType) else {
-      throw CheckpointError("\(path): model_type '\(modelType)' is not supported (supported: \(Self.supportedModelTypes.joined(separator: ", ")); post-LN BERT encoders)")
+      if TrainedTransformer.huggingFaceModelTypes.contains(modelType) {
+        throw CheckpointError("\(path): model_type '\(modelType)' is not BERT; TrainedTransformer(huggingFaceDirectory:) reads it")
+      }
+      let all = Self.supportedModelTypes + TrainedTransformer.huggingFaceModelTypes
+      throw CheckpointError("\(path): model_type '\(modelType)' is not supported (supported: \(all.joined(separator: ", ")))")
     }
     func integer(_ key: String, default fallback: Int? = nil) throws(CheckpointError) -> Int {
       guard let value = object[key] else {

@@ -75,7 +75,7 @@ struct BertCheckpointTests {
 
     let gpt = try tiny.write(to: temporaryDirectory("gpt"))
     try Data(tiny.configJSON(modelType: "gpt2").utf8).write(to: gpt.appendingPathComponent("config.json"))
-    expectRefusal(gpt, ["model_type 'gpt2' is not supported", "bert"])
+    expectRefusal(gpt, ["model_type 'gpt2' is not BERT", "TrainedTransformer(huggingFaceDirectory:)"])
 
     let legacy = try tiny.write(to: temporaryDirectory("legacy"))
     try FileManager.default.removeItem(at: legacy.appendingPathComponent("model.safetensors"))
