@@ -16,7 +16,7 @@ struct MCGeneric: ParsableCommand {
       interruption or sharding.
       """,
     version: collapseLabVersion,
-    subcommands: [Run.self, Merge.self, Plot.self, Claims.self, Tokenize.self, Export.self, Inspect.self],
+    subcommands: [Run.self, Measure.self, Merge.self, Plot.self, Claims.self, Tokenize.self, Export.self, Inspect.self],
     defaultSubcommand: Run.self)
 }
 
@@ -120,12 +120,17 @@ func printError(_ message: String) {
 /// Progress on stderr: a redrawn line on a terminal, a line every 10 s otherwise.
 final class ProgressReporter: @unchecked Sendable {
   let enabled: Bool
+  /// What is counted: samples, or sequences for `measure`.
+  let unit: String
   let terminal = isatty(2) != 0
   private let lock = NSLock()
   private var lastPrint = -1.0
   private var printed = false
 
-  init(enabled: Bool) { self.enabled = enabled }
+  init(enabled: Bool, unit: String = "samples") {
+    self.enabled = enabled
+    self.unit = unit
+  }
 
   func update(done: Int, total: Int, seconds: Double) {
     guard enabled else { return }
@@ -135,7 +140,7 @@ final class ProgressReporter: @unchecked Sendable {
     lastPrint = seconds
     let rate = seconds > 0 ? Double(done) / seconds : 0
     let eta = rate > 0 ? Double(total - done) / rate : .nan
-    let line = "\(done)/\(total) samples  \(String(format: "%.2f", rate)) samples/s  ETA \(formatDuration(eta))"
+    let line = "\(done)/\(total) \(unit)  \(String(format: "%.2f", rate)) \(unit)/s  ETA \(formatDuration(eta))"
     if terminal {
       FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
       printed = true
@@ -153,4 +158,17 @@ func formatDuration(_ seconds: Double) -> String {
   guard seconds.isFinite else { return "--" }
   let s = Int(seconds.rounded())
   return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : "\(s / 60)m\(String(format: "%02d", s % 60))s"
+}
+
+/// The shard to run: `--shard K/N`, else SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT
+/// or JOB_COMPLETION_INDEX/MC_SHARD_COUNT from the environment, else the whole run.
+func resolveShard(_ option: String?) throws -> Shard {
+  let environment = ProcessInfo.processInfo.environment
+  var text = option
+  if text == nil, let k = environment["SLURM_ARRAY_TASK_ID"], let n = environment["SLURM_ARRAY_TASK_COUNT"] {
+    text = "\(k)/\(n)"
+  }
+  if text == nil, let k = environment["JOB_COMPLETION_INDEX"], let n = environment["MC_SHARD_COUNT"] { text = "\(k)/\(n)" }
+  guard let text else { return .whole }
+  do { return try Shard(parsing: text) } catch { throw RunError(error.description) }
 }

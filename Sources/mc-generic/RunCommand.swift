@@ -102,7 +102,7 @@ extension MCGeneric {
       } catch {
         throw RunError("--backend: \(error)")
       }
-      let shard = try resolveShard()
+      let shard = try resolveShard(shard)
       let identity = RunIdentity(
         configuration: configuration, seed: seed, samples: sampleCount, engine: engineName, blockSize: 16,
         codeVersion: collapseLabVersion)
@@ -157,17 +157,6 @@ extension MCGeneric {
         arguments.append(argument)
       }
       return ([CommandLine.arguments.first ?? "mc-generic"] + arguments + ["--resume", directory]).map(shellQuoted).joined(separator: " ")
-    }
-
-    private func resolveShard() throws -> Shard {
-      let environment = ProcessInfo.processInfo.environment
-      var text = shard
-      if text == nil, let k = environment["SLURM_ARRAY_TASK_ID"], let n = environment["SLURM_ARRAY_TASK_COUNT"] {
-        text = "\(k)/\(n)"
-      }
-      if text == nil, let k = environment["JOB_COMPLETION_INDEX"], let n = environment["MC_SHARD_COUNT"] { text = "\(k)/\(n)" }
-      guard let text else { return .whole }
-      do { return try Shard(parsing: text) } catch { throw RunError(error.description) }
     }
   }
 }

@@ -26,7 +26,7 @@ public struct HistogramSpec: Codable, Equatable, Sendable {
       return HistogramSpec(lower: -40, upper: 10, bins: 1000, logarithmic: true)
     case .log10SigmaRatio:
       return HistogramSpec(lower: -40, upper: 0, bins: 400, logarithmic: false)
-    case .nonFinite:
+    case .nonFinite, .fullRank, .affineFullRank:
       return HistogramSpec(lower: -0.5, upper: 1.5, bins: 2, logarithmic: false)
     case .meanAbsCosine:
       return HistogramSpec(lower: 0, upper: 1 + 1e-9, bins: 200, logarithmic: false)

@@ -99,6 +99,9 @@ public final class SafetensorsFile: @unchecked Sendable {
     if let mapping { munmap(UnsafeMutableRawPointer(mutating: mapping), fileLength) }
   }
 
+  /// The file offset of the data buffer (tensor `byteRange`s count from it).
+  public var dataOffset: Int { dataStart }
+
   /// The whole file's bytes (for hashing).
   public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: mapping, count: fileLength) }
 

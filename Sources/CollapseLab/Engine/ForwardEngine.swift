@@ -11,6 +11,15 @@ public protocol ForwardEngine: Sendable {
   var name: String { get }
   /// `result[v][l]` for variant v of `configuration.variants` and layer l in 0...layers.
   func run(sample: UInt64, configuration: ModelConfiguration, seed: UInt64) -> [[MetricValues]]
+  /// `run` for engines whose samples can fail (reading saved states): what
+  /// `MonteCarloRun` calls. Engines that cannot fail take the default.
+  func checkedRun(sample: UInt64, configuration: ModelConfiguration, seed: UInt64) throws -> [[MetricValues]]
+}
+
+extension ForwardEngine {
+  public func checkedRun(sample: UInt64, configuration: ModelConfiguration, seed: UInt64) throws -> [[MetricValues]] {
+    run(sample: sample, configuration: configuration, seed: seed)
+  }
 }
 
 /// Random stream ids: one per (sample, layer, purpose), so every quantity of

@@ -43,6 +43,17 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
   /// Mean attention to the first token over heads and query rows
   /// (`AttentionStatistics.sinkMass`); absent (NaN) for the input.
   case attentionSinkMass = "attention_sink_mass"
+  /// 1 when `rank` = min(rows, d), else 0: the full-rank fractions are its
+  /// mean, so they stay right when rows differ between samples (`measure`
+  /// on sequences of several lengths).
+  case fullRank = "full_rank"
+  /// 1 when `affine_rank` = min(rows − 1, d), else 0.
+  case affineFullRank = "affine_full_rank"
+
+  /// Metrics that are 0/1 indicators: the summary reports them as the
+  /// fractions `full_rank_fraction`, `affine_full_rank_fraction` and
+  /// `nonfinite_count`, not as moments.
+  public var isIndicator: Bool { self == .nonFinite || self == .fullRank || self == .affineFullRank }
 }
 
 /// One matrix's measurements, indexed by `Metric`.
@@ -115,13 +126,18 @@ public func measure(
   let sigmaMax = sigma.first ?? 0
   let tolerance = relativeTolerance * sigmaMax
   var values = MetricValues(values: [Double](repeating: .nan, count: Metric.allCases.count))
-  values[.rank] = Double(sigma.filter { $0 > tolerance }.count)
+  let rank = sigma.filter { $0 > tolerance }.count
+  let affineRank: Int
   if useGram {
-    values[.affineRank] = Double(affineRankFromGram(g, n: n, sigma: sigma, tolerance: tolerance))
+    affineRank = affineRankFromGram(g, n: n, sigma: sigma, tolerance: tolerance)
   } else {
     let centredSigma = centred.withUnsafeBufferPointer { spectrum($0.baseAddress!) }
-    values[.affineRank] = Double(centredSigma.filter { $0 > tolerance }.count)
+    affineRank = centredSigma.filter { $0 > tolerance }.count
   }
+  values[.rank] = Double(rank)
+  values[.affineRank] = Double(affineRank)
+  values[.fullRank] = rank == min(n, d) ? 1 : 0
+  values[.affineFullRank] = affineRank == min(n - 1, d) ? 1 : 0
   values[.residualRatio] = totalSquares > 0 ? (residualSquares / totalSquares).squareRoot() : .nan
   values[.dongRatio] = sums.compositeNorm > 0 ? sums.residualCompositeNorm / sums.compositeNorm : .nan
   let smallest = sigma.last ?? 0

@@ -106,8 +106,33 @@ public struct ModelConfiguration: Codable, Hashable, Sendable {
   /// the attention probabilities written out and, per head, the eigenvalues of
   /// A·Aᵀ. Off by default: 1.5× the time of the 16-token BERT-base job.
   public var attentionSpectra = false
+  /// The saved hidden states `measure` reads instead of running a model
+  /// (nil: a model runs). With it, `layers`, `modelDimension` and
+  /// `sequenceLength` are the files' L, d and n, and the one entry of
+  /// `variants` is a placeholder named by `variantLabels`.
+  public var measured: MeasuredStatesSource? = nil
 
   public init() {}
+
+  /// The configuration of a `measure` run: L + 1 = `states` hidden states of
+  /// n × d per sequence; no model, so no heads, weights or variants.
+  public init(measuring source: MeasuredStatesSource, states: Int, sequenceLength n: Int, width d: Int) {
+    self.init()
+    layers = states - 1
+    modelDimension = d
+    heads = 1
+    feedForwardDimension = d
+    sequenceLength = n
+    variants = [Variant()]
+    architecture = .bertBase
+    measured = source
+  }
+
+  /// What the results call each entry of `variants`: its name
+  /// (`attn+res+ln+mlp`), or `measured` for saved hidden states.
+  public var variantLabels: [String] {
+    measured != nil ? [MeasuredStatesSource.variantLabel] : variants.map(\.description)
+  }
 
   // Decoding tolerates settings added after a state file was written.
   public init(from decoder: any Decoder) throws {
@@ -133,6 +158,7 @@ public struct ModelConfiguration: Codable, Hashable, Sendable {
     architecture = try c.decodeIfPresent(Architecture.self, forKey: .architecture) ?? .bertBase
     block = try c.decodeIfPresent(BlockDescription.self, forKey: .block) ?? BlockDescription()
     attentionSpectra = try c.decodeIfPresent(Bool.self, forKey: .attentionSpectra) ?? false
+    measured = try c.decodeIfPresent(MeasuredStatesSource.self, forKey: .measured)
   }
 
   public var headDimension: Int { modelDimension / heads }
@@ -156,6 +182,14 @@ public struct ModelConfiguration: Codable, Hashable, Sendable {
   public func validate() throws(ConfigurationError) {
     func positive(_ value: Int, _ name: String) throws(ConfigurationError) {
       if value < 1 { throw ConfigurationError("\(name) must be positive, got \(value)") }
+    }
+    if measured != nil {
+      // Saved states: only the sizes read from the files and the rank settings apply.
+      if layers < 1 { throw ConfigurationError("the hidden states need at least two states (the embeddings and one layer), got \(layers + 1)") }
+      if sequenceLength < 2 { throw ConfigurationError("sequences need at least 2 tokens (affine rank needs two), got n = \(sequenceLength)") }
+      try positive(modelDimension, "hidden size d")
+      if !(rankToleranceFactor > 0) { throw ConfigurationError("--rank-tolerance must be positive, got \(rankToleranceFactor)") }
+      return
     }
     try positive(layers, "--layers")
     try positive(modelDimension, "--d-model")

@@ -32,7 +32,7 @@ final class PerSampleWriter: @unchecked Sendable {
     let windows = c.input == .text || c.input == .tokenIDs ? c.checkpoint?.windowCount : nil
     for (offset, sample) in samples.enumerated() {
       let window = windows.map { String(sample % $0) } ?? ""
-      for (v, variant) in c.variants.enumerated() {
+      for (v, variant) in c.variantLabels.enumerated() {
         for (layer, metrics) in results[offset][v].enumerated() {
           text += "\(sample),\(window),\(variant),\(layer),"
           text += metrics.values.map { $0.isNaN ? "" : "\($0)" }.joined(separator: ",")

@@ -2,7 +2,7 @@ import Foundation
 
 /// The version recorded in every result file; merging or resuming results from
 /// another version is refused (the numbers could differ).
-public let collapseLabVersion = "0.3.3"
+public let collapseLabVersion = "0.4.0"
 
 /// Which contiguous range of sample blocks a process owns (`--shard K/N`).
 public struct Shard: Codable, Hashable, Sendable, CustomStringConvertible {
@@ -77,6 +77,13 @@ public struct RunIdentity: Codable, Hashable, Sendable {
       if let difference = mine.mismatch(with: theirs) { return difference }
     case (nil, _?), (_?, nil):
       return "model differs (one run uses a trained checkpoint, the other random weights)"
+    case (nil, nil): break
+    }
+    switch (configuration.measured, other.configuration.measured) {
+    case let (mine?, theirs?):
+      if let difference = mine.mismatch(with: theirs) { return difference }
+    case (nil, _?), (_?, nil):
+      return "input differs (one run measures saved hidden states, the other runs a model)"
     case (nil, nil): break
     }
     if configuration != other.configuration { return "model configuration differs" }

@@ -30,15 +30,14 @@ public struct Summary: Sendable {
     moments.entries[state.identity.entry(variant: variant, layer: layer, metric: Metric.allCases.firstIndex(of: metric)!)]
   }
 
-  /// Fraction of samples with rank (or affine rank) equal to its maximum;
+  /// Samples whose rank (or affine rank) is the largest their token matrix
+  /// allows — min(rows, d), or min(rows − 1, d) — and the samples counted;
   /// samples with non-finite activations count as not full rank.
   public func fullRankFraction(variant: Int, layer: Int, affine: Bool) -> (count: Int, of: Int) {
-    let metric: Metric = affine ? .affineRank : .rank
-    let entry = state.identity.entry(variant: variant, layer: layer, metric: Metric.allCases.firstIndex(of: metric)!)
+    let indicator: Metric = affine ? .affineFullRank : .fullRank
+    let entry = state.identity.entry(variant: variant, layer: layer, metric: Metric.allCases.firstIndex(of: indicator)!)
     let histogram = state.tallies.counts[entry]
-    let c = configuration
-    let full = affine ? min(c.sequenceLength - 1, c.modelDimension) : min(c.sequenceLength, c.modelDimension)
-    return (histogram[full + 1], histogram.reduce(0, +) + nonFiniteCount(variant: variant, layer: layer))
+    return (histogram[2], histogram.reduce(0, +) + nonFiniteCount(variant: variant, layer: layer))  // bin 2 holds the value 1
   }
 
   /// Samples whose state at (variant, layer) had a non-finite entry.
@@ -52,7 +51,7 @@ public struct Summary: Sendable {
   public func nonFiniteWarning() -> String? {
     let c = configuration
     var parts: [String] = []
-    for (v, variant) in c.variants.enumerated() {
+    for (v, variant) in c.variantLabels.enumerated() {
       let counts = (0...c.layers).map { nonFiniteCount(variant: v, layer: $0) }
       guard let first = counts.firstIndex(where: { $0 > 0 }) else { continue }
       let byLayer = counts.enumerated().filter { $0.element > 0 }.map { "L\($0.offset): \($0.element)" }.joined(separator: ", ")
@@ -73,7 +72,7 @@ public struct Summary: Sendable {
     let c = configuration
     let identity = state.identity
     var variants: [String: Any] = [:]
-    for (v, variant) in c.variants.enumerated() {
+    for (v, variant) in c.variantLabels.enumerated() {
       var layers: [[String: Any]] = []
       for layer in 0...c.layers {
         var object: [String: Any] = ["layer": layer]
@@ -86,7 +85,7 @@ public struct Summary: Sendable {
           object["\(metric.rawValue)_histogram"] = Array(state.tallies.counts[entry].dropFirst().dropLast())
         }
         object["nonfinite_count"] = nonFiniteCount(variant: v, layer: layer)
-        for metric in Metric.allCases where metric != .nonFinite {
+        for metric in Metric.allCases where !metric.isIndicator {
           let m = moments(variant: v, layer: layer, metric)
           let name = metric.rawValue
           object["\(name)_count"] = m.count
@@ -100,7 +99,7 @@ public struct Summary: Sendable {
         }
         layers.append(object)
       }
-      variants[variant.description] = ["layers": layers]
+      variants[variant] = ["layers": layers]
     }
     let configJSON = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(c))) ?? [:]
     return [
@@ -110,7 +109,7 @@ public struct Summary: Sendable {
         "block_size": identity.blockSize, "shard": state.shard.description, "code_version": identity.codeVersion,
         "rank_tolerance": "factor * sigma_1 * max(n, d) * eps_f32, factor = \(c.rankToleranceFactor)",
         "quantiles": "from fixed histograms: 20 bins per decade (log metrics), 0.1 (log10_sigma_ratio), range/200 (attention_entropy, attention_spectral_gap, attention_sink_mass)",
-        "unmodified_variant": c.unmodifiedVariant.map { $0.description as Any } ?? NSNull(),
+        "unmodified_variant": c.measured != nil ? MeasuredStatesSource.variantLabel : c.unmodifiedVariant.map { $0.description as Any } ?? NSNull(),
       ],
       "completed_samples": state.completedSamples,
       "complete": isComplete,
@@ -133,16 +132,20 @@ public struct Summary: Sendable {
       "checkpoint \(source.name), \(source.textPath.map { "text \($0) (\(source.windowCount ?? 0) windows)" } ?? "random tokens"), perturb=\(source.perturbation)"
     } ?? "sigma=\(c.weightScale)"
     let architecture = c.architecture == .bertBase ? "" : "\(c.architecture.rawValue), "
-    lines.append("mc-generic: \(architecture)\(state.completedSamples) samples, L=\(c.layers), d=\(c.modelDimension), H=\(c.heads), n=\(c.sequenceLength), \(model), engine=\(state.identity.engine)\(isComplete ? "" : " (incomplete)")")
-    let nameWidth = max(8, c.variants.map { $0.description.count }.max() ?? 8)
+    if let measured = c.measured {
+      lines.append("mc-generic measure: \(measured.name), \(state.completedSamples) sequences from \(measured.files.count) file\(measured.files.count == 1 ? "" : "s"), states 0…\(c.layers), d=\(c.modelDimension), n=\(c.sequenceLength) (\(measured.rowSelection))\(isComplete ? "" : " (incomplete)")")
+    } else {
+      lines.append("mc-generic: \(architecture)\(state.completedSamples) samples, L=\(c.layers), d=\(c.modelDimension), H=\(c.heads), n=\(c.sequenceLength), \(model), engine=\(state.identity.engine)\(isComplete ? "" : " (incomplete)")")
+    }
+    let nameWidth = max(8, c.variantLabels.map(\.count).max() ?? 8)
     lines.append("variant".padded(nameWidth) + "  full rank @L\(c.layers)  95% UB P(not full)  affine full  residual ratio mean, layers 0…\(c.layers)")
-    for (v, variant) in c.variants.enumerated() {
+    for (v, variant) in c.variantLabels.enumerated() {
       let full = fullRankFraction(variant: v, layer: c.layers, affine: false)
       let affine = fullRankFraction(variant: v, layer: c.layers, affine: true)
       let bound = clopperPearsonUpperBound(successes: full.of - full.count, trials: full.of)
       let ratios = (0...c.layers).map { formatCompact(moments(variant: v, layer: $0, .residualRatio).mean) }
       lines.append(
-        variant.description.padded(nameWidth) + "  "
+        variant.padded(nameWidth) + "  "
           + formatFixed(full.of > 0 ? Double(full.count) / Double(full.of) : .nan).padded(13) + "  "
           + formatCompact(bound).padded(18) + "  "
           + formatFixed(affine.of > 0 ? Double(affine.count) / Double(affine.of) : .nan).padded(11) + "  "

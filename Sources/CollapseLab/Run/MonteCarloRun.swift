@@ -88,7 +88,7 @@ public struct MonteCarloRun: Sendable {
         return .interrupted(state)
       }
       let batch = pending.take(batchBlocks)
-      let batchResults = computeBlocks(batch.map(sampleRange(of:)), threads: options.threads)
+      let batchResults = try computeBlocks(batch.map(sampleRange(of:)), threads: options.threads)
       for (block, results) in zip(batch, batchResults) {
         let samples = sampleRange(of: block)
         var table = identity.emptyTable
@@ -137,7 +137,9 @@ public struct MonteCarloRun: Sendable {
 
   /// The samples of several blocks, computed in parallel (each worker takes
   /// the next unclaimed sample), returned per block in sample order.
-  private func computeBlocks(_ blocks: [Range<Int>], threads: Int) -> [[[[MetricValues]]]] {
+  /// The first failure of a sample (`ForwardEngine.checkedRun`) is thrown
+  /// once the workers stop; nothing of the batch is kept.
+  private func computeBlocks(_ blocks: [Range<Int>], threads: Int) throws -> [[[[MetricValues]]]] {
     let samples = blocks.flatMap { Array($0) }
     let results = UnsafeMutableBufferPointer<[[MetricValues]]>.allocate(capacity: samples.count)
     results.initialize(repeating: [])
@@ -150,13 +152,21 @@ public struct MonteCarloRun: Sendable {
     let shared = SendableBuffer(results)
     let engine = self.engine, configuration = identity.configuration, seed = identity.seed
     let next = Atomic<Int>(0)
+    let failure = Mutex<(any Error)?>(nil)
     DispatchQueue.concurrentPerform(iterations: min(max(1, threads), samples.count)) { _ in
       while true {
         let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
         if index >= samples.count { break }
-        shared.buffer[index] = engine.run(sample: UInt64(samples[index]), configuration: configuration, seed: seed)
+        do {
+          shared.buffer[index] = try engine.checkedRun(sample: UInt64(samples[index]), configuration: configuration, seed: seed)
+        } catch {
+          failure.withLock { if $0 == nil { $0 = error } }
+          next.store(samples.count, ordering: .relaxed)  // the other workers stop too
+          break
+        }
       }
     }
+    if let error = failure.withLock({ $0 }) { throw error }
     var offset = 0
     return blocks.map { block in
       defer { offset += block.count }
