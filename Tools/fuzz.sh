@@ -13,10 +13,14 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}; shift || true
 out=${FUZZ_OUT:-/tmp/rankkernels-fuzz}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(gguf safetensors config-json tokenizer-json wordpiece token-ids state-json)
-swift build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld >/dev/null
-binary=Fuzz/.build/debug/FuzzParsers
+[ ${#targets[@]} -gt 0 ] || targets=(gguf safetensors config-json tokenizer-json wordpiece token-ids state-json hidden-states)
 mkdir -p "$out"
+if ! swift build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld >"$out/build.log" 2>&1; then
+  echo "fuzz: the fuzz targets do not build:" >&2
+  grep -E "error" "$out/build.log" | head -5 >&2
+  exit 1
+fi
+binary=Fuzz/.build/debug/FuzzParsers
 status=0
 for target in "${targets[@]}"; do
   work="$out/corpus-$target"; mkdir -p "$work"

@@ -12,9 +12,10 @@
     on the unmodified variant to --tolerance (1e-5) relative on every metric's
     per-layer mean (attention_entropy is not in saved states);
  4. bad input: one line naming the file and values, non-zero exit, no trace,
-    nothing overwritten.
+    nothing overwritten;
+ 5. `plot DIR…` overlays runs; with --memory, a 2 GB export is measured under 500 MB of peak RSS.
 
-    check.py BIN [--skip-minilm]
+    check.py BIN [--skip-minilm] [--memory]   # --memory: also a 2 GB export, peak RSS under 500 MB
 """
 import json
 import math
@@ -206,7 +207,39 @@ def synthetic(work):
         if result.returncode != 0:
             fail(f"{other} differs from the two-thread whole run: {result.stdout}{result.stderr}")
     print("measure-check: one thread, two threads and three merged shards give the same summary")
+
+    # Overlaid plots: every run's curve with its label; an existing file is not overwritten.
+    run("plot", f"{work}/out0", f"{work}/out{two}", f"{work}/merged", "--labels", "float16 npy,two files,merged shards", "--output", f"{work}/overlay.svg")
+    svg = open(f"{work}/overlay.svg").read()
+    if not all(label in svg for label in ["float16 npy", "two files", "merged shards"]) or svg.count("<polygon") != 9:
+        fail("overlay plot lacks a run's label or band")
+    result = run("plot", f"{work}/out0", f"{work}/out1", "--output", f"{work}/overlay.svg", expect_ok=False)
+    if result.returncode == 0 or "already exists" not in result.stderr or open(f"{work}/overlay.svg").read() != svg:
+        fail("plot overwrote an existing file")
+    print("measure-check: plot overlays three runs with their labels and bands")
     return values, work
+
+
+def memory(work, limit_mb=500):
+    """A 2 GB F16 export (13 states × 800 sequences × 128 × 768) is measured in bounded memory."""
+    path = f"{work}/big.npy"
+    states = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(13, 800, 128, 768))
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((800, 128, 768), dtype=np.float32)
+    for l in range(13):
+        states[l] = (base * 0.9 ** l + (1 - 0.9 ** l) * base[:, :1, :]).astype(np.float16)
+    states.flush()
+    del states
+    size = os.path.getsize(path)
+    result = subprocess.run(["/usr/bin/time", "-v", BIN, "measure", path, "--output", f"{work}/big", "--quiet"], capture_output=True, text=True)
+    if result.returncode != 0:
+        fail(f"measure of the 2 GB export: {result.stderr[-500:]}")
+    rss_kb = int(next(line for line in result.stderr.splitlines() if "Maximum resident set size" in line).split()[-1])
+    wall = next(line for line in result.stderr.splitlines() if "Elapsed (wall clock)" in line).split()[-1]
+    os.remove(path)
+    if rss_kb / 1024 > limit_mb:
+        fail(f"peak RSS {rss_kb / 1024:.0f} MB measuring a {size / 1e9:.2f} GB export (limit {limit_mb} MB)")
+    print(f"measure-check: {size / 1e9:.2f} GB F16 export (13 × 800 × 128 × 768) measured in {wall} with peak RSS {rss_kb / 1024:.0f} MB (limit {limit_mb} MB)")
 
 
 def write_safetensors_raw(path, tensors, metadata):
@@ -348,6 +381,8 @@ def main():
         bad_inputs(values.astype(np.float32), work)
         if "--skip-minilm" not in sys.argv:
             minilm(work)
+        if "--memory" in sys.argv:
+            memory(work)
     print("measure-check: OK")
 
 

@@ -25,6 +25,10 @@ enum FuzzTarget: String, CaseIterable {
   case tokenIDs = "token-ids"
   /// state.json as resume and merge read it.
   case stateJSON = "state-json"
+  /// Saved hidden states for `measure`: a .npy (bytes starting \x93NUMPY),
+  /// a .npz (starting PK) or else a safetensors file; opened, and, when small,
+  /// the first sequences measured.
+  case hiddenStates = "hidden-states"
 
   func run(_ data: Data) {
     switch self {
@@ -57,6 +61,19 @@ enum FuzzTarget: String, CaseIterable {
       _ = try? tokenIDWindows(data, source: "ids.jsonl", sequenceLength: 4, vocabularySize: 100)
     case .stateJSON:
       withScratchDirectory(["state.json": data]) { _ = try? RunState.read(from: $0) }
+    case .hiddenStates:
+      let name = data.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) ? "states.npy" : data.starts(with: [0x50, 0x4B]) ? "states.npz" : "states.safetensors"
+      withScratchFile(name, data) { url in
+        guard let dataset = try? HiddenStateDataset(paths: [url.path]), dataset.stateCount <= 64,
+          dataset.tokens <= 1 << 20, dataset.width <= 1 << 20, dataset.tokens * dataset.width <= 1 << 20,
+          let source = try? dataset.source()
+        else { return }
+        let configuration = dataset.configuration(source: source)
+        let engine = HiddenStateEngine(dataset: dataset)
+        for sequence in 0..<min(2, dataset.sequenceCount) {
+          _ = try? engine.checkedRun(sample: UInt64(sequence), configuration: configuration, seed: 0)
+        }
+      }
     }
   }
 }

@@ -53,7 +53,20 @@ public func layerPlotSVG(_ curves: [PlotSeries], title: String) -> String {
   let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
   let panelWidth = 360.0, panelHeight = 260.0, margin = 56.0, top = 60.0
   let width = Double(panels.count) * (panelWidth + margin) + margin
-  let legendRows = Double((max(1, curves.count) + 5) / 6)
+  // Legend entries laid out left to right, wrapped to the figure's width;
+  // each is as wide as its label (about 7 px a character at 12 px).
+  var legendPositions: [(x: Double, row: Int)] = []
+  var cursor = margin, row = 0
+  for curve in curves {
+    let entryWidth = max(190, 38 + 7 * Double(curve.label.count) + 24)
+    if cursor > margin && cursor + entryWidth > width - margin {
+      cursor = margin
+      row += 1
+    }
+    legendPositions.append((cursor, row))
+    cursor += entryWidth
+  }
+  let legendRows = Double(row + 1)
   let height = top + panelHeight + 108 + 18 * legendRows
   var svg = """
     <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
@@ -133,8 +146,8 @@ public func layerPlotSVG(_ curves: [PlotSeries], title: String) -> String {
   }
   let legendY = top + panelHeight + 64
   for (v, curve) in curves.enumerated() {
-    let x = margin + Double(v % 6) * 190
-    let y = legendY + Double(v / 6) * 18
+    let x = legendPositions[v].x
+    let y = legendY + Double(legendPositions[v].row) * 18
     svg += "<line x1=\"\(x)\" x2=\"\(x + 30)\" y1=\"\(y)\" y2=\"\(y)\" stroke=\"\(colors[v % colors.count])\" stroke-width=\"3\" stroke-dasharray=\"\(dashes[v % dashes.count])\"/>\n"
     svg += "<text x=\"\(x + 38)\" y=\"\(y + 4)\">\(escape(curve.label))</text>\n"
   }
