@@ -165,8 +165,46 @@ set -e
 test "$limited" -eq 1 && grep -q "cannot write samples.csv: file too large" "$work/limited.txt"
 test -f "$work/limited/state.json"
 test "$limitedState" -eq 1 && grep -q "cannot write $work/limited-state/state.json (.*): file too large" "$work/limited-state.txt"
-test -z "$(ls -A "$work/limited-state")"   # no stray .state.json.tmp-PID
+test -z "$(ls -A "$work/limited-state" | grep -vx .mc-generic.lock)"   # no stray .state.json.tmp-PID
 "$bin" "${tiny[@]}" --per-sample --resume "$work/limited" > /dev/null 2>&1
 "$bin" "${tiny[@]}" --per-sample --output "$work/unlimited" > /dev/null 2>&1
 cmp "$work/limited/samples.csv" "$work/unlimited/samples.csv"
+
+echo "smoke: a second process on the same directory is refused while the first runs; the first completes"
+mid=(--layers 2 --d-model 32 --heads 2 --d-ff 32 --samples 40000 --quiet --checkpoint-seconds 0.2)
+waitfor() { for _ in $(seq 200); do [ -e "$1" ] && return 0; sleep 0.05; done; fail "$1 never appeared"; }
+"$bin" "${mid[@]}" --output "$work/locked" > /dev/null 2>&1 & first=$!
+waitfor "$work/locked/state.json"
+if "$bin" "${mid[@]}" --resume "$work/locked" > /dev/null 2> "$work/second.txt"; then fail "a second process resumed a running directory"; fi
+grep -q "is in use by another mc-generic process (pid $first)" "$work/second.txt" || fail "lock message: $(cat "$work/second.txt")"
+[ "$(wc -l < "$work/second.txt")" -eq 1 ] || fail "lock refusal is not one line: $(cat "$work/second.txt")"
+wait "$first" || fail "the first run failed after the refused second"
+grep -q '"complete" : true' "$work/locked/summary.json" || fail "the first run did not complete"
+
+echo "smoke: an output directory removed mid-run stops the run with one line naming the file"
+"$bin" "${mid[@]}" --output "$work/vanish" > /dev/null 2> "$work/vanish.txt" & pid=$!
+waitfor "$work/vanish/state.json"
+rm -rf "$work/vanish"
+set +e; wait "$pid"; vanished=$?; set -e
+test "$vanished" -eq 1 || fail "run in a removed directory exited $vanished"
+grep -q "cannot write $work/vanish/state.json (.*): the directory no longer exists" "$work/vanish.txt" || fail "removed-directory message: $(cat "$work/vanish.txt")"
+if grep -qiE "fatal error|backtrace" "$work/vanish.txt"; then fail "crash trace for a removed directory"; fi
+
+echo "smoke: an output directory made read-only mid-run stops the run with one line; made writable, it resumes to the uninterrupted result"
+# Root ignores permissions, so as root the run drops to nobody (setpriv) in a directory nobody owns.
+ro=$(mktemp -d); chmod 755 "$ro"
+cp "$bin" "$ro/mc-generic"; runner=("$ro/mc-generic")
+if [ "$(id -u)" = 0 ]; then chown 65534 "$ro"; runner=(setpriv --reuid=65534 --regid=65534 --clear-groups "$ro/mc-generic"); fi
+( cd "$ro" && exec "${runner[@]}" "${mid[@]}" --output "$ro/readonly" ) > /dev/null 2> "$work/readonly.txt" & pid=$!
+waitfor "$ro/readonly/state.json"
+chmod 555 "$ro/readonly"
+set +e; wait "$pid"; readonly=$?; set -e
+chmod 755 "$ro/readonly"
+test "$readonly" -eq 1 || fail "run in a read-only directory exited $readonly: $(cat "$work/readonly.txt")"
+grep -q "cannot write $ro/readonly/state.json (.*): permission denied; the previous state.json, if any, is intact" "$work/readonly.txt" || fail "read-only message: $(cat "$work/readonly.txt")"
+( cd "$ro" && exec "${runner[@]}" "${mid[@]}" --resume "$ro/readonly" ) > /dev/null 2>&1 || fail "resume after the directory was made writable"
+"$bin" "${mid[@]}" --output "$work/readonly-whole" > /dev/null 2>&1
+python3 "$(dirname "$0")/compare-summaries.py" "$ro/readonly/summary.json" "$work/readonly-whole/summary.json" --complete > /dev/null \
+  || fail "the run resumed after a read-only directory differs from the uninterrupted one"
+rm -rf "$ro"
 echo "smoke: OK"

@@ -49,6 +49,18 @@ func prepareOutputDirectory(_ path: String) throws -> URL {
   return url
 }
 
+/// Locks a result directory for this process (`RunDirectoryLock`): a second
+/// process on the same directory is refused in one line. Keep the lock alive
+/// until the run has written its last file.
+func lockResultDirectory(_ url: URL, fresh: Bool) throws -> RunDirectoryLock {
+  let lock = try wrapped { try RunDirectoryLock(directory: url) }
+  // Another process may have finished a run here between the check and the lock.
+  if fresh && FileManager.default.fileExists(atPath: url.appendingPathComponent(RunState.fileName).path) {
+    throw RunError("--output \(url.path) already holds results (state.json); use --resume \(url.path) to continue, or another directory")
+  }
+  return lock
+}
+
 /// A new directory mc-generic-runs/<UTC time>-seed<S>[-shardKofN][-2…] under
 /// the working directory: created atomically (mkdir), never an existing one.
 func createRunDirectory(seed: UInt64, shard: Shard) throws -> URL {

@@ -62,12 +62,17 @@ extension MCGeneric {
       let shard = try resolveShard(shard)
       var previous: RunState? = nil
       let directory: URL
+      let lock: RunDirectoryLock
       if let resume {
         directory = URL(fileURLWithPath: resume)
+        _ = try wrapped { try RunState.read(from: directory) }
+        lock = try lockResultDirectory(directory, fresh: false)
         previous = try wrapped { try RunState.read(from: directory) }
       } else {
         directory = try prepareOutputDirectory(output!)
+        lock = try lockResultDirectory(directory, fresh: true)
       }
+      defer { withExtendedLifetime(lock) {} }  // held on every path until the last file is written
       printError("mc-generic measure: results in \(directory.path)")
       var options = ExecutionOptions()
       options.threads = threads

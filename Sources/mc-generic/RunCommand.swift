@@ -107,18 +107,24 @@ extension MCGeneric {
         configuration: configuration, seed: seed, samples: sampleCount, engine: engineName, blockSize: 16,
         codeVersion: collapseLabVersion)
       var previous: RunState? = nil
-      var directory: URL? = nil
+      let directory: URL
+      let lock: RunDirectoryLock
       if perSample && output == nil && resume == nil { throw RunError("--per-sample needs --output DIR") }
       if let resume {
         directory = URL(fileURLWithPath: resume)
-        previous = try wrapped { try RunState.read(from: directory!) }
+        _ = try wrapped { try RunState.read(from: directory) }  // a missing or damaged state is reported as such
+        lock = try lockResultDirectory(directory, fresh: false)
+        previous = try wrapped { try RunState.read(from: directory) }  // as of the lock
       } else if let output {
         directory = try prepareOutputDirectory(output)
+        lock = try lockResultDirectory(directory, fresh: true)
       } else {
         directory = try createRunDirectory(seed: seed, shard: shard)
+        lock = try lockResultDirectory(directory, fresh: true)
       }
+      defer { withExtendedLifetime(lock) {} }  // held on every path until the last file is written
       // The first line on stderr, even with --quiet: where the results are.
-      printError("mc-generic: results in \(directory!.path)")
+      printError("mc-generic: results in \(directory.path)")
       notes.forEach(printError)
       var options = ExecutionOptions()
       options.threads = threads
@@ -132,16 +138,16 @@ extension MCGeneric {
       let outcome = try wrapped { try run.run(resuming: previous, options: options, shouldStop: { stopRequested.load(ordering: .relaxed) }) }
       reporter.finish()
       let summary = Summary(state: outcome.state)
-      if let directory { try writeLayerPlot(summary, to: directory) }
+      try writeLayerPlot(summary, to: directory)
       if let warning = summary.nonFiniteWarning() { printError("mc-generic: " + warning) }
       switch outcome {
       case .completed:
         print(summary.table())
-        print("results: \(directory!.path) (summary.json, plot.svg\(perSample ? ", samples.csv" : ""))")
-        if let directory { printError("mc-generic: wrote \(directory.path)/summary.json and plot.svg") }
+        print("results: \(directory.path) (summary.json, plot.svg\(perSample ? ", samples.csv" : ""))")
+        printError("mc-generic: wrote \(directory.path)/summary.json and plot.svg")
       case .interrupted(let state):
-        printError("mc-generic: interrupted after \(state.completedSamples) samples, saved in \(directory!.path); continue with:")
-        printError("  " + resumeCommand(directory: directory!.path))
+        printError("mc-generic: interrupted after \(state.completedSamples) samples, saved in \(directory.path); continue with:")
+        printError("  " + resumeCommand(directory: directory.path))
         throw ExitCode(130)
       }
     }
