@@ -7,7 +7,10 @@
 # Prints each target's execution count.
 #   Tools/fuzz.sh [SECONDS] [TARGET…]     (targets: every one in FuzzTarget)
 # FUZZ_SEED (default 1) fixes libFuzzer's mutations, so that CI's runs repeat;
-# FUZZ_SEED=0 lets libFuzzer pick one (longer exploratory runs).
+# FUZZ_SEED=0 lets libFuzzer pick one (longer exploratory runs). FUZZ_TIMEOUT
+# (default 1 s) is the per-input limit: raise it only for runs sharing a busy
+# machine (a niced fuzzer starved by builds on 2 cores reports 4-ms inputs as
+# 1-s timeouts); re-run any timeout alone to see its real time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}; shift || true
@@ -26,7 +29,7 @@ for target in "${targets[@]}"; do
   work="$out/corpus-$target"; mkdir -p "$work"
   log="$out/$target.log"
   # Swift's backtracer waits on a crashed process; libFuzzer reports crashes itself.
-  if SWIFT_BACKTRACE=enable=no LSAN_OPTIONS="suppressions=$PWD/Tools/sanitizers/lsan-suppressions.txt" "$binary" "$target" -max_total_time="$seconds" -timeout=1 -malloc_limit_mb=1024 \
+  if SWIFT_BACKTRACE=enable=no LSAN_OPTIONS="suppressions=$PWD/Tools/sanitizers/lsan-suppressions.txt" "$binary" "$target" -max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-1}" -malloc_limit_mb=1024 \
       -rss_limit_mb=2048 -seed="${FUZZ_SEED:-1}" -print_final_stats=1 -artifact_prefix="$out/$target-" "$work" "Fuzz/Corpus/$target" >"$log" 2>&1; then
     runs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
     echo "fuzz: $target: ${runs:-?} inputs in ${seconds} s, no finding"

@@ -8,7 +8,12 @@
 #     single-process run;
 #  3. submits a second array, cancels one task mid-run (scancel), resubmits
 #     that index, and checks that the resumed, merged result is identical again;
-#  4. stops every daemon it started, by pid.
+#  4. a soak: a 4-task array whose tasks are killed (SIGKILL, through scancel) at random
+#     moments, at least once each, and resubmitted until every shard completes, the
+#     RSS of every task sampled over its life (each life's growth after its first
+#     second must stay under 10 MB); merged, it must equal the single-process run.
+#     SOAK_SAMPLES (default 262144: about a minute here) and SOAK_KILLS (default 8) size it;
+#  5. stops every daemon it started, by pid.
 # Exits non-zero on any failure, with the reason on its last line. Needs root
 # (CI runs as root). Usage: Tools/cluster/test-slurm.sh [path/to/mc-generic]
 set -euo pipefail
@@ -159,4 +164,63 @@ python3 -c "import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))['complet
 "$bin" --samples "$SAMPLES" --seed 3 "${smallArgs[@]}" --quiet --output "$work/single2" > /dev/null 2>&1
 compare "$work/single2/summary.json" "$work/second-merged/summary.json" "cancelled, resumed and merged array differs from the single-process run"
 echo "test-slurm: cancelled + resubmitted + merged == single-process run"
+
+SAMPLES=${SOAK_SAMPLES:-262144}
+maxKills=${SOAK_KILLS:-8}
+echo "test-slurm: soak: $SAMPLES samples in 4 tasks, $maxKills SIGKILLs at random moments (every task at least once), resubmitted until done"
+soak="$work/shared/soak"
+job=$(submit "$soak" 0-3)
+rsslog="$work/rss.txt"; : > "$rsslog"
+declare -a kills=(0 0 0 0)
+total=0
+nextKill=$((SECONDS + 1 + RANDOM % 3))
+deadline=$((SECONDS + 900))
+shardDone() { python3 -c "import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))['completed_samples'] == int(sys.argv[2]) else 1)" "$soak/shard-$1/summary.json" "$((SAMPLES / 4))" 2>/dev/null; }
+while :; do
+  [ $SECONDS -lt $deadline ] || fail "soak did not finish within 900 s"
+  # RSS of every running task: time, pid, RSS (KiB), shard.
+  ps -o pid=,rss=,args= -C mc-generic | awk -v t="$SECONDS" '{ for (i = 3; i <= NF; i++) if ($i == "--shard") print t, $1, $2, $(i + 1) }' >> "$rsslog" || true
+  queued=$(squeue -h -o "%K" 2>/dev/null | tr '\n' ' ')
+  finished=0
+  for k in 0 1 2 3; do
+    if [[ " $queued " == *" $k "* ]]; then continue; fi
+    if shardDone "$k"; then finished=$((finished + 1)); continue; fi
+    job=$(submit "$soak" "$k" 4)   # killed (or not yet resubmitted): resume it
+  done
+  [ "$finished" -lt 4 ] || break
+  if [ $SECONDS -ge $nextKill ] && [ "$total" -lt "$maxKills" ]; then
+    # The running task killed least so far, at a random moment.
+    victim=$(squeue -h -t RUNNING -o "%i %K" 2>/dev/null | while read -r id k; do echo "${kills[$k]} $k $id"; done | sort -n | head -1)
+    if [ -n "$victim" ]; then
+      read -r _ k id <<< "$victim"
+      scancel --signal=KILL --full "$id" 2>/dev/null || true
+      kills[$k]=$((kills[$k] + 1)); total=$((total + 1))
+    fi
+    nextKill=$((SECONDS + 1 + RANDOM % 3))
+  fi
+  sleep 0.5
+done
+for k in 0 1 2 3; do [ "${kills[$k]}" -ge 1 ] || fail "soak: task $k finished before it could be killed (raise SOAK_SAMPLES)"; done
+"$bin" merge "$soak"/shard-* --output "$work/soak-merged" > /dev/null
+"$bin" --samples "$SAMPLES" --seed 3 "${smallArgs[@]}" --quiet --output "$work/soak-single" > /dev/null 2>&1
+compare "$work/soak-single/summary.json" "$work/soak-merged/summary.json" "the soaked, killed and resumed array differs from the single-process run"
+python3 - "$rsslog" <<'PY' || fail "soak: a task's RSS grew over its life"
+import collections, sys
+lives = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    t, pid, rss, shard = line.split()
+    lives[(shard, pid)].append((int(t), int(rss)))
+worst = 0
+for (shard, pid), samples in sorted(lives.items()):
+    start = samples[0][0]
+    settled = [rss for t, rss in samples if t >= start + 1]
+    if len(settled) < 2:
+        continue
+    growth = (max(settled) - settled[0]) / 1024
+    worst = max(worst, growth)
+    print(f"test-slurm: soak: shard {shard} pid {pid}: {len(samples)} RSS samples over {samples[-1][0] - start} s, "
+          f"{min(r for _, r in samples) / 1024:.1f}-{max(r for _, r in samples) / 1024:.1f} MB, growth after 1 s {growth:+.1f} MB")
+sys.exit(0 if worst < 10 else 1)
+PY
+echo "test-slurm: soak: $total kills (per task: ${kills[*]}), resumed and merged == single-process run; RSS flat within 10 MB over every life"
 echo "test-slurm: OK"

@@ -26,15 +26,14 @@ func factorizationCases(backends: [any LinearAlgebraBackend], threads: Int) -> [
     let a = randomBuffer(m * n, seed: 6), values = permanentBuffer(n, of: Double.self)
     // No standard flop count exists for an SVD (iterative); report the
     // conventional 4mn² of a values-only dense SVD so rates are comparable.
-    // "bidiagonal" is the dgesdd-accuracy path; the backends' own entry is
-    // Jacobi (relative accuracy) on Swift and dgesdd on OpenBLAS.
+    // `singularValues` on each backend (Swift: bidiagonalisation + dqds;
+    // OpenBLAS: dgesdd), and "jacobi", the relatively accurate path (rank method exact).
     cases.append(
       BenchmarkCase(
         kernel: "singular_values", shape: "\(m)x\(n)", work: 4.0 * Double(m * n * n), unit: .gflops,
-        contenders: [("bidiagonal", { singularValuesByBidiagonalization(m: m, n: n, a: a, lda: n, into: values) })]
-          + perBackend(backends) { backend in
-            singularValues(m: m, n: n, a: a, lda: n, into: values, backend: backend)
-          }))
+        contenders: perBackend(backends) { backend in
+          singularValues(m: m, n: n, a: a, lda: n, into: values, backend: backend)
+        } + [("jacobi", { singularValuesByJacobi(m: m, n: n, a: a, lda: n, into: values) })]))
   }
   return cases
 }

@@ -37,7 +37,7 @@ public struct GenericRankExperiment: ClaimExperiment {
         }
       }
       return (0..<heads).map { h in
-        let sigma = singularValues(of: Array(probabilities[(h * n * n)..<((h + 1) * n * n)]), rows: n, columns: n)
+        let sigma = singularValuesByJacobi(of: Array(probabilities[(h * n * n)..<((h + 1) * n * n)]), rows: n, columns: n)
         return sigma.last! > 0 ? log10(sigma.first! / sigma.last!) : .infinity
       }
     }.flatMap { $0 }

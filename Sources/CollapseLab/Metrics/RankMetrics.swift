@@ -81,9 +81,9 @@ public func gramOfRows(_ x: UnsafePointer<Float>, rows n: Int, columns d: Int) -
 /// C·X·Xᵀ·C above tolerance² (C = I − 11ᵀ/n centres the rows; no other
 /// metric needs the centred spectrum; `affineRankFromGram`) — `gram` may pass X·Xᵀ when
 /// the caller already has it; `.exact` from
-/// `RankKernels.singularValues` (Float64, one-sided Jacobi after QR) on the
-/// current backend, with the centred matrix formed in Float64 and rounded once
-/// to Float32.
+/// `RankKernels.singularValuesByJacobi` (Float64, one-sided Jacobi after QR:
+/// relatively accurate, whatever the backend), with the centred matrix formed
+/// in Float64 and rounded once to Float32.
 public func measure(
   _ x: UnsafePointer<Float>, rows n: Int, columns d: Int, attentionEntropy: Double, attention: AttentionStatistics? = nil,
   rankToleranceFactor: Double = 1, rankMethod: RankMethod = .exact, gram: [Double]? = nil
@@ -96,7 +96,7 @@ public func measure(
     var values = [Double](repeating: 0, count: count)
     switch rankMethod {
     case .exact, .gram:
-      values.withUnsafeMutableBufferPointer { singularValues(m: n, n: d, a: a, lda: d, into: $0.baseAddress!) }
+      values.withUnsafeMutableBufferPointer { singularValuesByJacobi(m: n, n: d, a: a, lda: d, into: $0.baseAddress!) }
     case .randomized:
       let estimate = randomizedRankEstimate(
         m: n, n: d, a: a, lda: d, relativeTolerance: min(0.5, relativeTolerance), powerIterations: 1, seed: 0, threads: 1)

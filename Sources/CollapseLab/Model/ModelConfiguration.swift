@@ -59,8 +59,9 @@ public enum RankMethod: String, Codable, Sendable, CaseIterable {
   /// times cheaper than `exact` at 16 tokens; the default. Used when n ≤ d
   /// (otherwise `exact`).
   case gram
-  /// All singular values in Float64 (QR, then one-sided Jacobi), with high
-  /// relative accuracy even for tiny singular values.
+  /// All singular values in Float64 (QR, then one-sided Jacobi:
+  /// `singularValuesByJacobi`), with high relative accuracy even for tiny
+  /// singular values, on either backend.
   case exact
   /// `randomizedRankEstimate`: a range basis grown until the residual is under
   /// the rank tolerance; singular values beyond the converged basis are below

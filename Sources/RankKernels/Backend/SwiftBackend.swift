@@ -63,6 +63,6 @@ public struct SwiftBackend: LinearAlgebraBackend {
     m: Int, n: Int, a: UnsafePointer<Float>, lda: Int,
     into values: UnsafeMutablePointer<Double>
   ) {
-    swiftSingularValues(m: m, n: n, a: a, lda: lda, into: values)
+    singularValuesByBidiagonalization(m: m, n: n, a: a, lda: lda, into: values)
   }
 }

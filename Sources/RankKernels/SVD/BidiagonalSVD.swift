@@ -2,7 +2,8 @@
 /// descending order (min(m, n) of them), to LAPACK dgesdd's accuracy: each is
 /// within about c·min(m, n)·ε·σ₁ of the exact one (absolute, not relative to
 /// itself; for tiny singular values that matter on their own, use
-/// ``singularValues(m:n:a:lda:into:backend:)``, one-sided Jacobi).
+/// ``singularValuesByJacobi(m:n:a:lda:into:)``). What
+/// ``singularValues(m:n:a:lda:into:backend:)`` runs on the Swift backend.
 ///
 /// Householder QR first when the matrix is at least 1.6 times as tall as wide
 /// (as dgesdd), then Golub–Kahan bidiagonalisation B = Uᵀ·A·V, then B's

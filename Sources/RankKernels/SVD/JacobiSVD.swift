@@ -1,40 +1,38 @@
-/// The singular values of an `m × n` Float32 matrix, computed in Float64, in
-/// descending order (min(m, n) of them).
+/// The singular values of an `m × n` Float32 matrix (row-major, leading
+/// dimension `lda`), computed in Float64, in descending order (min(m, n) of
+/// them), with **high relative accuracy**.
 ///
-/// Swift backend: the matrix (or its transpose, whichever is tall) is widened
-/// to Float64, reduced to a square triangular factor by Householder QR, and the
-/// factor's singular values are found by one-sided Jacobi (Hestenes), which
-/// has high relative accuracy: tiny singular values come out accurate to Float64
-/// level relative to themselves, not to σ₁, for column-scaled matrices — what
-/// rank decisions near a tolerance need. Cost O(mn² + sweeps·n³); meant for
-/// n up to a few hundred (use ``randomizedSVD(m:n:a:lda:rank:oversampling:powerIterations:seed:threads:)``
-/// beyond).
+/// The matrix (or its transpose, whichever is tall) is widened to Float64,
+/// reduced to a square triangular factor by Householder QR, and the factor's
+/// singular values are found by one-sided Jacobi (Hestenes): tiny singular
+/// values come out accurate to Float64 level relative to themselves, not to
+/// σ₁, for column-scaled matrices — what rank decisions near a tolerance
+/// need (rank method `exact`). Cost O(mn² + sweeps·n³), 2–7× slower than
+/// ``singularValues(m:n:a:lda:into:backend:)`` (bidiagonalisation and dqds,
+/// accurate to ε·σ₁); meant for n up to a few hundred. Single-threaded,
+/// Swift only (LAPACK's equivalent, dgejsv, is not wrapped).
 ///
 /// A matrix with any NaN or ±inf yields NaN singular values.
-public func singularValues(
-  m: Int, n: Int, a: UnsafePointer<Float>, lda: Int,
-  into values: UnsafeMutablePointer<Double>,
-  backend: (any LinearAlgebraBackend)? = nil
+public func singularValuesByJacobi(
+  m: Int, n: Int, a: UnsafePointer<Float>, lda: Int, into values: UnsafeMutablePointer<Double>
 ) {
-  let kernel: StaticString = "singularValues"
+  let kernel: StaticString = "singularValuesByJacobi"
   requireNonNegative(kernel, "m", m)
   requireNonNegative(kernel, "n", n)
   requireLeadingDimension(kernel, "lda", lda, columns: n, of: "A")
-  (backend ?? Backends.current).singularValues(m: m, n: n, a: a, lda: lda, into: values)
+  jacobiSingularValues(m: m, n: n, a: a, lda: lda, into: values)
 }
 
-/// Convenience: the singular values of a row-major `m × n` array.
-public func singularValues(
-  of matrix: [Float], rows m: Int, columns n: Int, backend: (any LinearAlgebraBackend)? = nil
-) -> [Double] {
+/// Convenience: ``singularValuesByJacobi(m:n:a:lda:into:)`` of a row-major `m × n` array.
+public func singularValuesByJacobi(of matrix: [Float], rows m: Int, columns n: Int) -> [Double] {
   if matrix.count != m * n {
-    invalidArgument("singularValues", "matrix.count (\(matrix.count)) must equal rows·columns = \(m)·\(n) = \(m * n)")
+    invalidArgument("singularValuesByJacobi", "matrix.count (\(matrix.count)) must equal rows·columns = \(m)·\(n) = \(m * n)")
   }
   var values = [Double](repeating: 0, count: min(m, n))
   matrix.withUnsafeBufferPointer { a in
     values.withUnsafeMutableBufferPointer { out in
       if let base = a.baseAddress, let target = out.baseAddress {
-        singularValues(m: m, n: n, a: base, lda: max(1, n), into: target, backend: backend)
+        singularValuesByJacobi(m: m, n: n, a: base, lda: max(1, n), into: target)
       }
     }
   }
@@ -70,7 +68,7 @@ internal func triangularFactor(columns a: UnsafeMutablePointer<Double>, rows p: 
   return r
 }
 
-internal func swiftSingularValues(
+internal func jacobiSingularValues(
   m: Int, n: Int, a: UnsafePointer<Float>, lda: Int, into values: UnsafeMutablePointer<Double>
 ) {
   let count = min(m, n)

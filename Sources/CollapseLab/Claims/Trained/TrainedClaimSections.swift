@@ -88,7 +88,7 @@ extension TrainedClaimsSetup {
     for (label, model) in models {
       let conditions = probes(model, variant: try! Variant(parsing: sanName), count: probeCount) { probe -> [Double] in
         (0..<heads).map { h in
-          let sigma = singularValues(of: Array(probe.probabilities[(h * n * n)..<((h + 1) * n * n)]), rows: n, columns: n)
+          let sigma = singularValuesByJacobi(of: Array(probe.probabilities[(h * n * n)..<((h + 1) * n * n)]), rows: n, columns: n)
           return sigma.last! > 0 ? log10(sigma.first! / sigma.last!) : .infinity
         }
       }
