@@ -20,6 +20,15 @@ int rankkernels_cpu_has_avx2_fma(void) {
 #endif
 }
 
+int rankkernels_cpu_has_avx512f(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+#else
+  return 0;
+#endif
+}
+
 int rankkernels_built_with_avx2_fma(void) {
 #if defined(RANKKERNELS_REQUIRE_AVX2_FMA)
   return 1;

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import RankKernels
 
@@ -77,6 +78,11 @@ struct KernelCompare: ParsableCommand {
       return
     }
     let backends = availableBackends()
+    let machine = machineDescription()
+    printError("kernel-compare: " + machine.map { "\($0.key) \($0.value)" }.sorted().joined(separator: "; "))
+    if json, let line = try? JSONSerialization.data(withJSONObject: ["machine": machine], options: [.sortedKeys]) {
+      print(String(decoding: line, as: UTF8.self))
+    }
     if !skipProbes {
     let peak = measurePeakGFLOPS(threads: threads)
     let microKernel = measureMicroKernelGFLOPS()
@@ -124,6 +130,25 @@ struct KernelCompare: ParsableCommand {
     if !json { print(formatTable(rows)) }
     printEngineWork(rows: rows, rounds: rounds, json: json)
   }
+}
+
+/// What a figure depends on besides the code: the CPU and its vector ISA, the
+/// ISA the kernels were built for, OpenBLAS's version and run-time core, the
+/// compiler. Printed first (stderr) and, with --json, as the first line.
+func machineDescription() -> [String: String] {
+  #if compiler(>=6.3)
+  let compiler = "Swift 6.3 or later"
+  #else
+  let compiler = "Swift before 6.3"
+  #endif
+  return [
+    "cpu": CPUFeatures.cpuModel ?? "unknown",
+    "isa": CPUFeatures.cpuHasAVX512F ? "AVX-512F, AVX2+FMA" : CPUFeatures.cpuHasAVX2FMA ? "AVX2+FMA (no AVX-512F)" : "no AVX2+FMA",
+    "kernels_built_for": CPUFeatures.builtWithAVX2FMA ? "AVX2+FMA" : "baseline",
+    "openblas": (Backends.openBLAS as? OpenBLASBackend)?.configuration ?? Backends.openBLASUnavailableReason.map { "unavailable (\($0))" } ?? "unavailable",
+    "compiler": compiler,
+    "logical_cpus": String(ProcessInfo.processInfo.activeProcessorCount),
+  ]
 }
 
 func availableBackends() -> [any LinearAlgebraBackend] {

@@ -14,7 +14,8 @@ from pathlib import Path
 
 
 def load(path):
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.startswith("{")]
+    # The first line of newer files is {"machine": {...}} (CPU, ISA, OpenBLAS): not a measurement.
+    return [row for row in (json.loads(line) for line in Path(path).read_text().splitlines() if line.startswith("{")) if "machine" not in row]
 
 
 def rate(row):

@@ -13,7 +13,8 @@ UNITS = {"gflops": "GFLOP/s", "gbps": "GB/s", "gnumbers_per_second": "G numbers/
 
 
 def load(path):
-    rows = [json.loads(l) for l in Path(path).read_text().splitlines() if l.startswith("{")]
+    # The first line of newer files is {"machine": {...}} (CPU, ISA, OpenBLAS): not a measurement.
+    rows = [r for r in (json.loads(l) for l in Path(path).read_text().splitlines() if l.startswith("{")) if "machine" not in r]
     table = {}
     for r in rows:
         key = next(k for k in UNITS if k in r)

@@ -28,6 +28,7 @@ private let cblasLeft: Int32 = 141
 private let cblasLower: Int32 = 122
 private let cblasNonUnit: Int32 = 131
 private typealias SetThreads = @convention(c) (Int32) -> Void
+private typealias GetConfig = @convention(c) () -> UnsafePointer<CChar>?
 private typealias LapackeSgeqrf = @convention(c) (
   Int32, Int32, Int32, UnsafeMutablePointer<Float>?, Int32, UnsafeMutablePointer<Float>?
 ) -> Int32
@@ -52,6 +53,10 @@ public struct OpenBLASBackend: LinearAlgebraBackend {
   private let sgemmFunction: CblasSgemm
   private let strmmFunction: CblasStrmm
   private let setThreads: SetThreads?
+  /// `openblas_get_config()`: version, build options and the core kernel
+  /// chosen at run time ("OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen
+  /// MAX_THREADS=64"), for benchmark headers; nil if the library lacks it.
+  public let configuration: String?
   private let sgeqrf: LapackeSgeqrf
   private let sorgqr: LapackeSorgqr
   private let dgesdd: LapackeDgesdd
@@ -109,6 +114,7 @@ public struct OpenBLASBackend: LinearAlgebraBackend {
         sgemmFunction: try symbol(blas, "cblas_sgemm", as: CblasSgemm.self),
         strmmFunction: try symbol(blas, "cblas_strmm", as: CblasStrmm.self),
         setThreads: try? symbol(blas, "openblas_set_num_threads", as: SetThreads.self),
+        configuration: (try? symbol(blas, "openblas_get_config", as: GetConfig.self))?().map { String(cString: $0) },
         sgeqrf: try symbol(lapacke, "LAPACKE_sgeqrf", as: LapackeSgeqrf.self),
         sorgqr: try symbol(lapacke, "LAPACKE_sorgqr", as: LapackeSorgqr.self),
         dgesdd: try symbol(lapacke, "LAPACKE_dgesdd", as: LapackeDgesdd.self))

@@ -5,6 +5,10 @@
 /// FMA; always 1 on non-x86 hosts, where the kernels need neither.
 int rankkernels_cpu_has_avx2_fma(void);
 
+/// 1 when the CPU supports AVX-512F (reported by kernel-compare; no kernel
+/// uses it yet).
+int rankkernels_cpu_has_avx512f(void);
+
 /// 1 when the kernel module of this build was compiled with AVX2 and FMA.
 int rankkernels_built_with_avx2_fma(void);
 
