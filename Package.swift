@@ -84,6 +84,14 @@ let package = Package(
       path: "Tools/kernel-compare"
     ),
 
+    // MARK: Examples
+    /// The README's library snippets, compiled and run by CI (Examples/main.swift).
+    .executableTarget(
+      name: "rankkernels-examples",
+      dependencies: ["RankKernels"],
+      path: "Examples"
+    ),
+
     // MARK: Tests
     .testTarget(
       name: "RankKernelsTests",
