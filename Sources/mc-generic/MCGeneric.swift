@@ -184,3 +184,11 @@ func resolveShard(_ option: String?) throws -> Shard {
   guard let text else { return .whole }
   do { return try Shard(parsing: text) } catch { throw RunError(error.description) }
 }
+
+/// `--engine`: the engines that run random models (`measure` is its own subcommand).
+enum RandomModelEngine: String, CaseIterable, ExpressibleByArgument {
+  case sketch, dense
+  var kind: EngineKind { self == .sketch ? .sketch : .dense }
+}
+
+extension RankMethod: ExpressibleByArgument {}

@@ -22,7 +22,7 @@ extension MCGeneric {
     @Option(help: "Continue the interrupted measurement saved in this directory (same files and options).")
     var resume: String?
     @Option(name: .customLong("rank-method"), help: "gram (default), exact or randomized, as for a run.")
-    var rankMethod = "gram"
+    var rankMethod: RankMethod = .gram
     @Option(name: .customLong("rank-tolerance"), help: "Rank counts σ > factor·σ₁·max(n,d)·ε_f32; this is the factor.")
     var rankTolerance: Double = 1
     @Option(help: "Threads, parallel over sequences.") var threads = Threading.defaultThreadCount
@@ -40,9 +40,6 @@ extension MCGeneric {
         throw ValidationError("--output and --resume name different directories; --resume DIR writes to DIR")
       }
       if threads < 1 { throw ValidationError("--threads must be positive, got \(threads)") }
-      if RankMethod(rawValue: rankMethod) == nil {
-        throw ValidationError("--rank-method must be gram, exact or randomized, got '\(rankMethod)'")
-      }
       if !(rankTolerance > 0) { throw ValidationError("--rank-tolerance must be positive, got \(rankTolerance)") }
       if checkpointSeconds <= 0 { throw ValidationError("--checkpoint-seconds must be positive, got \(checkpointSeconds)") }
     }
@@ -55,10 +52,10 @@ extension MCGeneric {
       }
       let source = try wrapped { try dataset.source() }
       var configuration = dataset.configuration(source: source)
-      configuration.rankMethod = RankMethod(rawValue: rankMethod)!
+      configuration.rankMethod = rankMethod
       configuration.rankToleranceFactor = rankTolerance
       try wrapped { try configuration.validate() }
-      let identity = RunIdentity(configuration: configuration, seed: 0, samples: dataset.sequenceCount, engine: "measure")
+      let identity = RunIdentity(configuration: configuration, seed: 0, samples: dataset.sequenceCount, engine: .measure)
       let shard = try resolveShard(shard)
       var previous: RunState? = nil
       let directory: URL

@@ -12,9 +12,9 @@ extension MCGeneric {
     var samples: Int?
     @Option(help: "Seed of the counter-based RNG.") var seed: UInt64 = 0
     @Option(help: "Engine: sketch (exact in distribution for Gaussian weights, never forms them) or dense (materialises every weight matrix; needed for uniform weights). Default: whichever the cost model estimates faster for the configuration (sketch up to about n = 500 at d = 768); the run prints which and why.")
-    var engine: String?
+    var engine: RandomModelEngine?
     @Option(name: .customLong("rank-method"), help: "gram (eigenvalues of the Float64 Gram matrix; the default, fastest), exact (Float64 QR + Jacobi singular values, relative accuracy for tiny values) or randomized (fixed-precision randomized rank estimate, for long sequences).")
-    var rankMethod = "gram"
+    var rankMethod: RankMethod = .gram
     @Option(help: "Threads, parallel over samples (kernels run single-threaded inside a sample).")
     var threads = Threading.defaultThreadCount
     @Option(help: "Linear-algebra backend: swift or openblas.") var backend = "swift"
@@ -34,14 +34,8 @@ extension MCGeneric {
     func validate() throws {
       if let samples, samples < 1 { throw ValidationError("--samples must be positive, got \(samples)") }
       if threads < 1 { throw ValidationError("--threads must be positive, got \(threads)") }
-      if let engine, engine != "dense" && engine != "sketch" {
-        throw ValidationError("--engine must be sketch or dense, got '\(engine)'")
-      }
-      if engine == "sketch" && model.model != nil {
+      if engine == .sketch && model.model != nil {
         throw ValidationError("--engine sketch cannot run a trained checkpoint (its shortcut needs fresh Gaussian weights); --model runs on the dense engine")
-      }
-      if RankMethod(rawValue: rankMethod) == nil {
-        throw ValidationError("--rank-method must be gram, exact or randomized, got '\(rankMethod)'")
       }
       if output != nil && resume != nil && output != resume {
         throw ValidationError("--output and --resume name different directories; --resume DIR writes to DIR")
@@ -74,23 +68,23 @@ extension MCGeneric {
         configuration = try model.makeConfiguration()
         sampleCount = samples ?? 1000
       }
-      configuration.rankMethod = RankMethod(rawValue: rankMethod)!
+      configuration.rankMethod = rankMethod
       // Trained checkpoints run dense; otherwise --engine, or the cost
       // model's choice (which depends on the rank method) with its reason.
-      let engineName: String
+      let engineKind: EngineKind
       if checkpointEngine != nil {
-        engineName = "dense"
+        engineKind = .dense
       } else if let engine {
-        if engine == "sketch", let why = sketchInexactReason(configuration) {
+        if engine == .sketch, let why = sketchInexactReason(configuration) {
           throw RunError("--engine sketch is not exact here: \(why); use --engine dense")
         }
-        engineName = engine
+        engineKind = engine.kind
       } else {
         let choice = defaultEngine(for: configuration)
-        engineName = choice.name
+        engineKind = choice.kind
         notes.append("mc-generic: " + choice.reason)
       }
-      let forwardEngine = checkpointEngine ?? (engineName == "sketch" ? SketchEngine() : DenseEngine())
+      let forwardEngine = checkpointEngine ?? engineKind.makeRandomModelEngine()!
       if configuration.sequenceLength >= configuration.modelDimension,
         configuration.variants.contains(where: \.postLayerNorm), !allowRankCap
       {
@@ -104,7 +98,7 @@ extension MCGeneric {
       }
       let shard = try resolveShard(shard)
       let identity = RunIdentity(
-        configuration: configuration, seed: seed, samples: sampleCount, engine: engineName, blockSize: 16,
+        configuration: configuration, seed: seed, samples: sampleCount, engine: engineKind, blockSize: 16,
         codeVersion: collapseLabVersion)
       var previous: RunState? = nil
       let directory: URL

@@ -148,7 +148,7 @@ struct CheckpointEngineTests {
 
   @Test func perturbedRunsAreIdenticalWhateverThreadsAndShards() throws {
     let (c0, engine) = try setUp(perturbation: 0.1)
-    let identity = RunIdentity(configuration: c0, seed: 2, samples: 40, engine: "dense", blockSize: 16)
+    let identity = RunIdentity(configuration: c0, seed: 2, samples: 40, engine: .dense, blockSize: 16)
     var options = ExecutionOptions()
     options.threads = 1
     let whole = try MonteCarloRun(identity: identity, engine: engine).run(options: options).state

@@ -1,4 +1,5 @@
 @testable import CollapseLab
+import Foundation
 import Testing
 
 @Suite("Default engine from the cost model")
@@ -34,11 +35,24 @@ struct EngineChoiceTests {
   /// plus 2·n·d·d_ff per MLP layer; it draws each layer's weights once.
   @Test func denseWorkMatchesClosedForm() {
     let c = configuration(n: 128)
-    let work = SampleWork(engine: "dense", configuration: c)
+    let work = SampleWork(engine: .dense, configuration: c)
     let (n, d, f, layers) = (128.0, 768.0, 3072.0, 12.0)
     let variants = Double(c.variants.count), mlpVariants = Double(c.variants.filter(\.mlp).count)
     #expect(work.float32MultiplyAdds == layers * (variants * (4 * n * d * d + 2 * n * n * d) + mlpVariants * 2 * n * d * f))
     #expect(work.randomNumbers == n * d + layers * (4 * d * d + 2 * d * f))
     #expect(work.float64FLOPs > 0 && work.limitSeconds(sgemmFLOPRate: 1e11) > 0)
+  }
+}
+
+@Suite("Engine kinds keep their recorded names")
+struct EngineKindTests {
+  /// state.json and summary.json record the raw values; files written before
+  /// the enum (plain strings) must still resume and merge.
+  @Test(arguments: EngineKind.allCases)
+  func rawValuesAreTheRecordedNames(kind: EngineKind) throws {
+    let encoded = try JSONEncoder().encode([kind])
+    #expect(String(decoding: encoded, as: UTF8.self) == "[\"\(kind.rawValue)\"]")
+    #expect(try JSONDecoder().decode([EngineKind].self, from: Data("[\"\(kind.rawValue)\"]".utf8)) == [kind])
+    #expect((kind.makeRandomModelEngine()?.kind ?? .measure) == kind)
   }
 }

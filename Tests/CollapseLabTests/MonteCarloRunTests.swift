@@ -23,7 +23,7 @@ func temporaryDirectory(_ name: String) -> URL {
 
 @Suite("Monte Carlo runs are reproducible")
 struct MonteCarloRunTests {
-  let identity = RunIdentity(configuration: smallConfiguration(), seed: 11, samples: 40, engine: "dense", blockSize: 16)
+  let identity = RunIdentity(configuration: smallConfiguration(), seed: 11, samples: 40, engine: .dense, blockSize: 16)
 
   private func uninterrupted(threads: Int = 2) throws -> RunState {
     var options = ExecutionOptions()
@@ -41,14 +41,14 @@ struct MonteCarloRunTests {
   /// engines); weights of 1e-30 underflow the attention output to an all-zero
   /// (collapsed) state that LayerNorm with eps 0 turns into NaN. Both are
   /// counted per (variant, layer), never as full rank, and warned about.
-  @Test(arguments: [("dense", Float(1e30), Float(1e-12)), ("sketch", 1e30, 1e-12), ("dense", 1e-30, 0)])
-  func nonFiniteActivationsAreCountedNotHidden(engine: String, sigma: Float, eps: Float) throws {
+  @Test(arguments: [(EngineKind.dense, Float(1e30), Float(1e-12)), (.sketch, 1e30, 1e-12), (.dense, 1e-30, 0)])
+  func nonFiniteActivationsAreCountedNotHidden(engine: EngineKind, sigma: Float, eps: Float) throws {
     var c = smallConfiguration(layers: 2)
     c.weightScale = sigma
     c.layerNormEpsilon = eps
     c.variants = [try Variant(parsing: "attn+ln"), try Variant(parsing: "attn+res+ln+mlp")]
     let identity = RunIdentity(configuration: c, seed: 3, samples: 16, engine: engine, blockSize: 16)
-    let forward: any ForwardEngine = engine == "dense" ? DenseEngine() : SketchEngine()
+    let forward = engine.makeRandomModelEngine()!
     let summary = Summary(state: try MonteCarloRun(identity: identity, engine: forward).run().state)
     #expect(summary.nonFiniteCount(variant: 0, layer: 0) == 0)
     #expect(summary.nonFiniteCount(variant: 0, layer: 1) == 16)
@@ -83,7 +83,7 @@ struct MonteCarloRunTests {
   @Test func hugeSampleCountsKeepBoundedState() throws {
     var c = smallConfiguration(layers: 1)
     c.variants = [Variant()]
-    let identity = RunIdentity(configuration: c, seed: 5, samples: 1_000_000_000_000_000, engine: "dense", blockSize: 16)
+    let identity = RunIdentity(configuration: c, seed: 5, samples: 1_000_000_000_000_000, engine: .dense, blockSize: 16)
     let shard = Shard(index: 999_999, count: 1_000_000)
     let run = MonteCarloRun(identity: identity, shard: shard, engine: DenseEngine())
     func stopAfter(_ batches: Int) -> @Sendable () -> Bool {
@@ -185,7 +185,7 @@ struct MonteCarloRunTests {
     let directory = temporaryDirectory("corrupt")
     var options = ExecutionOptions()
     options.outputDirectory = directory
-    _ = try MonteCarloRun(identity: RunIdentity(configuration: smallConfiguration(layers: 1), seed: 1, samples: 4, engine: "dense"), engine: DenseEngine()).run(options: options)
+    _ = try MonteCarloRun(identity: RunIdentity(configuration: smallConfiguration(layers: 1), seed: 1, samples: 4, engine: .dense), engine: DenseEngine()).run(options: options)
     let url = directory.appendingPathComponent(RunState.fileName)
     var bytes = try Data(contentsOf: url)
     bytes[bytes.count - 20] ^= 0x01
@@ -201,7 +201,7 @@ struct MonteCarloRunTests {
     c.modelDimension = 64
     c.feedForwardDimension = 128
     c.sequenceLength = 16
-    let state = try MonteCarloRun(identity: RunIdentity(configuration: c, seed: 3, samples: 6, engine: "dense"), engine: DenseEngine())
+    let state = try MonteCarloRun(identity: RunIdentity(configuration: c, seed: 3, samples: 6, engine: .dense), engine: DenseEngine())
       .run().state
     let summary = Summary(state: state)
     for (v, variant) in c.variants.enumerated() {
@@ -240,8 +240,8 @@ struct RandomizedRankMethodTests {
     exact.sequenceLength = 12
     var randomized = exact
     randomized.rankMethod = .randomized
-    let a = try MonteCarloRun(identity: RunIdentity(configuration: exact, seed: 4, samples: 5, engine: "dense"), engine: DenseEngine()).run().state
-    let b = try MonteCarloRun(identity: RunIdentity(configuration: randomized, seed: 4, samples: 5, engine: "dense"), engine: DenseEngine()).run().state
+    let a = try MonteCarloRun(identity: RunIdentity(configuration: exact, seed: 4, samples: 5, engine: .dense), engine: DenseEngine()).run().state
+    let b = try MonteCarloRun(identity: RunIdentity(configuration: randomized, seed: 4, samples: 5, engine: .dense), engine: DenseEngine()).run().state
     let identity = a.identity
     for v in exact.variants.indices {
       for layer in 0...exact.layers {

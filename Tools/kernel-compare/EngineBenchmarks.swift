@@ -45,9 +45,9 @@ func printEngineWork(rows: [Measurement], rounds: Int, json: Bool) {
     print("engine  n     GFLOP f32  GFLOP f64  normals  limit      measured   fraction  model      chosen")
   }
   for row in engineRows {
-    guard let length = Int(row.shape.split(separator: "n").last ?? "") else { continue }
+    guard let length = Int(row.shape.split(separator: "n").last ?? ""), let kind = EngineKind(rawValue: row.backend) else { continue }
     let configuration = engineConfiguration(sequenceLength: length)
-    let work = SampleWork(engine: row.backend, configuration: configuration)
+    let work = SampleWork(engine: kind, configuration: configuration)
     let limit = work.limitSeconds(sgemmFLOPRate: sgemmRate)
     let chosen = defaultEngine(for: configuration).name == row.backend
     if json {

@@ -34,14 +34,14 @@ public struct ArchitectureSurgeryExperiment: Sendable {
 
   /// `result[v][l]` over samples, per metric asked for.
   struct Measurements {
-    var engine: String
+    var engine: EngineKind
     var values: [Metric: [[[Double]]]]
   }
 
   func measure(_ architecture: Architecture, metrics: [Metric]) -> Measurements {
     let c = configuration(architecture)
-    let engineName = defaultEngine(for: c).name
-    let engine: any ForwardEngine = engineName == "sketch" ? SketchEngine() : DenseEngine()
+    let engineKind = defaultEngine(for: c).kind
+    let engine: any ForwardEngine = engineKind == .sketch ? SketchEngine() : DenseEngine()
     let seed = seed
     let results = mapSamples(samples) { s in engine.run(sample: UInt64(s), configuration: c, seed: seed) }
     var values: [Metric: [[[Double]]]] = [:]
@@ -49,7 +49,7 @@ public struct ArchitectureSurgeryExperiment: Sendable {
       let index = Metric.allCases.firstIndex(of: metric)!
       values[metric] = c.variants.indices.map { v in (0...c.layers).map { l in results.map { $0[v][l].values[index] } } }
     }
-    return Measurements(engine: engineName, values: values)
+    return Measurements(engine: engineKind, values: values)
   }
 
   public func run(progress: (String) -> Void = { _ in }) -> ClaimSection {

@@ -15,7 +15,7 @@ import RankKernels
 public struct CheckpointEngine: ForwardEngine {
   public let checkpoint: BertCheckpoint
   public let input: TokenInput
-  public var name: String { "dense" }
+  public var kind: EngineKind { .dense }
 
   public init(checkpoint: BertCheckpoint, input: TokenInput) {
     self.checkpoint = checkpoint

@@ -8,7 +8,7 @@ import RankKernels
 /// Kernels run single-threaded: parallelism is over samples.
 public struct DenseEngine: ForwardEngine {
   public init() {}
-  public var name: String { "dense" }
+  public var kind: EngineKind { .dense }
 
   public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
     let needsMLP = c.variants.contains { $0.mlp }

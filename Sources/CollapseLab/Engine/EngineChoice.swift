@@ -61,12 +61,12 @@ public struct KernelRates: Sendable {
 
 extension SampleWork {
   /// The work of one sample of `engine` ("dense" or "sketch").
-  public init(engine: String, configuration c: ModelConfiguration) {
+  public init(engine: EngineKind, configuration c: ModelConfiguration) {
     let n = Double(c.sequenceLength), d = Double(c.modelDimension), dff = Double(c.feedForwardDimension)
     let heads = Double(c.heads), layers = Double(c.layers), kv = Double(c.keyValueWidth)
     // SwiGLU multiplies the MLP input by two matrices.
     let mlpInputProducts = c.activation == .swiglu ? 2.0 : 1.0
-    let sketch = engine == "sketch" && c.sequenceLength <= c.modelDimension
+    let sketch = engine == .sketch && c.sequenceLength <= c.modelDimension
     let needsMLP = c.variants.contains(where: \.mlp)
     func gram(_ rows: Double, _ columns: Double) -> Double { rows * rows * columns / 2 }
     let reduction = 2 * n * n * n / 3, cholesky = n * n * n / 6
@@ -80,7 +80,7 @@ extension SampleWork {
     if !sketch {
       // Dense weights, once per layer; the sketch at n > d draws them per variant.
       let weights = layers * (2 * d * d + 2 * d * kv + (needsMLP ? (1 + mlpInputProducts) * d * dff : 0))
-      randomNumbers += engine == "sketch" ? Double(c.variants.count) * weights : weights
+      randomNumbers += engine == .sketch ? Double(c.variants.count) * weights : weights
     }
     for variant in c.variants {
       var f32 = 0.0, grams = 0.0, factors = 0.0, normals = 0.0
@@ -143,19 +143,26 @@ public func sketchInexactReason(_ c: ModelConfiguration) -> String? {
 /// why. The sketch needs Gaussian weights; trained checkpoints always run
 /// dense. The choice depends on the configuration only, never on a timing,
 /// so a resumed or sharded run makes the same one.
-public func defaultEngine(for c: ModelConfiguration) -> (name: String, reason: String) {
-  if let why = sketchInexactReason(c) { return ("dense", "engine dense: \(why)") }
-  let dense = SampleWork(engine: "dense", configuration: c).estimatedSeconds()
-  let sketch = SampleWork(engine: "sketch", configuration: c).estimatedSeconds()
-  let name = sketch <= dense ? "sketch" : "dense"
+public func defaultEngine(for c: ModelConfiguration) -> EngineChoice {
+  if let why = sketchInexactReason(c) { return EngineChoice(kind: .dense, reason: "engine dense: \(why)") }
+  let dense = SampleWork(engine: .dense, configuration: c).estimatedSeconds()
+  let sketch = SampleWork(engine: .sketch, configuration: c).estimatedSeconds()
+  let kind: EngineKind = sketch <= dense ? .sketch : .dense
   let ratio = max(dense, sketch) / min(dense, sketch)
-  let why = name == "sketch"
+  let why = kind == .sketch
     ? "its products grow like n² and need no weight matrices"
     : "at n = \(c.sequenceLength) against d = \(c.modelDimension) its n × n factors and Gram matrices cost more than the weights they replace"
-  return (
-    name,
-    "engine \(name): estimated \(formatSeconds(min(dense, sketch))) per sample per thread, \(String(format: "%.2f", ratio))× faster than \(name == "sketch" ? "dense" : "sketch") (\(formatSeconds(max(dense, sketch)))): \(why); --engine forces one"
+  return EngineChoice(
+    kind: kind,
+    reason: "engine \(kind): estimated \(formatSeconds(min(dense, sketch))) per sample per thread, \(String(format: "%.2f", ratio))× faster than \(kind == .sketch ? "dense" : "sketch") (\(formatSeconds(max(dense, sketch)))): \(why); --engine forces one"
   )
+}
+
+/// The default engine for a configuration and the one line that says why.
+public struct EngineChoice: Sendable {
+  public var kind: EngineKind
+  public var reason: String
+  public var name: String { kind.rawValue }
 }
 
 private func formatSeconds(_ seconds: Double) -> String {

@@ -8,7 +8,7 @@ import RankKernels
 /// no state may carry over between samples, so results do not depend on the
 /// thread count, the order of samples or the sharding.
 public protocol ForwardEngine: Sendable {
-  var name: String { get }
+  var kind: EngineKind { get }
   /// `result[v][l]` for variant v of `configuration.variants` and layer l in 0...layers.
   func run(sample: UInt64, configuration: ModelConfiguration, seed: UInt64) -> [[MetricValues]]
   /// `run` for engines whose samples can fail (reading saved states): what
@@ -17,6 +17,9 @@ public protocol ForwardEngine: Sendable {
 }
 
 extension ForwardEngine {
+  /// The kind's name (`dense`, `sketch`, `measure`).
+  public var name: String { kind.rawValue }
+
   public func checkedRun(sample: UInt64, configuration: ModelConfiguration, seed: UInt64) throws -> [[MetricValues]] {
     run(sample: sample, configuration: configuration, seed: seed)
   }

@@ -9,7 +9,7 @@
 /// intact.
 public struct HiddenStateEngine: ForwardEngine {
   public let dataset: HiddenStateDataset
-  public var name: String { "measure" }
+  public var kind: EngineKind { .measure }
 
   public init(dataset: HiddenStateDataset) { self.dataset = dataset }
 

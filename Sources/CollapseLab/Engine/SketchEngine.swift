@@ -27,7 +27,7 @@ public struct SketchEngine: ForwardEngine {
   public init() { varianceScaleForTesting = 1 }
   init(varianceScaleForTesting: Float) { self.varianceScaleForTesting = varianceScaleForTesting }
 
-  public var name: String { "sketch" }
+  public var kind: EngineKind { .sketch }
 
   public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
     precondition(c.weightDistribution == .gaussian, "the sketch engine needs Gaussian weights")

@@ -15,7 +15,7 @@ import RankKernels
 public struct TrainedTransformerEngine: ForwardEngine {
   public let checkpoint: TrainedTransformer
   public let input: DecoderTokenInput
-  public var name: String { "dense" }
+  public var kind: EngineKind { .dense }
 
   public init(checkpoint: TrainedTransformer, input: DecoderTokenInput) {
     self.checkpoint = checkpoint

@@ -35,14 +35,14 @@ public struct RunIdentity: Codable, Hashable, Sendable {
   public var configuration: ModelConfiguration
   public var seed: UInt64
   public var samples: Int
-  public var engine: String
+  public var engine: EngineKind
   public var blockSize: Int
   public var codeVersion: String
 
   /// `blockSize` fixes the reduction order (16 samples: a checkpoint and an
   /// interruption wait for at most one block).
   public init(
-    configuration: ModelConfiguration, seed: UInt64, samples: Int, engine: String, blockSize: Int = 16,
+    configuration: ModelConfiguration, seed: UInt64, samples: Int, engine: EngineKind, blockSize: Int = 16,
     codeVersion: String = collapseLabVersion
   ) {
     self.configuration = configuration

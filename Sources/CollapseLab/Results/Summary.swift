@@ -105,7 +105,7 @@ public struct Summary: Sendable {
     return [
       "schema": "mc-generic/summary/v2",
       "config": [
-        "model": configJSON, "seed": identity.seed, "samples": identity.samples, "engine": identity.engine,
+        "model": configJSON, "seed": identity.seed, "samples": identity.samples, "engine": identity.engine.rawValue,
         "block_size": identity.blockSize, "shard": state.shard.description, "code_version": identity.codeVersion,
         "rank_tolerance": "factor * sigma_1 * max(n, d) * eps_f32, factor = \(c.rankToleranceFactor)",
         "quantiles": "from fixed histograms: 20 bins per decade (log metrics), 0.1 (log10_sigma_ratio), range/200 (attention_entropy, attention_spectral_gap, attention_sink_mass)",

@@ -7,7 +7,7 @@ import Testing
 /// path must reproduce bit for bit.
 private struct InMemoryStates: ForwardEngine {
   let synthetic: SyntheticStates
-  var name: String { "measure" }
+  var kind: EngineKind { .measure }
   func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
     let s = Int(sample), n = synthetic.tokens, d = synthetic.width
     return [(0..<synthetic.states).map { l in
@@ -46,7 +46,7 @@ struct HiddenStateEngineTests {
       var c = dataset.configuration(source: try dataset.source())
       c.rankMethod = rankMethod
       try c.validate()
-      let identity = RunIdentity(configuration: c, seed: 0, samples: dataset.sequenceCount, engine: "measure", blockSize: 4)
+      let identity = RunIdentity(configuration: c, seed: 0, samples: dataset.sequenceCount, engine: .measure, blockSize: 4)
       let reference = try summaryVariants(MonteCarloRun(identity: identity, engine: InMemoryStates(synthetic: synthetic)).run().state)
       for threads in [1, 2, 3] {
         for batch in [1, 2, 5] {
@@ -61,7 +61,7 @@ struct HiddenStateEngineTests {
       #expect(split.sequenceCount == 11)
       var splitConfiguration = split.configuration(source: try split.source())
       splitConfiguration.rankMethod = rankMethod
-      let splitIdentity = RunIdentity(configuration: splitConfiguration, seed: 0, samples: 11, engine: "measure", blockSize: 4)
+      let splitIdentity = RunIdentity(configuration: splitConfiguration, seed: 0, samples: 11, engine: .measure, blockSize: 4)
       #expect(try summaryVariants(MonteCarloRun(identity: splitIdentity, engine: HiddenStateEngine(dataset: split)).run().state) == reference)
     }
   }
@@ -76,7 +76,7 @@ struct HiddenStateEngineTests {
     try Data(HiddenStateWriters.zip(members)).write(to: path)
     let dataset = try HiddenStateDataset(paths: [path.path])
     let c = dataset.configuration(source: try dataset.source())
-    let state = try MonteCarloRun(identity: RunIdentity(configuration: c, seed: 0, samples: 11, engine: "measure"), engine: HiddenStateEngine(dataset: dataset)).run().state
+    let state = try MonteCarloRun(identity: RunIdentity(configuration: c, seed: 0, samples: 11, engine: .measure), engine: HiddenStateEngine(dataset: dataset)).run().state
     let summary = Summary(state: state)
     #expect(summary.fullRankFraction(variant: 0, layer: 0, affine: false) == (11, 11))  // Gaussian rows, fewer than d
     #expect(summary.fullRankFraction(variant: 0, layer: 2, affine: true) == (0, 11))  // identical rows
@@ -96,7 +96,7 @@ struct HiddenStateEngineTests {
     let c = dataset.configuration(source: try dataset.source())
     truncate(path, 200)  // after opening: reads past byte 200 now fail
     #expect {
-      _ = try MonteCarloRun(identity: RunIdentity(configuration: c, seed: 0, samples: 11, engine: "measure"), engine: HiddenStateEngine(dataset: dataset)).run()
+      _ = try MonteCarloRun(identity: RunIdentity(configuration: c, seed: 0, samples: 11, engine: .measure), engine: HiddenStateEngine(dataset: dataset)).run()
     } throws: { error in
       "\(error)".contains("truncated") && "\(error)".contains(path)
     }
