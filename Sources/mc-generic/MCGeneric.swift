@@ -61,6 +61,30 @@ func lockResultDirectory(_ url: URL, fresh: Bool) throws -> RunDirectoryLock {
   return lock
 }
 
+/// Runs `run` into `directory` (checkpoints, summary, samples.csv), with
+/// progress on stderr counted in `unit` and Ctrl-C/SIGTERM stopping after
+/// the blocks in flight; then writes plot.svg and prints the non-finite
+/// warning, if any, after `label`. Shared by `run` and `measure`.
+func execute(
+  _ run: MonteCarloRun, resuming previous: RunState?, in directory: URL, threads: Int, perSample: Bool,
+  checkpointSeconds: Double, quiet: Bool, unit: String, label: String
+) throws -> (RunOutcome, Summary) {
+  var options = ExecutionOptions()
+  options.threads = threads
+  options.outputDirectory = directory
+  options.perSample = perSample
+  options.checkpointInterval = checkpointSeconds
+  let reporter = ProgressReporter(enabled: !quiet, unit: unit)
+  options.progress = { done, total, seconds in reporter.update(done: done, total: total, seconds: seconds) }
+  installStopHandlers()
+  let outcome = try wrapped { try run.run(resuming: previous, options: options, shouldStop: { stopRequested.load(ordering: .relaxed) }) }
+  reporter.finish()
+  let summary = Summary(state: outcome.state)
+  try writeLayerPlot(summary, to: directory)
+  if let warning = summary.nonFiniteWarning() { printError("\(label): " + warning) }
+  return (outcome, summary)
+}
+
 /// A new directory mc-generic-runs/<UTC time>-seed<S>[-shardKofN][-2…] under
 /// the working directory: created atomically (mkdir), never an existing one.
 func createRunDirectory(seed: UInt64, shard: Shard) throws -> URL {

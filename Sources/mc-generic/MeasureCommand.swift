@@ -71,20 +71,9 @@ extension MCGeneric {
       }
       defer { withExtendedLifetime(lock) {} }  // held on every path until the last file is written
       printError("mc-generic measure: results in \(directory.path)")
-      var options = ExecutionOptions()
-      options.threads = threads
-      options.outputDirectory = directory
-      options.perSample = perSample
-      options.checkpointInterval = checkpointSeconds
-      let reporter = ProgressReporter(enabled: !quiet, unit: "sequences")
-      options.progress = { done, total, seconds in reporter.update(done: done, total: total, seconds: seconds) }
-      installStopHandlers()
-      let run = MonteCarloRun(identity: identity, shard: shard, engine: HiddenStateEngine(dataset: dataset))
-      let outcome = try wrapped { try run.run(resuming: previous, options: options, shouldStop: { stopRequested.load(ordering: .relaxed) }) }
-      reporter.finish()
-      let summary = Summary(state: outcome.state)
-      try writeLayerPlot(summary, to: directory)
-      if let warning = summary.nonFiniteWarning() { printError("mc-generic measure: " + warning) }
+      let (outcome, summary) = try execute(
+        MonteCarloRun(identity: identity, shard: shard, engine: HiddenStateEngine(dataset: dataset)), resuming: previous, in: directory,
+        threads: threads, perSample: perSample, checkpointSeconds: checkpointSeconds, quiet: quiet, unit: "sequences", label: "mc-generic measure")
       switch outcome {
       case .completed:
         print(summary.table())

@@ -120,20 +120,9 @@ extension MCGeneric {
       // The first line on stderr, even with --quiet: where the results are.
       printError("mc-generic: results in \(directory.path)")
       notes.forEach(printError)
-      var options = ExecutionOptions()
-      options.threads = threads
-      options.outputDirectory = directory
-      options.perSample = perSample
-      options.checkpointInterval = checkpointSeconds
-      let reporter = ProgressReporter(enabled: !quiet)
-      options.progress = { done, total, seconds in reporter.update(done: done, total: total, seconds: seconds) }
-      installStopHandlers()
-      let run = MonteCarloRun(identity: identity, shard: shard, engine: forwardEngine)
-      let outcome = try wrapped { try run.run(resuming: previous, options: options, shouldStop: { stopRequested.load(ordering: .relaxed) }) }
-      reporter.finish()
-      let summary = Summary(state: outcome.state)
-      try writeLayerPlot(summary, to: directory)
-      if let warning = summary.nonFiniteWarning() { printError("mc-generic: " + warning) }
+      let (outcome, summary) = try execute(
+        MonteCarloRun(identity: identity, shard: shard, engine: forwardEngine), resuming: previous, in: directory,
+        threads: threads, perSample: perSample, checkpointSeconds: checkpointSeconds, quiet: quiet, unit: "samples", label: "mc-generic")
       switch outcome {
       case .completed:
         print(summary.table())

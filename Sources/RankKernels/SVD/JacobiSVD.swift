@@ -25,18 +25,9 @@ public func singularValuesByJacobi(
 
 /// Convenience: ``singularValuesByJacobi(m:n:a:lda:into:)`` of a row-major `m × n` array.
 public func singularValuesByJacobi(of matrix: [Float], rows m: Int, columns n: Int) -> [Double] {
-  if matrix.count != m * n {
-    invalidArgument("singularValuesByJacobi", "matrix.count (\(matrix.count)) must equal rows·columns = \(m)·\(n) = \(m * n)")
+  singularValuesOfArray(matrix, rows: m, columns: n, kernel: "singularValuesByJacobi") {
+    singularValuesByJacobi(m: m, n: n, a: $0, lda: max(1, n), into: $1)
   }
-  var values = [Double](repeating: 0, count: min(m, n))
-  matrix.withUnsafeBufferPointer { a in
-    values.withUnsafeMutableBufferPointer { out in
-      if let base = a.baseAddress, let target = out.baseAddress {
-        singularValuesByJacobi(m: m, n: n, a: base, lda: max(1, n), into: target)
-      }
-    }
-  }
-  return values
 }
 
 /// Copies A (m × n, row-major Float32) to Float64 in its tall orientation,

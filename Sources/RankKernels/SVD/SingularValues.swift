@@ -28,15 +28,24 @@ public func singularValues(
 public func singularValues(
   of matrix: [Float], rows m: Int, columns n: Int, backend: (any LinearAlgebraBackend)? = nil
 ) -> [Double] {
+  singularValuesOfArray(matrix, rows: m, columns: n, kernel: "singularValues") {
+    singularValues(m: m, n: n, a: $0, lda: max(1, n), into: $1, backend: backend)
+  }
+}
+
+/// The min(m, n) values `compute(a, values)` writes for a row-major array,
+/// after checking its size (the array conveniences of both entries).
+func singularValuesOfArray(
+  _ matrix: [Float], rows m: Int, columns n: Int, kernel: StaticString,
+  _ compute: (UnsafePointer<Float>, UnsafeMutablePointer<Double>) -> Void
+) -> [Double] {
   if matrix.count != m * n {
-    invalidArgument("singularValues", "matrix.count (\(matrix.count)) must equal rows·columns = \(m)·\(n) = \(m * n)")
+    invalidArgument(kernel, "matrix.count (\(matrix.count)) must equal rows·columns = \(m)·\(n) = \(m * n)")
   }
   var values = [Double](repeating: 0, count: min(m, n))
   matrix.withUnsafeBufferPointer { a in
     values.withUnsafeMutableBufferPointer { out in
-      if let base = a.baseAddress, let target = out.baseAddress {
-        singularValues(m: m, n: n, a: base, lda: max(1, n), into: target, backend: backend)
-      }
+      if let base = a.baseAddress, let target = out.baseAddress { compute(base, target) }
     }
   }
   return values
