@@ -77,14 +77,21 @@ struct ArgumentCheckTests {
   }
 
   @Test(.enabled(if: Backends.openBLAS != nil, "OpenBLAS libraries not installed"))
-  func backendSwitchIsHonoured() throws {
-    let openBLAS = try #require(Backends.openBLAS)
-    let previous = Backends.current
-    defer { Backends.current = previous }
-    Backends.current = openBLAS
-    #expect(Backends.current.name == "openblas")
-    Backends.current = Backends.swift
-    #expect(Backends.current.name == "swift")
+  func backendSwitchIsHonoured() async throws {
+    // In a child process: the process-wide default would otherwise change
+    // under the tests running in parallel with this one.
+    await #expect(processExitsWith: .success) {
+      guard let openBLAS = Backends.openBLAS else { exit(2) }
+      let a = (0..<(60 * 45)).map { Float(sin(Double($0) * 0.37)) }
+      let swift = singularValues(of: a, rows: 60, columns: 45, backend: Backends.swift)
+      let lapack = singularValues(of: a, rows: 60, columns: 45, backend: openBLAS)
+      Backends.current = openBLAS
+      guard Backends.current.name == "openblas", singularValues(of: a, rows: 60, columns: 45) == lapack else { exit(3) }
+      Backends.current = Backends.swift
+      guard Backends.current.name == "swift", singularValues(of: a, rows: 60, columns: 45) == swift else { exit(4) }
+      // The two computations differ in their last bits, so the default really switched.
+      exit(swift != lapack ? 0 : 5)
+    }
   }
 
   /// The load-time guard refuses, with a message, on a CPU without AVX2/FMA
