@@ -46,7 +46,7 @@ public struct ArchitectureSurgeryExperiment: Sendable {
     let results = mapSamples(samples) { s in engine.run(sample: UInt64(s), configuration: c, seed: seed) }
     var values: [Metric: [[[Double]]]] = [:]
     for metric in metrics {
-      let index = Metric.allCases.firstIndex(of: metric)!
+      let index = metric.index
       values[metric] = c.variants.indices.map { v in (0...c.layers).map { l in results.map { $0[v][l].values[index] } } }
     }
     return Measurements(engine: engineKind, values: values)

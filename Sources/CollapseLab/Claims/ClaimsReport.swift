@@ -62,7 +62,7 @@ extension ClaimExperiment {
   /// 0..<samples, from the sketch engine (in sample order, so the result is
   /// a function of the seed).
   func sketchMetric(_ metric: Metric, configuration c: ModelConfiguration) -> [[[Double]]] {
-    let index = Metric.allCases.firstIndex(of: metric)!
+    let index = metric.index
     var values = c.variants.map { _ in (0...c.layers).map { _ in [Double]() } }
     let seed = seed
     for result in mapSamples(samples, { s in SketchEngine().run(sample: UInt64(s), configuration: c, seed: seed) }) {

@@ -54,6 +54,11 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
   /// fractions `full_rank_fraction`, `affine_full_rank_fraction` and
   /// `nonfinite_count`, not as moments.
   public var isIndicator: Bool { self == .nonFinite || self == .fullRank || self == .affineFullRank }
+
+  /// The metric's position in `allCases`: its index in `MetricValues.values`
+  /// and in every (variant, layer, metric) table.
+  public var index: Int { Metric.indices[self]! }
+  private static let indices = Dictionary(uniqueKeysWithValues: allCases.enumerated().map { ($1, $0) })
 }
 
 /// One matrix's measurements, indexed by `Metric`.
@@ -61,8 +66,8 @@ public struct MetricValues: Sendable, Equatable {
   public var values: [Double]
   public init(values: [Double]) { self.values = values }
   public subscript(metric: Metric) -> Double {
-    get { values[Metric.allCases.firstIndex(of: metric)!] }
-    set { values[Metric.allCases.firstIndex(of: metric)!] = newValue }
+    get { values[metric.index] }
+    set { values[metric.index] = newValue }
   }
 }
 

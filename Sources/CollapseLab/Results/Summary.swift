@@ -27,7 +27,7 @@ public struct Summary: Sendable {
   public var configuration: ModelConfiguration { state.identity.configuration }
 
   public func moments(variant: Int, layer: Int, _ metric: Metric) -> Moments {
-    moments.entries[state.identity.entry(variant: variant, layer: layer, metric: Metric.allCases.firstIndex(of: metric)!)]
+    moments.entries[state.identity.entry(variant: variant, layer: layer, metric: metric.index)]
   }
 
   /// Samples whose rank (or affine rank) is the largest their token matrix
@@ -35,14 +35,14 @@ public struct Summary: Sendable {
   /// samples with non-finite activations count as not full rank.
   public func fullRankFraction(variant: Int, layer: Int, affine: Bool) -> (count: Int, of: Int) {
     let indicator: Metric = affine ? .affineFullRank : .fullRank
-    let entry = state.identity.entry(variant: variant, layer: layer, metric: Metric.allCases.firstIndex(of: indicator)!)
+    let entry = state.identity.entry(variant: variant, layer: layer, metric: indicator.index)
     let histogram = state.tallies.counts[entry]
     return (histogram[2], histogram.reduce(0, +) + nonFiniteCount(variant: variant, layer: layer))  // bin 2 holds the value 1
   }
 
   /// Samples whose state at (variant, layer) had a non-finite entry.
   public func nonFiniteCount(variant: Int, layer: Int) -> Int {
-    let entry = state.identity.entry(variant: variant, layer: layer, metric: Metric.allCases.firstIndex(of: .nonFinite)!)
+    let entry = state.identity.entry(variant: variant, layer: layer, metric: Metric.nonFinite.index)
     return state.tallies.counts[entry][2]  // the bin of value 1
   }
 
@@ -62,7 +62,7 @@ public struct Summary: Sendable {
   }
 
   public func quantile(_ q: Double, variant: Int, layer: Int, _ metric: Metric) -> Double? {
-    let m = Metric.allCases.firstIndex(of: metric)!
+    let m = metric.index
     let entry = state.identity.entry(variant: variant, layer: layer, metric: m)
     return state.tallies.quantile(q, entry: entry, spec: .forMetric(metric, configuration: configuration), moments: moments.entries[entry])
   }
@@ -81,7 +81,7 @@ public struct Summary: Sendable {
         object["full_rank_fraction"] = json(rank.of > 0 ? Double(rank.count) / Double(rank.of) : .nan)
         object["affine_full_rank_fraction"] = json(affine.of > 0 ? Double(affine.count) / Double(affine.of) : .nan)
         for metric in [Metric.rank, .affineRank] {
-          let entry = identity.entry(variant: v, layer: layer, metric: Metric.allCases.firstIndex(of: metric)!)
+          let entry = identity.entry(variant: v, layer: layer, metric: metric.index)
           object["\(metric.rawValue)_histogram"] = Array(state.tallies.counts[entry].dropFirst().dropLast())
         }
         object["nonfinite_count"] = nonFiniteCount(variant: v, layer: layer)

@@ -60,7 +60,7 @@ struct ClaimsTests {
     let r = 3
     c.inputRank = r
     c.variants = [Variant(residual: true)]
-    let rankIndex = Metric.allCases.firstIndex(of: .rank)!
+    let rankIndex = Metric.rank.index
     for sample in 0..<4 {
       for engine in [DenseEngine() as any ForwardEngine, SketchEngine()] {
         let ranks = engine.run(sample: UInt64(sample), configuration: c, seed: 9)[0].map { Int($0.values[rankIndex]) }

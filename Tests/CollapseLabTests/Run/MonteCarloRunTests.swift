@@ -246,7 +246,7 @@ struct RandomizedRankMethodTests {
     for v in exact.variants.indices {
       for layer in 0...exact.layers {
         for metric in [Metric.rank, .affineRank] {
-          let entry = identity.entry(variant: v, layer: layer, metric: Metric.allCases.firstIndex(of: metric)!)
+          let entry = identity.entry(variant: v, layer: layer, metric: metric.index)
           #expect(a.tallies.counts[entry] == b.tallies.counts[entry], "\(exact.variants[v]) layer \(layer) \(metric)")
         }
         let sigmaA = Summary(state: a).moments(variant: v, layer: layer, .sigmaMax).mean
