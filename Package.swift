@@ -41,6 +41,8 @@ let package = Package(
     // SHA-256 of checkpoints and texts (BoringSSL's assembly: ~1.5 GB/s, where a
     // portable Swift loop would take longer than loading the weights).
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    // `swift package generate-documentation` for the DocC catalogs (CI builds them, warnings as errors).
+    .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
   ],
   targets: [
     // MARK: Implementation details

@@ -55,11 +55,14 @@ public enum AttentionTuning {
 /// shifted by the running row maximum, so ±1e4 logits stay finite.
 ///
 /// - Parameters:
-///   - query, key, value: `[batch, sequenceLength, heads·headDimension]`.
+///   - shape: batch, sequence length, heads and head dimension.
+///   - query: Q, `[batch, sequenceLength, heads·headDimension]`.
+///   - key: K, the same layout.
+///   - value: V, the same layout.
 ///   - mask: optional additive mask `[maskBatches, sequenceLength, sequenceLength]`
-///     (query-major), shared by all heads; batch b uses `mask + b·maskBatchStride`
-///     (pass 0 to broadcast one mask). Use −inf (or a large negative value) to
+///     (query-major), shared by all heads. Use −inf (or a large negative value) to
 ///     exclude a key. A query row whose keys are all −inf yields NaN, as in PyTorch.
+///   - maskBatchStride: batch b uses `mask + b·maskBatchStride` (0 broadcasts one mask).
 ///   - scale: multiplies the logits; nil means 1/√headDimension.
 ///   - output: `[batch, sequenceLength, heads·headDimension]`; must not alias inputs.
 ///   - probabilities: if non-nil, receives the attention matrices

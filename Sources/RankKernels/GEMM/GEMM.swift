@@ -5,8 +5,18 @@
 /// is k×n; C is m×n.
 ///
 /// - Parameters:
+///   - transA: whether A is stored transposed (op(A) = Aᵀ).
+///   - transB: whether B is stored transposed (op(B) = Bᵀ).
+///   - m: rows of op(A) and C.
+///   - n: columns of op(B) and C.
+///   - k: columns of op(A), rows of op(B).
+///   - alpha: scales op(A)·op(B).
+///   - a: A, row-major.
 ///   - lda: leading dimension of A as stored: ≥ k without transpose, ≥ m with.
+///   - b: B, row-major.
 ///   - ldb: leading dimension of B as stored: ≥ n without transpose, ≥ k with.
+///   - beta: scales C before the product is added; 0 means C is only written.
+///   - c: C, row-major; read (unless `beta == 0`) and overwritten.
 ///   - ldc: leading dimension of C, ≥ n.
 ///   - threads: upper bound on threads (default: every online processor).
 ///     `1` runs on the calling thread. Results are bitwise identical for any

@@ -3,8 +3,12 @@
 /// with μ_i and σ²_i the mean and (biased) variance of row i.
 ///
 /// - Parameters:
+///   - rows: rows normalised independently.
+///   - columns: the normalised width.
 ///   - input: `rows × columns`, row stride `columns`.
-///   - gamma, beta: `columns` scales and shifts; nil means 1 and 0.
+///   - gamma: `columns` scales; nil means 1.
+///   - beta: `columns` shifts; nil means 0.
+///   - eps: added to the variance (BERT: 1e-12; ≥ 0).
 ///   - output: `rows × columns`; may be the same buffer as `input` (in place).
 ///   - threads: rows are split across threads; each row's result is
 ///     independent of the split.

@@ -1,12 +1,17 @@
 /// Thin Householder QR of a tall `m × n` (m ≥ n) matrix, A = Q·R.
 ///
 /// - Parameters:
+///   - m: rows of A and Q, ≥ n.
+///   - n: columns of A; order of R.
 ///   - a: `m × n`, row-major with leading dimension `lda` ≥ n. Not modified.
+///   - lda: leading dimension of A, ≥ n.
 ///   - r: receives the `n × n` upper-triangular R (leading dimension `ldr` ≥ n),
 ///     with a non-negative diagonal so that the factorisation is unique for
 ///     full-rank A and both backends agree; entries below the diagonal are 0.
-///   - q: if non-nil, receives the `m × n` Q with orthonormal columns
-///     (leading dimension `ldq` ≥ n).
+///   - ldr: leading dimension of R, ≥ n.
+///   - q: if non-nil, receives the `m × n` Q with orthonormal columns.
+///   - ldq: leading dimension of Q, ≥ n when `q` is given.
+///   - threads: reaches OpenBLAS only (the Swift backend is single-threaded).
 ///   - backend: nil means ``Backends/current``.
 ///
 /// Accuracy: backward stable (‖A − QR‖ ≈ n·ε·‖A‖), so the singular values of R

@@ -3,9 +3,11 @@
 ///
 /// - Parameters:
 ///   - n: order of A.
-///   - rightHandSides: columns m of B and X.
+///   - m: columns of B and X (the right-hand sides).
 ///   - a: `n × n`, row-major with leading dimension `lda`; not modified.
+///   - lda: leading dimension of A, ≥ n.
 ///   - b: `n × m`, row-major with leading dimension `ldb`; overwritten by X.
+///   - ldb: leading dimension of B, ≥ m.
 /// - Returns: false if a pivot is exactly zero (A singular to working
 ///   precision); b then holds partial results.
 ///

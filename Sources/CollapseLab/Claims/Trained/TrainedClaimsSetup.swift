@@ -22,8 +22,15 @@ public struct TrainedClaimsSetup: Sendable {
   public var seed: UInt64
 
   /// - Parameters:
+  ///   - checkpoint: the trained BERT-family model.
+  ///   - text: the text cut into windows of n tokens, or nil for random tokens.
+  ///   - textPath: the text's path, recorded in the report.
+  ///   - n: tokens per sequence.
   ///   - windows: at most this many text windows (nil: all), or this many
   ///     random-token sequences without a text (nil: 64).
+  ///   - perturbation: claim 3's neighbourhood ε (0: none).
+  ///   - perturbationSamples: samples drawn in that neighbourhood.
+  ///   - seed: the random streams' seed.
   public init(
     checkpoint: BertCheckpoint, text: String?, textPath: String?, sequenceLength n: Int, windows: Int?,
     perturbation: Double, perturbationSamples: Int, seed: UInt64

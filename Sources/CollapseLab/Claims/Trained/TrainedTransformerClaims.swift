@@ -26,8 +26,16 @@ public struct TrainedTransformerClaimsSetup: Sendable {
   public var seed: UInt64
 
   /// - Parameters:
+  ///   - checkpoint: the trained model (GPT-2, Llama, GPT-NeoX or ALBERT).
   ///   - windows: the inputs (text windows or `--token-ids` lines), or nil
   ///     for `randomCount` sequences of n distinct ordinary ids.
+  ///   - randomCount: how many random-id sequences without windows.
+  ///   - textPath: the text's path, recorded in the report.
+  ///   - textSHA256: the text's SHA-256, recorded in the report.
+  ///   - n: tokens per sequence.
+  ///   - perturbation: claim 3's neighbourhood ε (0: none).
+  ///   - perturbationSamples: samples drawn in that neighbourhood.
+  ///   - seed: the random streams' seed.
   public init(
     checkpoint: TrainedTransformer, windows: [[Int32]]?, randomCount: Int, textPath: String?, textSHA256: String?,
     sequenceLength n: Int, perturbation: Double, perturbationSamples: Int, seed: UInt64
