@@ -60,7 +60,8 @@ extension TrainedTransformer {
       reason = "\(path) has no tokenizer.json (SentencePiece models such as ALBERT's are not implemented); use --token-ids FILE"
     }
     for key in ["bos_token_id", "eos_token_id", "pad_token_id", "unk_token_id", "sep_token_id", "cls_token_id", "mask_token_id"] {
-      if let id = config[key] as? Int { special.insert(Int32(id)) }
+      // An id that does not fit Int32 lies outside any vocabulary (≤ 2³¹) and excludes nothing.
+      if let id = config[key] as? Int, let narrow = Int32(exactly: id) { special.insert(narrow) }
     }
     let ordinary = (0..<Int32(vocabulary)).filter { !special.contains($0) }
     let name = (config["_name_or_path"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? directory.lastPathComponent

@@ -97,6 +97,18 @@ struct TrainedTransformerTests {
     #expect(x[d + 3] == TinyHuggingFaceDirectory.value(tensor: wte, position: 3) + TinyHuggingFaceDirectory.value(tensor: wpe, position: d + 3))
   }
 
+  /// Fuzzing found a special-token id above Int32.max trapping on conversion
+  /// (config-json target, 2026-12-06); such an id lies outside every vocabulary.
+  @Test func specialTokenIDsBeyondInt32AreIgnored() throws {
+    var tiny = TinyHuggingFaceDirectory.gpt2()
+    tiny.config["bos_token_id"] = 2_222_222_250_256
+    tiny.config["eos_token_id"] = 3
+    let directory = try tiny.write()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let model = try TrainedTransformer(huggingFaceDirectory: directory)
+    #expect(model.ordinaryTokenIDs == (0..<20).filter { $0 != 3 })
+  }
+
   @Test func llamaWithItsHeadReadsThePrefixedNamesAndTransposesLinears() throws {
     let tiny = TinyHuggingFaceDirectory.llama()
     let directory = try tiny.write()
