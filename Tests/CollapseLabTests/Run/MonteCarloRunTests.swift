@@ -217,11 +217,25 @@ struct MonteCarloRunTests {
     }
     // The input is full rank for every variant.
     #expect(summary.fullRankFraction(variant: 0, layer: 0, affine: false).count == 6)
-    // The summary, table and plot render.
+    // summary.json, read back, holds every variant's 13 layers with the fractions above.
     let json = try JSONSerialization.data(withJSONObject: summary.jsonObject())
-    #expect(json.count > 1000)
-    #expect(summary.table().contains("attn+res+ln+mlp"))
-    #expect(layerPlotSVG(summary).hasPrefix("<svg"))
+    let parsed = try #require(JSONSerialization.jsonObject(with: json) as? [String: Any])
+    let variants = try #require(parsed["variants"] as? [String: [String: Any]])
+    #expect(Set(variants.keys) == Set(c.variants.map(\.description)))
+    for (v, variant) in c.variants.enumerated() {
+      let layers = try #require(variants[variant.description]?["layers"] as? [[String: Any]])
+      #expect(layers.count == 13)
+      let full = summary.fullRankFraction(variant: v, layer: 12, affine: false)
+      #expect(layers[12]["full_rank_fraction"] as? Double == Double(full.count) / Double(full.of), "\(variant)")
+      #expect((layers[12]["rank_histogram"] as? [Int])?.reduce(0, +) == full.of)
+    }
+    // The table has a row per variant; the plot a curve and a legend entry per variant in each panel.
+    let table = summary.table()
+    for variant in c.variants { #expect(table.contains("\n\(variant.description) ")) }
+    let svg = layerPlotSVG(summary)
+    #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n"))
+    #expect(svg.components(separatedBy: "stroke-width=\"2\"").count - 1 == 3 * c.variants.count)
+    for variant in c.variants { #expect(svg.contains(">\(variant.description)</text>")) }
   }
 }
 
