@@ -103,5 +103,11 @@ let package = Package(
       name: "CollapseLabTests",
       dependencies: ["CollapseLab", "RankKernels"]
     ),
+    /// In-process parsing and validation of every subcommand (the shell smoke
+    /// test, Tools/smoke-mc-generic.sh, runs the built executable).
+    .testTarget(
+      name: "MCGenericTests",
+      dependencies: ["mc-generic", "CollapseLab", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
   ]
 )

@@ -59,7 +59,8 @@ bad() {  # bad EXPECTED-SUBSTRING ARGS...: one line on stderr naming it, non-zer
   [ "$(grep -c . "$work/err.txt")" -le 2 ] || fail "more than one line for $*: $(cat "$work/err.txt")"
   [ ! -e "$work/bad/state.json" ] || fail "wrote results for $*"
 }
-bad "known: bert-base, albert-base, gpt2, llama, pythia" --architecture gpt3
+bad "'gpt3' is invalid for '--architecture <architecture>'" --architecture gpt3
+bad "--final-norm" --final-norm batch
 bad "--kv-heads 4 must divide --heads 9" --architecture llama --kv-heads 4
 bad "--mask window:40: the window must be in 1...16" --architecture gpt2 --mask window:40
 bad "--rope-fraction must be in (0, 1]" --architecture pythia --rope-fraction 1.5

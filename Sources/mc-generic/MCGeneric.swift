@@ -18,11 +18,27 @@ struct MCGeneric: ParsableCommand {
     version: collapseLabVersion,
     subcommands: [Run.self, Measure.self, Merge.self, Plot.self, Claims.self, Tokenize.self, Export.self, Inspect.self],
     defaultSubcommand: Run.self)
+
+  /// Parses and runs as ArgumentParser's `main()` does, but reports every
+  /// error in one line on stderr (ArgumentParser would add the usage text to
+  /// parse and validation errors); help and `--version` print as usual.
+  static func main() {
+    do {
+      var command = try parseAsRoot()
+      try wrapped { try command.run() }
+    } catch {
+      let code = exitCode(for: error)
+      if code == .success { exit(withError: error) }
+      let message = self.message(for: error)
+      if !message.isEmpty { printError("Error: " + message) }
+      Foundation.exit(code.rawValue)
+    }
+  }
 }
 
 /// An error found while running (after parsing): printed as one line,
 /// without the usage text that ArgumentParser adds to validation errors.
-struct RunError: Error, CustomStringConvertible {
+struct RunError: Error, CustomStringConvertible, Equatable {
   var description: String
   init(_ description: String) { self.description = description }
 }
@@ -59,30 +75,6 @@ func lockResultDirectory(_ url: URL, fresh: Bool) throws -> RunDirectoryLock {
     throw RunError("--output \(url.path) already holds results (state.json); use --resume \(url.path) to continue, or another directory")
   }
   return lock
-}
-
-/// Runs `run` into `directory` (checkpoints, summary, samples.csv), with
-/// progress on stderr counted in `unit` and Ctrl-C/SIGTERM stopping after
-/// the blocks in flight; then writes plot.svg and prints the non-finite
-/// warning, if any, after `label`. Shared by `run` and `measure`.
-func execute(
-  _ run: MonteCarloRun, resuming previous: RunState?, in directory: URL, threads: Int, perSample: Bool,
-  checkpointSeconds: Double, quiet: Bool, unit: String, label: String
-) throws -> (RunOutcome, Summary) {
-  var options = ExecutionOptions()
-  options.threads = threads
-  options.outputDirectory = directory
-  options.perSample = perSample
-  options.checkpointInterval = checkpointSeconds
-  let reporter = ProgressReporter(enabled: !quiet, unit: unit)
-  options.progress = { done, total, seconds in reporter.update(done: done, total: total, seconds: seconds) }
-  installStopHandlers()
-  let outcome = try wrapped { try run.run(resuming: previous, options: options, shouldStop: { stopRequested.load(ordering: .relaxed) }) }
-  reporter.finish()
-  let summary = Summary(state: outcome.state)
-  try writeLayerPlot(summary, to: directory)
-  if let warning = summary.nonFiniteWarning() { printError("\(label): " + warning) }
-  return (outcome, summary)
 }
 
 /// A new directory mc-generic-runs/<UTC time>-seed<S>[-shardKofN][-2…] under
@@ -128,12 +120,13 @@ func shellQuoted(_ text: String) -> String {
   return "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 
-/// Turns library configuration errors into one-line CLI errors.
+/// Turns library configuration errors into one-line CLI errors that name
+/// settings by their flags.
 func wrapped<T>(_ body: () throws -> T) throws -> T {
   do { return try body() } catch let error as ConfigurationError {
-    throw RunError(error.description)
+    throw RunError(error.message.rendered(naming: \.flag))
   } catch let error as CheckpointError {
-    throw RunError(error.description)
+    throw RunError(error.message.rendered(naming: \.flag))
   }
 }
 
@@ -206,13 +199,5 @@ func resolveShard(_ option: String?) throws -> Shard {
   }
   if text == nil, let k = environment["JOB_COMPLETION_INDEX"], let n = environment["MC_SHARD_COUNT"] { text = "\(k)/\(n)" }
   guard let text else { return .whole }
-  do { return try Shard(parsing: text) } catch { throw RunError(error.description) }
+  return try wrapped { try Shard(parsing: text) }
 }
-
-/// `--engine`: the engines that run random models (`measure` is its own subcommand).
-enum RandomModelEngine: String, CaseIterable, ExpressibleByArgument {
-  case sketch, dense
-  var kind: EngineKind { self == .sketch ? .sketch : .dense }
-}
-
-extension RankMethod: ExpressibleByArgument {}

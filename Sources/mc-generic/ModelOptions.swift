@@ -16,7 +16,7 @@ struct ModelOptions: ParsableArguments {
   @Option(help: "With --model: each sample perturbs every tensor T to T + EPS·rms(T)·G, G ~ N(0, 1) (default 0: the checkpoint itself).")
   var perturb: Double?
   @Option(help: "Preset: bert-base (default), albert-base, gpt2, llama (SmolLM2-135M's shape) or pythia (Pythia-160M's shape): widths, block and Hugging Face initialisation. Every option below overrides its field.")
-  var architecture: String?
+  var architecture: Architecture?
   @Option(help: "Layers L (default: the preset's, 12 for bert-base).") var layers: Int?
   @Option(name: .customLong("d-model"), help: "Model width d (default: the preset's, 768).") var dModel: Int?
   @Option(help: "Attention heads H, d divisible by H (default: the preset's, 12).") var heads: Int?
@@ -24,13 +24,13 @@ struct ModelOptions: ParsableArguments {
   @Option(name: .customLong("kv-heads"), help: "Key/value heads for grouped-query attention; must divide --heads (default: as many as --heads; llama 3).")
   var kvHeads: Int?
   @Option(help: "Attention mask: bidirectional, causal or window:W (keys i-W < j <= i).") var mask: String?
-  @Option(help: "Norm kind: layer (LayerNorm) or rms (RMSNorm).") var norm: String?
+  @Option(help: "Norm kind: layer (LayerNorm) or rms (RMSNorm).") var norm: NormKind?
   @Option(name: .customLong("norm-position"), help: "Where the unmodified block's norms sit: post (BERT), pre (GPT-2, Llama) or parallel (GPT-NeoX); sets the default variants to Dong's surgeries there.")
-  var normPosition: String?
+  var normPosition: NormPosition?
   @Option(name: .customLong("final-norm"), help: "Norm after the last block of pre/parallel variants: none, layer or rms.")
-  var finalNorm: String?
-  @Option(help: "MLP: gelu (erf), gelu-tanh, relu or swiglu.") var mlp: String?
-  @Option(help: "Positions: none, learned (the embedding layer's table, --input embeddings) or rope.") var positions: String?
+  var finalNorm: FinalNormArgument?
+  @Option(help: "MLP: gelu (erf), gelu-tanh, relu or swiglu.") var mlp: MLPActivationArgument?
+  @Option(help: "Positions: none, learned (the embedding layer's table, --input embeddings) or rope.") var positions: PositionEncoding?
   @Option(name: .customLong("rope-theta"), help: "RoPE base θ (default 10000; llama 100000).") var ropeTheta: Double?
   @Option(name: .customLong("rope-fraction"), help: "Fraction of each head RoPE rotates, in (0, 1] (default 1; pythia 0.25).")
   var ropeFraction: Double?
@@ -45,21 +45,18 @@ struct ModelOptions: ParsableArguments {
   var variants: String?
   @Option(help: "Standard deviation of weight entries (default 0.02).") var sigma: Float?
   @Option(name: .customLong("weight-distribution"), help: "gaussian or uniform, same variance (default gaussian).")
-  var weightDistribution: String?
+  var weightDistribution: WeightDistribution?
   @Flag(name: .customLong("random-biases"), help: "Draw biases from N(0, sigma²) instead of 0.") var randomBiases = false
   @Flag(name: .customLong("random-layernorm"), help: "Draw LayerNorm gamma = 1 + N(0, sigma²), beta = N(0, sigma²).")
   var randomLayerNorm = false
   @Option(help: "Input tokens: gaussian (N(0,1) hidden states, the default), embeddings (the architecture's embedding layer at initialisation) or bert-embeddings (BERT's, σ = 0.02); random-tokens (with --model, the default without --text).")
-  var input: String?
+  var input: InputKind?
   @Option(name: .customLong("input-rank"), help: "Use an exactly rank-r Gaussian input instead.") var inputRank: Int?
   @Option(name: .customLong("ln-eps"), help: "Norm epsilon (default: the preset's, 1e-12 for bert-base).") var lnEps: Float?
   @Flag(name: .customLong("attention-spectra"), help: "Also measure attention_spectral_gap (σ₁ − σ₂ of each head's attention matrix) and attention_sink_mass (attention to the first token); about 1.5× the time at n = 16.")
   var attentionSpectra = false
   @Option(name: .customLong("rank-tolerance"), help: "Rank counts σ > factor·σ₁·max(n,d)·ε_f32; this is the factor.")
   var rankTolerance: Double = 1
-
-  /// The weight distribution named by --weight-distribution (gaussian if not given).
-  var distribution: String { weightDistribution ?? "gaussian" }
 
   /// The options that config.json decides, as given on the command line.
   var optionsDecidedByCheckpoint: [String] {
@@ -100,14 +97,10 @@ struct ModelOptions: ParsableArguments {
     c.sequenceLength = seqLen; c.weightScale = sigma ?? 0.02
     c.randomBiases = randomBiases; c.randomLayerNormAffine = randomLayerNorm
     c.inputRank = inputRank; c.rankToleranceFactor = rankTolerance; c.attentionSpectra = attentionSpectra
-    guard let distribution = WeightDistribution(rawValue: distribution) else {
-      throw RunError("--weight-distribution must be gaussian or uniform, got '\(distribution)'")
-    }
-    c.weightDistribution = distribution
-    let inputName = input ?? defaultInput.rawValue
-    guard let inputKind = InputKind(rawValue: inputName), !inputKind.needsCheckpoint else {
-      let hint = InputKind(rawValue: inputName)?.needsCheckpoint == true ? " (\(inputName) needs --model DIR)" : ""
-      throw RunError("--input must be gaussian, embeddings or bert-embeddings, got '\(inputName)'\(hint)")
+    c.weightDistribution = weightDistribution ?? .gaussian
+    let inputKind = input ?? defaultInput
+    if inputKind.needsCheckpoint {
+      throw RunError("--input \(inputKind.rawValue) needs --model (a trained checkpoint's vocabulary and embeddings); without it: gaussian, embeddings or bert-embeddings")
     }
     c.input = inputKind
     if embeddingSize != nil && inputKind != .embeddings {
@@ -122,34 +115,17 @@ struct ModelOptions: ParsableArguments {
 
   /// The preset named by --architecture with every block option applied.
   func presetConfiguration() throws -> ModelConfiguration {
-    let name = architecture ?? Architecture.bertBase.rawValue
-    guard let preset = Architecture(rawValue: name) else {
-      throw RunError("--architecture '\(name)' is not a known preset (known: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))")
-    }
-    var c = preset.configuration
-    func parsed<T: RawRepresentable & CaseIterable>(_ text: String?, _ flag: String, as: T.Type) throws -> T? where T.RawValue == String {
-      guard let text else { return nil }
-      guard let value = T(rawValue: text) else {
-        throw RunError("\(flag) '\(text)': expected \(T.allCases.map(\.rawValue).joined(separator: ", "))")
-      }
-      return value
-    }
+    var c = (architecture ?? .bertBase).configuration
     if let kvHeads { c.block.keyValueHeads = kvHeads }
     if let mask { c.block.mask = try wrapped { try AttentionMask(parsing: mask) } }
-    if let kind = try parsed(norm, "--norm", as: NormKind.self) { c.block.normKind = kind }
-    if let position = try parsed(normPosition, "--norm-position", as: NormPosition.self) {
+    if let norm { c.block.normKind = norm }
+    if let position = normPosition {
       c.block.normPosition = position
       c.variants = Variant.dongSurgeries(normPosition: position)
     }
-    if let finalNorm {
-      c.block.finalNorm = finalNorm == "none" ? nil : try parsed(finalNorm, "--final-norm", as: NormKind.self)
-    }
-    if let mlp {
-      let kinds: [String: FeedForwardActivation] = ["gelu": .gelu, "gelu-tanh": .geluTanh, "relu": .relu, "swiglu": .swiglu]
-      guard let kind = kinds[mlp] else { throw RunError("--mlp '\(mlp)': expected gelu, gelu-tanh, relu or swiglu") }
-      c.activation = kind
-    }
-    if let kind = try parsed(positions, "--positions", as: PositionEncoding.self) { c.block.positions = kind }
+    if let finalNorm { c.block.finalNorm = finalNorm.kind }
+    if let mlp { c.activation = mlp.activation }
+    if let positions { c.block.positions = positions }
     if let ropeTheta { c.block.ropeTheta = ropeTheta }
     if let ropeFraction { c.block.rotaryFraction = ropeFraction }
     if let sharedLayers { c.block.sharedLayerGroups = sharedLayers }
@@ -232,11 +208,11 @@ struct ModelOptions: ParsableArguments {
 
   /// --input with --model must agree with --text/--token-ids (or be random-tokens without them).
   private func checkInputAgainstFiles() throws {
-    let implied = text != nil ? "text" : tokenIDs != nil ? "token-ids" : "random-tokens"
+    let implied: InputKind = text != nil ? .text : tokenIDs != nil ? .tokenIDs : .randomTokens
     if let input, input != implied {
-      throw RunError(implied == "random-tokens"
-        ? "--input with --model must be random-tokens (or give --text FILE or --token-ids FILE), got '\(input)'"
-        : "--input '\(input)' contradicts --\(implied) (its windows are the input); drop --input")
+      throw RunError(implied == .randomTokens
+        ? "--input with --model must be random-tokens (or give --text FILE or --token-ids FILE), got '\(input.rawValue)'"
+        : "--input '\(input.rawValue)' contradicts --\(implied.rawValue) (its windows are the input); drop --input")
     }
   }
 

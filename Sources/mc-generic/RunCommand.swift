@@ -13,34 +13,16 @@ extension MCGeneric {
     @Option(help: "Seed of the counter-based RNG.") var seed: UInt64 = 0
     @Option(help: "Engine: sketch (exact in distribution for Gaussian weights, never forms them) or dense (materialises every weight matrix; needed for uniform weights). Default: whichever the cost model estimates faster for the configuration (sketch up to about n = 500 at d = 768); the run prints which and why.")
     var engine: RandomModelEngine?
-    @Option(name: .customLong("rank-method"), help: "gram (eigenvalues of the Float64 Gram matrix; the default, fastest), exact (Float64 QR + Jacobi singular values, relative accuracy for tiny values) or randomized (fixed-precision randomized rank estimate, for long sequences).")
-    var rankMethod: RankMethod = .gram
-    @Option(help: "Threads, parallel over samples (kernels run single-threaded inside a sample).")
-    var threads = Threading.defaultThreadCount
-    @Option(help: "Linear-algebra backend: swift or openblas.") var backend = "swift"
-    @Option(help: "Directory for state.json, summary.json, plot.svg (and samples.csv); must not hold results yet.")
-    var output: String?
-    @Option(help: "Continue the interrupted run saved in this directory (same options as the original run).")
-    var resume: String?
-    @Option(help: "Run shard K of N (0-based): a contiguous, disjoint part of the samples. Defaults from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX/MC_SHARD_COUNT.")
-    var shard: String?
-    @Flag(name: .customLong("per-sample"), help: "Also write samples.csv: one row per (sample, variant, layer).")
-    var perSample = false
-    @Option(name: .customLong("checkpoint-seconds"), help: "Seconds between checkpoints.") var checkpointSeconds = 5.0
-    @Flag(help: "No progress on stderr.") var quiet = false
+    @Option(help: "Linear-algebra backend.") var backend: BackendKind = .swift
+    @OptionGroup var execution: ExecutionArguments
     @Flag(name: .customLong("allow-rank-cap"), help: "Allow --seq-len >= --d-model with post-LN variants, whose rank is then capped at d-1.")
     var allowRankCap = false
 
     func validate() throws {
       if let samples, samples < 1 { throw ValidationError("--samples must be positive, got \(samples)") }
-      if threads < 1 { throw ValidationError("--threads must be positive, got \(threads)") }
       if engine == .sketch && model.model != nil {
         throw ValidationError("--engine sketch cannot run a trained checkpoint (its shortcut needs fresh Gaussian weights); --model runs on the dense engine")
       }
-      if output != nil && resume != nil && output != resume {
-        throw ValidationError("--output and --resume name different directories; --resume DIR writes to DIR")
-      }
-      if checkpointSeconds <= 0 { throw ValidationError("--checkpoint-seconds must be positive, got \(checkpointSeconds)") }
     }
 
     func run() throws {
@@ -68,7 +50,7 @@ extension MCGeneric {
         configuration = try model.makeConfiguration()
         sampleCount = samples ?? 1000
       }
-      configuration.rankMethod = rankMethod
+      configuration.rankMethod = execution.rankMethod
       // Trained checkpoints run dense; otherwise --engine, or the cost
       // model's choice (which depends on the rank method) with its reason.
       let engineKind: EngineKind
@@ -92,41 +74,27 @@ extension MCGeneric {
           "--seq-len (\(configuration.sequenceLength)) >= d-model (\(configuration.modelDimension)): post-LN outputs lie in a (d-1)-dimensional subspace, so 'full rank' is impossible by construction; pass --allow-rank-cap to run anyway")
       }
       do {
-        Backends.current = try Backends.named(backend)
+        Backends.current = try Backends.backend(backend)
       } catch {
         throw RunError("--backend: \(error)")
       }
-      let shard = try resolveShard(shard)
+      let shard = try resolveShard(execution.shard)
       let identity = RunIdentity(
         configuration: configuration, seed: seed, samples: sampleCount, engine: engineKind, blockSize: 16,
         codeVersion: collapseLabVersion)
-      var previous: RunState? = nil
-      let directory: URL
-      let lock: RunDirectoryLock
-      if perSample && output == nil && resume == nil { throw RunError("--per-sample needs --output DIR") }
-      if let resume {
-        directory = URL(fileURLWithPath: resume)
-        _ = try wrapped { try RunState.read(from: directory) }  // a missing or damaged state is reported as such
-        lock = try lockResultDirectory(directory, fresh: false)
-        previous = try wrapped { try RunState.read(from: directory) }  // as of the lock
-      } else if let output {
-        directory = try prepareOutputDirectory(output)
-        lock = try lockResultDirectory(directory, fresh: true)
-      } else {
-        directory = try createRunDirectory(seed: seed, shard: shard)
-        lock = try lockResultDirectory(directory, fresh: true)
-      }
+      if execution.perSample && execution.output == nil && execution.resume == nil { throw RunError("--per-sample needs --output DIR") }
+      let (directory, previous, lock) = try execution.openResultDirectory { try createRunDirectory(seed: seed, shard: shard) }
       defer { withExtendedLifetime(lock) {} }  // held on every path until the last file is written
       // The first line on stderr, even with --quiet: where the results are.
       printError("mc-generic: results in \(directory.path)")
       notes.forEach(printError)
-      let (outcome, summary) = try execute(
+      let (outcome, summary) = try execution.execute(
         MonteCarloRun(identity: identity, shard: shard, engine: forwardEngine), resuming: previous, in: directory,
-        threads: threads, perSample: perSample, checkpointSeconds: checkpointSeconds, quiet: quiet, unit: "samples", label: "mc-generic")
+        unit: "samples", label: "mc-generic")
       switch outcome {
       case .completed:
         print(summary.table())
-        print("results: \(directory.path) (summary.json, plot.svg\(perSample ? ", samples.csv" : ""))")
+        print("results: \(directory.path) (summary.json, plot.svg\(execution.perSample ? ", samples.csv" : ""))")
         printError("mc-generic: wrote \(directory.path)/summary.json and plot.svg")
       case .interrupted(let state):
         printError("mc-generic: interrupted after \(state.completedSamples) samples, saved in \(directory.path); continue with:")

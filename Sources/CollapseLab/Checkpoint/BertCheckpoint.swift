@@ -30,7 +30,7 @@ public struct BertCheckpoint: Sendable {
     let path = directory.path
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-      throw CheckpointError("--model \(path): no such directory")
+      throw CheckpointError("\(.checkpoint) \(path): no such directory")
     }
     self.directory = directory
     configuration = try BertConfiguration(contentsOf: directory.appendingPathComponent("config.json"))

@@ -30,8 +30,8 @@ extension TrainedTransformer {
     } else {
       ordinary = (0..<Int32(vocabulary)).map { $0 }
     }
-    var tokenizer: ByteLevelBPETokenizer?, reason: String?
-    do { tokenizer = try ByteLevelBPETokenizer(gguf: file) } catch { reason = error.description }
+    var tokenizer: ByteLevelBPETokenizer?, reason: SettingMessage?
+    do { tokenizer = try ByteLevelBPETokenizer(gguf: file) } catch { reason = error.message }
     // SmolLM2's GGUF says its tokenizer adds no BOS; one that says so gets it first.
     let prepended = file.metadata["tokenizer.ggml.add_bos_token"]?.integer == 1 ? file.integer("tokenizer.ggml.bos_token_id").map { Int32($0) } : nil
     self.init(

@@ -22,9 +22,9 @@ public struct HuggingFaceExport {
 
   public init(configuration: ModelConfiguration, sample: UInt64, seed: UInt64) throws(ConfigurationError) {
     let c = configuration
-    guard c.checkpoint == nil else { throw ConfigurationError("export writes sampled random weights; it cannot be used with --model") }
+    guard c.checkpoint == nil else { throw ConfigurationError("export writes sampled random weights; it cannot be used with \(.checkpoint)") }
     guard c.input == .embeddings else {
-      throw ConfigurationError("export needs --input embeddings (HF's model runs its own embedding layer; got --input \(c.input.rawValue))")
+      throw ConfigurationError("export needs \(.input) embeddings (HF's model runs its own embedding layer; got \(.input) \(c.input.rawValue))")
     }
     if c.variants.contains(where: \.positionGates) { throw ConfigurationError("export: pgop gates have no Hugging Face counterpart") }
     try Self.checkExpressible(c)
@@ -37,7 +37,7 @@ public struct HuggingFaceExport {
   static func checkExpressible(_ c: ModelConfiguration) throws(ConfigurationError) {
     let b = c.block, name = c.architecture.rawValue
     func require(_ condition: Bool, _ what: String) throws(ConfigurationError) {
-      if !condition { throw ConfigurationError("export --architecture \(name): HF's \(c.architecture.huggingFaceModelType) model cannot express \(what)") }
+      if !condition { throw ConfigurationError("export \(.architecture) \(name): HF's \(c.architecture.huggingFaceModelType) model cannot express \(what)") }
     }
     switch c.architecture {
     case .bertBase, .albertBase:
@@ -58,14 +58,14 @@ public struct HuggingFaceExport {
       try require(b.mask == .causal && b.positions == .rope && b.biases && b.embeddingLayer == .plain, "this mask, position encoding or bias setting")
       try require(c.keyValueHeads == c.heads && c.activation != .swiglu && b.sharedLayerGroups == nil && b.embeddingSize == nil, "grouped-query heads, SwiGLU, shared layers or an embedding projection")
     }
-    if c.block.biases == false && c.randomBiases { throw ConfigurationError("export: --random-biases on a block without biases") }
+    if c.block.biases == false && c.randomBiases { throw ConfigurationError("export: \(.randomBiases) on a block without biases") }
   }
 
   /// Writes the three files into `directory` (created; must not hold a config.json yet).
   public func write(to directory: URL) throws {
     let fileManager = FileManager.default
     if fileManager.fileExists(atPath: directory.appendingPathComponent("config.json").path) {
-      throw ConfigurationError("--output \(directory.path) already holds a config.json; choose another directory")
+      throw ConfigurationError("\(.output) \(directory.path) already holds a config.json; choose another directory")
     }
     try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
     let c = configuration

@@ -18,7 +18,7 @@ extension TrainedTransformer {
     let path = directory.path
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-      throw CheckpointError("--model \(path): no such directory")
+      throw CheckpointError("\(.checkpoint) \(path): no such directory")
     }
     let config = try HuggingFaceConfig(directory: directory)
     let modelType = config.modelType
@@ -43,7 +43,7 @@ extension TrainedTransformer {
       throw CheckpointError("\(config.path): vocab_size \(declared), but the word embedding table has \(vocabulary) rows")
     }
     // The tokenizer: only --text needs it, so an unsupported one is remembered, not fatal.
-    var tokenizer: ByteLevelBPETokenizer?, reason: String?, prepended: Int32?
+    var tokenizer: ByteLevelBPETokenizer?, reason: SettingMessage?, prepended: Int32?
     var special = Set<Int32>()
     let tokenizerFile = directory.appendingPathComponent("tokenizer.json")
     if FileManager.default.fileExists(atPath: tokenizerFile.path) {
@@ -54,10 +54,10 @@ extension TrainedTransformer {
         tokenizer = t
         prepended = description.prependedTokenID
       } catch {
-        reason = error.description
+        reason = error.message
       }
     } else {
-      reason = "\(path) has no tokenizer.json (SentencePiece models such as ALBERT's are not implemented); use --token-ids FILE"
+      reason = SettingMessage("\(path) has no tokenizer.json (SentencePiece models such as ALBERT's are not implemented); use \(.tokenIDs) FILE")
     }
     for key in ["bos_token_id", "eos_token_id", "pad_token_id", "unk_token_id", "sep_token_id", "cls_token_id", "mask_token_id"] {
       // An id that does not fit Int32 lies outside any vocabulary (≤ 2³¹) and excludes nothing.

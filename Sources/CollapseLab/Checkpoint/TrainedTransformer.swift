@@ -26,7 +26,7 @@ public struct TrainedTransformer: @unchecked Sendable {
   /// The byte-level BPE tokenizer, when the checkpoint has one this package implements.
   public let tokenizer: ByteLevelBPETokenizer?
   /// Why there is no tokenizer (for `--text`'s refusal), when there is none.
-  public let tokenizerUnavailableReason: String?
+  public let tokenizerUnavailableReason: SettingMessage?
   /// A token the tokenizer's own post-processor puts first (Llama 3's BOS), if any.
   public let prependedTokenID: Int32?
   /// Tensors in the files that the model does not use (output heads excepted).
@@ -41,7 +41,7 @@ public struct TrainedTransformer: @unchecked Sendable {
   init(
     path: String, name: String, sha256: String, format: String, configuration: ModelConfiguration, embeddings: TrainedEmbeddings,
     layers: [LayerWeights], finalNorm: (gamma: [Float], beta: [Float]?)?, ordinaryTokenIDs: [Int32],
-    tokenizer: ByteLevelBPETokenizer?, tokenizerUnavailableReason: String?, prependedTokenID: Int32?, unusedTensors: [String]
+    tokenizer: ByteLevelBPETokenizer?, tokenizerUnavailableReason: SettingMessage?, prependedTokenID: Int32?, unusedTensors: [String]
   ) {
     self.path = path; self.name = name; self.sha256 = sha256; self.format = format
     self.configuration = configuration; self.embeddings = embeddings; self.layers = layers; self.finalNorm = finalNorm
@@ -284,14 +284,15 @@ extension TrainedTransformer {
   /// consecutive windows of n, the last partial one dropped.
   public func textWindows(of text: String, sequenceLength n: Int, source: String) throws(CheckpointError) -> [[Int32]] {
     guard let tokenizer else {
-      throw CheckpointError("--text \(source): \(tokenizerUnavailableReason ?? "\(path) has no tokenizer this package implements; use --token-ids FILE")")
+      let reason = tokenizerUnavailableReason ?? "\(path) has no tokenizer this package implements; use \(.tokenIDs) FILE"
+      throw CheckpointError("\(.text) \(source): \(reason)")
     }
     let ids = tokenizer.encode(text)
     let bos = prependedTokenID.map { [$0] } ?? []
     let width = n - bos.count
     let count = width > 0 ? ids.count / width : 0
     if count == 0 {
-      throw CheckpointError("--text \(source): \(ids.count) tokens, but one window of --seq-len \(n) needs \(max(width, 1))\(bos.isEmpty ? "" : " after the BOS token")")
+      throw CheckpointError("\(.text) \(source): \(ids.count) tokens, but one window of \(.sequenceLength) \(n) needs \(max(width, 1))\(bos.isEmpty ? "" : " after the BOS token")")
     }
     return (0..<count).map { bos + ids[($0 * width)..<(($0 + 1) * width)] }
   }

@@ -145,7 +145,7 @@ public let implementedClaims: [ImplementedClaim] = [
 public func requireNoClaimsReport(in directory: URL) throws(ConfigurationError) {
   let target = directory.appendingPathComponent("report.md")
   if FileManager.default.fileExists(atPath: target.path) {
-    throw ConfigurationError("\(directory.path) already holds report.md; choose another --output directory")
+    throw ConfigurationError("\(directory.path) already holds report.md; choose another \(.output) directory")
   }
 }
 

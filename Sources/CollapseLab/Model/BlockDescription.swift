@@ -43,7 +43,7 @@ public enum AttentionMask: Hashable, Sendable, Codable, CustomStringConvertible 
     case "causal": self = .causal
     default:
       guard text.hasPrefix("window:"), let width = Int(text.dropFirst("window:".count)) else {
-        throw ConfigurationError("--mask '\(text)': expected bidirectional, causal or window:W (W a positive integer)")
+        throw ConfigurationError("\(.mask) '\(text)': expected bidirectional, causal or window:W (W a positive integer)")
       }
       self = .window(width)
     }

@@ -54,7 +54,7 @@ public struct CheckpointSource: Codable, Sendable, Hashable {
     if textSHA256 != other.textSHA256 || windowCount != other.windowCount {
       return "text differs (\(textPath ?? "random tokens"), sha256 \(textSHA256.map { String($0.prefix(12)) } ?? "-") vs \(other.textPath ?? "random tokens"), sha256 \(other.textSHA256.map { String($0.prefix(12)) } ?? "-"))"
     }
-    if perturbation != other.perturbation { return "--perturb differs (\(perturbation) vs \(other.perturbation))" }
+    if perturbation != other.perturbation { return "perturbation differs (\(perturbation) vs \(other.perturbation))" }
     return nil
   }
 }

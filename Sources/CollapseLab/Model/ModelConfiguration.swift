@@ -181,40 +181,40 @@ public struct ModelConfiguration: Codable, Hashable, Sendable {
 
   /// Checks every setting, naming the offending one.
   public func validate() throws(ConfigurationError) {
-    func positive(_ value: Int, _ name: String) throws(ConfigurationError) {
-      if value < 1 { throw ConfigurationError("\(name) must be positive, got \(value)") }
+    func positive(_ value: Int, _ setting: ConfigurationSetting) throws(ConfigurationError) {
+      if value < 1 { throw ConfigurationError("\(setting) must be positive, got \(value)") }
     }
     if measured != nil {
       // Saved states: only the sizes read from the files and the rank settings apply.
       if layers < 1 { throw ConfigurationError("the hidden states need at least two states (the embeddings and one layer), got \(layers + 1)") }
       if sequenceLength < 2 { throw ConfigurationError("sequences need at least 2 tokens (affine rank needs two), got n = \(sequenceLength)") }
-      try positive(modelDimension, "hidden size d")
-      if !(rankToleranceFactor > 0) { throw ConfigurationError("--rank-tolerance must be positive, got \(rankToleranceFactor)") }
+      if modelDimension < 1 { throw ConfigurationError("the hidden size d must be positive, got \(modelDimension)") }
+      if !(rankToleranceFactor > 0) { throw ConfigurationError("\(.rankToleranceFactor) must be positive, got \(rankToleranceFactor)") }
       return
     }
-    try positive(layers, "--layers")
-    try positive(modelDimension, "--d-model")
-    try positive(heads, "--heads")
-    try positive(feedForwardDimension, "--d-ff")
-    try positive(sequenceLength, "--seq-len")
+    try positive(layers, .layers)
+    try positive(modelDimension, .modelDimension)
+    try positive(heads, .heads)
+    try positive(feedForwardDimension, .feedForwardDimension)
+    try positive(sequenceLength, .sequenceLength)
     if modelDimension % heads != 0 {
-      throw ConfigurationError("--d-model (\(modelDimension)) must be divisible by --heads (\(heads))")
+      throw ConfigurationError("\(.modelDimension) (\(modelDimension)) must be divisible by \(.heads) (\(heads))")
     }
-    if sequenceLength < 2 { throw ConfigurationError("--seq-len must be at least 2 (affine rank needs two tokens), got \(sequenceLength)") }
-    if !(weightScale > 0) || !weightScale.isFinite { throw ConfigurationError("--sigma must be a positive number, got \(weightScale)") }
-    if !(layerNormEpsilon >= 0) { throw ConfigurationError("--ln-eps must be >= 0, got \(layerNormEpsilon)") }
+    if sequenceLength < 2 { throw ConfigurationError("\(.sequenceLength) must be at least 2 (affine rank needs two tokens), got \(sequenceLength)") }
+    if !(weightScale > 0) || !weightScale.isFinite { throw ConfigurationError("\(.weightScale) must be a positive number, got \(weightScale)") }
+    if !(layerNormEpsilon >= 0) { throw ConfigurationError("\(.layerNormEpsilon) must be >= 0, got \(layerNormEpsilon)") }
     if let rank = inputRank, rank < 1 || rank > min(sequenceLength, modelDimension) {
-      throw ConfigurationError("--input-rank must be in 1...min(seq-len, d-model) = \(min(sequenceLength, modelDimension)), got \(rank)")
+      throw ConfigurationError("\(.inputRank) must be in 1...min(\(.sequenceLength), \(.modelDimension)) = \(min(sequenceLength, modelDimension)), got \(rank)")
     }
     if input.needsCheckpoint && checkpoint == nil {
-      throw ConfigurationError("--input \(input.rawValue) needs --model DIR (a trained checkpoint's vocabulary and embeddings)")
+      throw ConfigurationError("\(.input) \(input.rawValue) needs \(.checkpoint) DIR (a trained checkpoint's vocabulary and embeddings)")
     }
     if let checkpoint {
       if !input.needsCheckpoint {
-        throw ConfigurationError("--input \(input.rawValue) cannot be used with --model (use random-tokens or --text FILE)")
+        throw ConfigurationError("\(.input) \(input.rawValue) cannot be used with \(.checkpoint) (use random-tokens or \(.text) FILE)")
       }
       if !(checkpoint.perturbation >= 0) || !checkpoint.perturbation.isFinite {
-        throw ConfigurationError("--perturb must be a finite number >= 0, got \(checkpoint.perturbation)")
+        throw ConfigurationError("\(.perturbation) must be a finite number >= 0, got \(checkpoint.perturbation)")
       }
       let position = block.normPosition
       for variant in variants {
@@ -228,9 +228,9 @@ public struct ModelConfiguration: Codable, Hashable, Sendable {
       }
     }
     try validateBlock()
-    if variants.isEmpty { throw ConfigurationError("--variants must name at least one variant") }
-    if Set(variants).count != variants.count { throw ConfigurationError("--variants lists a variant twice") }
-    if !(rankToleranceFactor > 0) { throw ConfigurationError("--rank-tolerance must be positive, got \(rankToleranceFactor)") }
+    if variants.isEmpty { throw ConfigurationError("\(.variants) must name at least one variant") }
+    if Set(variants).count != variants.count { throw ConfigurationError("\(.variants) lists a variant twice") }
+    if !(rankToleranceFactor > 0) { throw ConfigurationError("\(.rankToleranceFactor) must be positive, got \(rankToleranceFactor)") }
   }
 }
 
@@ -240,34 +240,34 @@ extension ModelConfiguration {
     let b = block
     if let kv = b.keyValueHeads {
       if kv < 1 || heads % kv != 0 {
-        throw ConfigurationError("--kv-heads \(kv) must divide --heads \(heads) (each key/value head serves H/H_kv query heads)")
+        throw ConfigurationError("\(.keyValueHeads) \(kv) must divide \(.heads) \(heads) (each key/value head serves H/H_kv query heads)")
       }
     }
     if case .window(let width) = b.mask, width < 1 || width > sequenceLength {
-      throw ConfigurationError("--mask window:\(width): the window must be in 1...\(sequenceLength) (--seq-len)")
+      throw ConfigurationError("\(.mask) window:\(width): the window must be in 1...\(sequenceLength) (\(.sequenceLength))")
     }
     if b.positions == .rope {
       if !(b.rotaryFraction > 0 && b.rotaryFraction <= 1) {
-        throw ConfigurationError("--rope-fraction must be in (0, 1], got \(b.rotaryFraction)")
+        throw ConfigurationError("\(.rotaryFraction) must be in (0, 1], got \(b.rotaryFraction)")
       }
       let exact = b.rotaryFraction * Double(headDimension)
       if exact != exact.rounded() || Int(exact) % 2 != 0 {
-        throw ConfigurationError("--rope-fraction \(b.rotaryFraction) of head width \(headDimension) gives \(exact) rotary dimensions; RoPE needs an even whole number")
+        throw ConfigurationError("\(.rotaryFraction) \(b.rotaryFraction) of head width \(headDimension) gives \(exact) rotary dimensions; RoPE needs an even whole number")
       }
-      if !(b.ropeTheta > 1) || !b.ropeTheta.isFinite { throw ConfigurationError("--rope-theta must be a finite number > 1, got \(b.ropeTheta)") }
+      if !(b.ropeTheta > 1) || !b.ropeTheta.isFinite { throw ConfigurationError("\(.ropeTheta) must be a finite number > 1, got \(b.ropeTheta)") }
     }
     if let groups = b.sharedLayerGroups, groups < 1 || layers % groups != 0 {
-      throw ConfigurationError("--shared-layers \(groups) must divide --layers \(layers) (ALBERT's layer groups)")
+      throw ConfigurationError("\(.sharedLayerGroups) \(groups) must divide \(.layers) \(layers) (ALBERT's layer groups)")
     }
-    if let e = b.embeddingSize, e < 1 { throw ConfigurationError("--embedding-size must be positive, got \(e)") }
+    if let e = b.embeddingSize, e < 1 { throw ConfigurationError("\(.embeddingSize) must be positive, got \(e)") }
     if randomBiases && !b.biases {
-      throw ConfigurationError("--random-biases: the \(architecture.rawValue) block has no biases (pass --biases to add them)")
+      throw ConfigurationError("\(.randomBiases): the \(architecture.rawValue) block has no biases (pass \(.biases) to add them)")
     }
     if input == .bertEmbeddings && b.embeddingLayer != .bert {
-      throw ConfigurationError("--input bert-embeddings: the \(architecture.rawValue) embedding layer is not BERT's; use --input embeddings")
+      throw ConfigurationError("\(.input) bert-embeddings: the \(architecture.rawValue) embedding layer is not BERT's; use \(.input) embeddings")
     }
     if (input == .bertEmbeddings || input == .embeddings), inputRank != nil {
-      throw ConfigurationError("--input-rank gives a Gaussian input of that rank; it cannot be combined with --input \(input.rawValue)")
+      throw ConfigurationError("\(.inputRank) gives a Gaussian input of that rank; it cannot be combined with \(.input) \(input.rawValue)")
     }
   }
 }

@@ -135,17 +135,17 @@ public struct Variant: Hashable, Codable, Sendable, CustomStringConvertible {
 
   /// Parses a comma-separated list, refusing empty entries and variants that
   /// are the same after canonicalisation (`attn+ln+res`, `attn+res+ln`).
-  public static func parseList(_ text: String, option: String = "--variants") throws(ConfigurationError) -> [Variant] {
+  public static func parseList(_ text: String) throws(ConfigurationError) -> [Variant] {
     let entries = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     var variants: [Variant] = []
     for (index, entry) in entries.enumerated() {
       let trimmed = entry.trimmingCharacters(in: .whitespaces)
       if trimmed.isEmpty {
-        throw ConfigurationError("\(option) '\(text)': entry \(index + 1) is empty (a doubled, leading or trailing comma)")
+        throw ConfigurationError("\(.variants) '\(text)': entry \(index + 1) is empty (a doubled, leading or trailing comma)")
       }
       let variant = try Variant(parsing: trimmed)
       if let earlier = variants.firstIndex(of: variant) {
-        throw ConfigurationError("\(option) '\(text)': '\(trimmed)' is the same variant as '\(entries[earlier].trimmingCharacters(in: .whitespaces))' (\(variant))")
+        throw ConfigurationError("\(.variants) '\(text)': '\(trimmed)' is the same variant as '\(entries[earlier].trimmingCharacters(in: .whitespaces))' (\(variant))")
       }
       variants.append(variant)
     }

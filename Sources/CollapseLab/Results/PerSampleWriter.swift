@@ -55,7 +55,7 @@ final class PerSampleWriter: @unchecked Sendable {
       try handle.synchronize()
     } catch {
       // The checkpoint records only bytes written before it, so --resume cuts any partial rows.
-      throw ConfigurationError("cannot write samples.csv: \(writeFailureReason(error)); the last checkpoint is intact and --resume continues from it")
+      throw ConfigurationError("cannot write samples.csv: \(writeFailureReason(error)); the last checkpoint is intact and \(.resume) continues from it")
     }
     return written
   }

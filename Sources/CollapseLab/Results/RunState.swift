@@ -15,7 +15,7 @@ public struct Shard: Codable, Hashable, Sendable, CustomStringConvertible {
   public init(parsing text: String) throws(ConfigurationError) {
     let parts = text.split(separator: "/")
     guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 0, k < n else {
-      throw ConfigurationError("--shard must be K/N with 0 <= K < N, got '\(text)'")
+      throw ConfigurationError("\(.shard) must be K/N with 0 <= K < N, got '\(text)'")
     }
     self.init(index: k, count: n)
   }
@@ -88,7 +88,7 @@ public struct RunIdentity: Codable, Hashable, Sendable {
     }
     if configuration != other.configuration { return "model configuration differs" }
     if seed != other.seed { return "seed differs (\(seed) vs \(other.seed))" }
-    if samples != other.samples { return "--samples differs (\(samples) vs \(other.samples))" }
+    if samples != other.samples { return "sample count differs (\(samples) vs \(other.samples))" }
     if engine != other.engine { return "engine differs (\(engine) vs \(other.engine))" }
     if blockSize != other.blockSize { return "block size differs" }
     if codeVersion != other.codeVersion { return "code version differs (\(codeVersion) vs \(other.codeVersion))" }

@@ -134,11 +134,11 @@ extension ByteLevelBPETokenizer {
   /// special, and the pre-tokenizer `tokenizer.ggml.pre` names.
   public init(gguf file: GGUFFile) throws(CheckpointError) {
     guard file.string("tokenizer.ggml.model") == "gpt2" else {
-      throw CheckpointError("\(file.path): tokenizer.ggml.model '\(file.string("tokenizer.ggml.model") ?? "(none)")' is not byte-level BPE (gpt2); use --token-ids FILE")
+      throw CheckpointError("\(file.path): tokenizer.ggml.model '\(file.string("tokenizer.ggml.model") ?? "(none)")' is not byte-level BPE (gpt2); use \(.tokenIDs) FILE")
     }
     let pre = file.string("tokenizer.ggml.pre") ?? "gpt2"
     guard let preTokenizer = PreTokenizer(rawValue: pre) else {
-      throw CheckpointError("\(file.path): pre-tokenizer '\(pre)' is not implemented (known: \(PreTokenizer.allCases.map(\.rawValue).joined(separator: ", "))); use --token-ids FILE")
+      throw CheckpointError("\(file.path): pre-tokenizer '\(pre)' is not implemented (known: \(PreTokenizer.allCases.map(\.rawValue).joined(separator: ", "))); use \(.tokenIDs) FILE")
     }
     func strings(_ key: String) throws(CheckpointError) -> [String] {
       guard case .array(let values) = file.metadata[key] else { throw CheckpointError("\(file.path): metadata \(key) missing") }

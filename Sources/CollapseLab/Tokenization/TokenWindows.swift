@@ -57,7 +57,7 @@ extension WordPieceTokenizer {
     let ids = encode(text)
     let chunk = n - 2
     guard chunk >= 1, ids.count >= chunk else {
-      throw CheckpointError("--text \(source): \(ids.count) tokens, but one window of --seq-len \(n) needs \(chunk) (plus [CLS] and [SEP])")
+      throw CheckpointError("\(.text) \(source): \(ids.count) tokens, but one window of \(.sequenceLength) \(n) needs \(chunk) (plus [CLS] and [SEP])")
     }
     return stride(from: 0, through: ids.count - chunk, by: chunk).map { start in
       [classifierID] + ids[start..<(start + chunk)] + [separatorID]

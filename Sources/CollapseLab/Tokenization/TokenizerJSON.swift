@@ -17,7 +17,7 @@ public struct TokenizerJSON: Sendable {
   public let addedTokenIDs: [Int32]
   public let preTokenizer: ByteLevelBPETokenizer.PreTokenizer?
   /// Why the pre-tokenizer is not one implemented here, when it is not.
-  public let preTokenizerProblem: String?
+  public let preTokenizerProblem: SettingMessage?
   public let ignoresMerges: Bool
   /// The special token the post-processor's single-sequence template puts first (Llama 3's BOS).
   public let prependedTokenID: Int32?
@@ -36,7 +36,7 @@ public struct TokenizerJSON: Sendable {
     guard let model = root["model"] as? [String: Any] else { throw CheckpointError("\(path): no 'model' object") }
     modelType = model["type"] as? String ?? "(missing)"
     guard modelType == "BPE" else {
-      throw CheckpointError("\(path): tokenizer model type '\(modelType)' is not implemented (byte-level BPE only); use --token-ids FILE")
+      throw CheckpointError("\(path): tokenizer model type '\(modelType)' is not implemented (byte-level BPE only); use \(.tokenIDs) FILE")
     }
     guard let vocabulary = model["vocab"] as? [String: Any] else { throw CheckpointError("\(path): model.vocab is not an object of token to id") }
     var byID: [Int: String] = [:]
@@ -74,10 +74,10 @@ public struct TokenizerJSON: Sendable {
     ignoresMerges = model["ignore_merges"] as? Bool ?? false
     if let normalizer = root["normalizer"], !(normalizer is NSNull) {
       let type = (normalizer as? [String: Any])?["type"] as? String ?? "?"
-      throw CheckpointError("\(path): normalizer '\(type)' is not implemented (byte-level BPE without a normalizer only); use --token-ids FILE")
+      throw CheckpointError("\(path): normalizer '\(type)' is not implemented (byte-level BPE without a normalizer only); use \(.tokenIDs) FILE")
     }
     if model["byte_fallback"] as? Bool == true {
-      throw CheckpointError("\(path): BPE with byte_fallback (SentencePiece-style, e.g. Llama 2) is not implemented; use --token-ids FILE")
+      throw CheckpointError("\(path): BPE with byte_fallback (SentencePiece-style, e.g. Llama 2) is not implemented; use \(.tokenIDs) FILE")
     }
     (preTokenizer, preTokenizerProblem) = Self.recognise(root["pre_tokenizer"], path: path)
     var first: Int32?
@@ -97,7 +97,7 @@ public struct TokenizerJSON: Sendable {
   /// Which implemented pre-tokenizer `value` is: GPT-2's ByteLevel with its
   /// expression, SmolLM's Digits(individual) + ByteLevel, or Llama 3's Split
   /// with its expression + ByteLevel without one.
-  private static func recognise(_ value: Any?, path: String) -> (ByteLevelBPETokenizer.PreTokenizer?, String?) {
+  private static func recognise(_ value: Any?, path: String) -> (ByteLevelBPETokenizer.PreTokenizer?, SettingMessage?) {
     func isByteLevel(_ p: [String: Any], regex: Bool) -> Bool {
       p["type"] as? String == "ByteLevel" && (p["add_prefix_space"] as? Bool ?? false) == false && (p["use_regex"] as? Bool ?? true) == regex
     }
@@ -115,7 +115,7 @@ public struct TokenizerJSON: Sendable {
       }
     }
     let data = (try? JSONSerialization.data(withJSONObject: p, options: [.sortedKeys])).flatMap { String(data: $0, encoding: .utf8) } ?? "?"
-    return (nil, "\(path): pre_tokenizer \(data.prefix(160)) is not one implemented (GPT-2's ByteLevel, SmolLM's Digits + ByteLevel, Llama 3's Split + ByteLevel); use --token-ids FILE")
+    return (nil, "\(path): pre_tokenizer \(data.prefix(160)) is not one implemented (GPT-2's ByteLevel, SmolLM's Digits + ByteLevel, Llama 3's Split + ByteLevel); use \(.tokenIDs) FILE")
   }
 }
 

@@ -68,6 +68,15 @@ public enum BackendError: Error, CustomStringConvertible, Equatable {
   }
 }
 
+/// The backends ``Backends`` can switch between, named as on command lines
+/// and in `RANKKERNELS_BACKEND`.
+public enum BackendKind: String, CaseIterable, Sendable {
+  /// The pure-Swift kernels of this package.
+  case swift
+  /// OpenBLAS (SGEMM) and LAPACKE, loaded at run time.
+  case openBLAS = "openblas"
+}
+
 /// The run-time backend switch.
 ///
 /// ``current`` starts as the backend named by the environment variable
@@ -85,15 +94,21 @@ public enum Backends {
   /// Why ``openBLAS`` is nil, or nil when it is available.
   public static var openBLASUnavailableReason: String? { OpenBLASBackend.loadError }
 
-  /// Looks a backend up by name (`swift`, `openblas`).
-  public static func named(_ name: String) throws(BackendError) -> any LinearAlgebraBackend {
-    switch name.lowercased() {
-    case "swift": return swift
-    case "openblas":
+  /// The backend of this kind; throws ``BackendError/unavailable(name:reason:)``
+  /// when OpenBLAS/LAPACKE cannot be loaded.
+  public static func backend(_ kind: BackendKind) throws(BackendError) -> any LinearAlgebraBackend {
+    switch kind {
+    case .swift: return swift
+    case .openBLAS:
       if let backend = openBLAS { return backend }
-      throw .unavailable(name: "openblas", reason: openBLASUnavailableReason ?? "not loaded")
-    default: throw .unknownName(name)
+      throw .unavailable(name: kind.rawValue, reason: openBLASUnavailableReason ?? "not loaded")
     }
+  }
+
+  /// Looks a backend up by name (`swift`, `openblas`, any case).
+  public static func named(_ name: String) throws(BackendError) -> any LinearAlgebraBackend {
+    guard let kind = BackendKind(rawValue: name.lowercased()) else { throw .unknownName(name) }
+    return try backend(kind)
   }
 
   private static let selected = Mutex<(any LinearAlgebraBackend)?>(nil)

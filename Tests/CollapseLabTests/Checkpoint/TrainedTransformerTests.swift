@@ -121,7 +121,7 @@ struct TrainedTransformerTests {
     let key = tiny.index(of: "model.layers.0.self_attn.k_proj.weight"), kv = 4
     #expect(model.layers[0].key[5 * kv + 3] == TinyHuggingFaceDirectory.value(tensor: key, position: 3 * 8 + 5))
     #expect(!model.ordinaryTokenIDs.contains(1) && !model.ordinaryTokenIDs.contains(2) && model.ordinaryTokenIDs.count == 18)
-    #expect(model.tokenizer == nil && model.tokenizerUnavailableReason?.contains("no tokenizer.json") == true)
+    #expect(model.tokenizer == nil && model.tokenizerUnavailableReason?.description.contains("no tokenizer.json") == true)
   }
 
   @Test func perturbationChangesEveryTensorByItsScaleAndLeavesTheHeldWeights() throws {
@@ -225,7 +225,7 @@ struct TokenizerJSONTests {
     #expect(try Self.description(preTokenizer: llama).preTokenizer == .llamaBPE)
     let prefixed: [String: Any] = ["type": "ByteLevel", "add_prefix_space": true, "use_regex": true]
     let unknown = try Self.description(preTokenizer: prefixed)
-    #expect(unknown.preTokenizer == nil && unknown.preTokenizerProblem?.contains("is not one implemented") == true)
+    #expect(unknown.preTokenizer == nil && unknown.preTokenizerProblem?.description.contains("is not one implemented") == true)
   }
 
   @Test func readsTokensMergesSpecialTokensAndTheBOSTemplate() throws {

@@ -166,7 +166,7 @@ struct CheckpointEngineTests {
     // Another perturbation size or checkpoint is refused on merge and resume.
     var other = identity
     other.configuration.checkpoint!.perturbation = 0.2
-    #expect(other.mismatch(with: identity)?.contains("--perturb differs") == true)
+    #expect(other.mismatch(with: identity)?.contains("perturbation differs") == true)
     other = identity
     other.configuration.checkpoint!.modelSHA256 = "0000"
     #expect(other.mismatch(with: identity)?.contains("checkpoint differs") == true)

@@ -159,9 +159,16 @@ struct AggregationTests {
   @Test func configurationErrorsNameTheSetting() {
     var c = ModelConfiguration()
     c.heads = 7
-    #expect(throws: ConfigurationError("--d-model (768) must be divisible by --heads (7)")) { try c.validate() }
+    #expect(throws: ConfigurationError("\(.modelDimension) (768) must be divisible by \(.heads) (7)")) { try c.validate() }
     c = ModelConfiguration(); c.layers = 0
-    #expect(throws: ConfigurationError("--layers must be positive, got 0")) { try c.validate() }
+    #expect(throws: ConfigurationError("\(.layers) must be positive, got 0")) { try c.validate() }
+    do {
+      try c.validate()
+    } catch {
+      #expect(error.settings == [.layers])
+      #expect(error.description == "layers must be positive, got 0")
+      #expect(error.message.rendered(naming: { "--" + $0.name }) == "--layers must be positive, got 0")
+    }
     c = ModelConfiguration(); c.inputRank = 17
     #expect(throws: ConfigurationError.self) { try c.validate() }
     #expect(throws: ConfigurationError.self) { try Shard(parsing: "3/3") }

@@ -82,11 +82,11 @@ struct BlockDescriptionTests {
     #expect(Variant.dongSurgeries(normPosition: .parallel).map(\.description) == ["attn+parln", "attn+parln+mlp", "attn+res+parln", "attn+res+parln+mlp"])
   }
 
-  /// Each bad setting is refused with a message naming its flag and values.
+  /// Each bad setting is refused with a message naming the setting and values.
   @Test(arguments: [
-    ("kv", "--kv-heads 3 must divide --heads 4"), ("window0", "--mask window:0"), ("window7", "--mask window:7"),
-    ("fraction0", "--rope-fraction must be in (0, 1]"), ("odd", "RoPE needs an even whole number"),
-    ("shared", "--shared-layers 3 must divide --layers 2"), ("biases", "has no biases"),
+    ("kv", "keyValueHeads 3 must divide heads 4"), ("window0", "mask window:0"), ("window7", "mask window:7"),
+    ("fraction0", "rotaryFraction must be in (0, 1]"), ("odd", "RoPE needs an even whole number"),
+    ("shared", "sharedLayerGroups 3 must divide layers 2"), ("biases", "has no biases"),
   ])
   func badBlocksAreRefused(setting: String, message: String) {
     var c = Self.small(.llama)

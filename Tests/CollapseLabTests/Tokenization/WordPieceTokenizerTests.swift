@@ -50,7 +50,8 @@ struct WordPieceTokenizerTests {
     #expect(windows == [[1, ids[0], ids[1], 2], [1, ids[2], ids[3], 2]])
     #expect(throws: CheckpointError.self) { try toy.windows(of: "want", sequenceLength: 4, source: "t") }
     do { _ = try toy.windows(of: "want", sequenceLength: 8, source: "short.txt") } catch {
-      #expect(error.description == "--text short.txt: 1 tokens, but one window of --seq-len 8 needs 6 (plus [CLS] and [SEP])")
+      #expect(error.description == "text short.txt: 1 tokens, but one window of sequenceLength 8 needs 6 (plus [CLS] and [SEP])")
+      #expect(error.message.settings == [.text, .sequenceLength])
     }
   }
 
