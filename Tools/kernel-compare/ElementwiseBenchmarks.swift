@@ -1,4 +1,4 @@
-import RankKernels
+@_spi(Benchmarking) import RankKernels
 
 /// Memory-bound kernels, reported in GB/s of compulsory traffic (read the
 /// input once, write the output once) so they compare with the streaming

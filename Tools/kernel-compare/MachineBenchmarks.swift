@@ -1,4 +1,4 @@
-import RankKernels
+@_spi(Benchmarking) import RankKernels
 
 /// Peak FMA throughput on one core and on `threads` cores, measured here.
 func measurePeakGFLOPS(threads: Int) -> (perCore: Double, allCores: Double) {

@@ -50,7 +50,7 @@ public struct ClaimSection: Sendable {
 /// The parameters every claims experiment shares: how many samples, the
 /// seed, and the model (BERT-base widths with the experiment's depth and
 /// variants unless a caller changes them, as the tests do to shrink it).
-public protocol ClaimExperiment: Sendable {
+protocol ClaimExperiment: Sendable {
   var samples: Int { get }
   var seed: UInt64 { get }
   var configuration: ModelConfiguration { get set }

@@ -5,7 +5,7 @@ import RankKernels
 /// token representations doubly exponentially (Dong et al. 2021), i.e. the
 /// residual ratio r_l = ‖X_l − 1·meanᵀ‖/‖X_l‖ follows r_{l+1} ≈ c·r_l^κ with
 /// κ > 1, so log r_{l+1} / log r_l tends to κ.
-public struct CollapseRateExperiment: ClaimExperiment {
+struct CollapseRateExperiment: ClaimExperiment {
   public var samples: Int
   /// Samples for the bound factors, which need the weight matrices (dense engine).
   public var denseSamples: Int

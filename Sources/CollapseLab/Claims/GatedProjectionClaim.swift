@@ -13,7 +13,7 @@ import RankKernels
 /// heads can be told apart by perturbing their gates. (The gate parameters
 /// (w_h, b_h) reach every gate perturbation when [Y 1] has rank n, so their
 /// Jacobian has the same rank.)
-public struct GatedProjectionExperiment: ClaimExperiment {
+struct GatedProjectionExperiment: ClaimExperiment {
   public var samples: Int
   public var denseSamples: Int
   public var seed: UInt64

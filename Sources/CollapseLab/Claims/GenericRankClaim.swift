@@ -3,7 +3,7 @@ import RankKernels
 
 /// Claim 2: softmax attention matrices are almost surely invertible, so exact
 /// rank is preserved in every variant; only numerical rank separates them.
-public struct GenericRankExperiment: ClaimExperiment {
+struct GenericRankExperiment: ClaimExperiment {
   public var samples: Int
   public var seed: UInt64
   public var configuration: ModelConfiguration

@@ -12,7 +12,7 @@ import RankKernels
 ///     unknown: their n·(H−1)·d_k numbers can absorb anything, and the best
 ///     estimate of C_h is the least-squares one, Y·pinv(W_O,h);
 /// (iii) the residual stream X + Y with X unknown: n·d.
-public struct HeadIdentifiabilityExperiment: ClaimExperiment {
+struct HeadIdentifiabilityExperiment: ClaimExperiment {
   public var samples: Int
   public var seed: UInt64
   public var configuration: ModelConfiguration

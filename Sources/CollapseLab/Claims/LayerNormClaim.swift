@@ -2,7 +2,7 @@ import RankKernels
 
 /// Claim 4: LayerNorm preserves affine rank (and matrix rank when β = 0) —
 /// generically, with the structured inputs where it does not.
-public struct LayerNormRankExperiment: Sendable {
+struct LayerNormRankExperiment: Sendable {
   public var samples: Int
   public var tokens = 16
   public var width = 64

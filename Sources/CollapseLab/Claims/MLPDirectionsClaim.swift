@@ -14,7 +14,7 @@ import RankKernels
 ///   a left multiplication), whatever the attention weights. A linear MLP
 ///   adds the fixed paths M·C·W_1·W_2·C; GELU is the only map that can leave
 ///   S' = S + S·W_1·W_2·C.
-public struct MLPDirectionsExperiment: ClaimExperiment {
+struct MLPDirectionsExperiment: ClaimExperiment {
   public var samples: Int
   public var seed: UInt64
   public var configuration: ModelConfiguration

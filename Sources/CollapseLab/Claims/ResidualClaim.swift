@@ -3,7 +3,7 @@ import Foundation
 /// Claim 3: residual connections prevent rank collapse, even without the MLP;
 /// and the counter-test: a phase diagram of numerical collapse over the
 /// weight scale σ and depth, post-LN and pre-LN.
-public struct ResidualCollapseExperiment: ClaimExperiment {
+struct ResidualCollapseExperiment: ClaimExperiment {
   public var samples: Int
   public var seed: UInt64
   public var configuration: ModelConfiguration

@@ -5,7 +5,7 @@ import RankKernels
 /// gap between the two largest singular values of the attention matrix,
 /// Nait Saada et al. 2025) and entropy collapse (near-one-hot attention,
 /// Zhai et al. 2023) are distinct from rank collapse in depth.
-public struct WidthEntropyExperiment: ClaimExperiment {
+struct WidthEntropyExperiment: ClaimExperiment {
   public var samples: Int
   public var seed: UInt64
   public var configuration: ModelConfiguration

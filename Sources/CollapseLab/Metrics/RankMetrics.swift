@@ -72,7 +72,7 @@ public struct MetricValues: Sendable, Equatable {
 }
 
 /// X·Xᵀ (n × n, Float64) of a row-major n × d token matrix.
-public func gramOfRows(_ x: UnsafePointer<Float>, rows n: Int, columns d: Int) -> [Double] {
+func gramOfRows(_ x: UnsafePointer<Float>, rows n: Int, columns d: Int) -> [Double] {
   var gram = [Double](repeating: 0, count: n * n)
   gram.withUnsafeMutableBufferPointer { gramMatrix(rows: n, columns: d, x: x, ldx: d, gram: $0.baseAddress!, ldg: max(1, n)) }
   return gram

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One curve of a layer plot: a variant of a run's summary, with its legend label.
-public struct PlotSeries: Sendable {
+struct PlotSeries: Sendable {
   public var label: String
   public var summary: Summary
   public var variant: Int
@@ -15,7 +15,7 @@ public struct PlotSeries: Sendable {
 /// Per-layer curves of a summary as a self-contained SVG: three panels
 /// (mean residual ratio on a log axis, mean log₁₀ σ_min/σ_max, mean rank), one
 /// line per variant, with a shared legend.
-public func layerPlotSVG(_ summary: Summary) -> String {
+func layerPlotSVG(_ summary: Summary) -> String {
   let c = summary.configuration
   let model = c.measured.map { "saved hidden states of \($0.name)" }
     ?? "H=\(c.heads), \(c.checkpoint.map { "checkpoint \($0.name)" } ?? "σ=\(c.weightScale)"), input \(c.input.rawValue)"
@@ -40,7 +40,7 @@ public func overlayPlotSVG(_ runs: [(name: String, summary: Summary)]) -> String
 }
 
 /// The three panels for arbitrary curves (see `layerPlotSVG(_:)`).
-public func layerPlotSVG(_ curves: [PlotSeries], title: String) -> String {
+func layerPlotSVG(_ curves: [PlotSeries], title: String) -> String {
   let layerCount = curves.map { $0.summary.configuration.layers }.max() ?? 1
   // Collapsed samples reach exact zeros (bitwise identical token rows); below
   // the floor nothing is resolvable in Float32, so values are clamped there.

@@ -59,7 +59,7 @@ private func betaContinuedFraction(a: Double, b: Double, x: Double) -> Double {
 /// Two-sided exact (Clopper–Pearson) confidence interval for a binomial
 /// probability: each side at (1 + confidence)/2, so the interval covers p with
 /// probability at least `confidence`.
-public func clopperPearson(successes: Int, trials: Int, confidence: Double = 0.95) -> (lower: Double, upper: Double) {
+func clopperPearson(successes: Int, trials: Int, confidence: Double = 0.95) -> (lower: Double, upper: Double) {
   let oneSided = (1 + confidence) / 2
   let upper = clopperPearsonUpperBound(successes: successes, trials: trials, confidence: oneSided)
   let lower = 1 - clopperPearsonUpperBound(successes: trials - successes, trials: trials, confidence: oneSided)

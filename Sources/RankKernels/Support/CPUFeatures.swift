@@ -50,8 +50,9 @@ public enum CPUFeatures {
 }
 
 /// Re-runs the load-time CPU check; exits with status 70 and a message when the
-/// build needs AVX2/FMA and the CPU lacks them. Exposed for the test suite.
-public func rankKernelsRequireCPUFeaturesForTesting() {
+/// build needs AVX2/FMA and the CPU lacks them. A test hook:
+/// `@_spi(Testing) import RankKernels`.
+@_spi(Testing) public func rankKernelsRequireCPUFeaturesForTesting() {
   rankkernels_require_cpu_features()
 }
 

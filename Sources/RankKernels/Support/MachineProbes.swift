@@ -1,6 +1,7 @@
 /// Measurements of the machine's own limits, so kernel figures can be stated
 /// as a fraction of what the hardware can do (used by `kernel-compare`).
-public enum MachineProbes {
+/// Not part of the stable API: `@_spi(Benchmarking) import RankKernels`.
+@_spi(Benchmarking) public enum MachineProbes {
   /// Runs `iterations` steps of 12 independent 8-wide FMA chains (enough to
   /// cover latency × throughput on AVX2 cores) and returns the flop count
   /// performed, 12 · 8 · 2 per step. Time it to get peak FMA throughput.

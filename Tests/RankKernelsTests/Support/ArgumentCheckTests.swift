@@ -1,4 +1,4 @@
-import RankKernels
+@_spi(Testing) import RankKernels
 import Testing
 
 /// Invalid arguments stop the process with a message naming the kernel, the

@@ -3,7 +3,7 @@ import Foundation
 /// The claims a trained-checkpoint report can hold, in order: 1, 2, 3, 5, 6
 /// and 8 run on the checkpoint beside its initialisation; 4 and 7 keep their
 /// random-initialisation form.
-public let trainedClaimNumbers = [1, 2, 3, 4, 5, 6, 7, 8]
+let trainedClaimNumbers = [1, 2, 3, 4, 5, 6, 7, 8]
 
 extension TrainedClaimsSetup {
   /// Runs the selected claims (all by default) and returns their sections,
