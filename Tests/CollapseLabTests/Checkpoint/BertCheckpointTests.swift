@@ -3,7 +3,7 @@ import Foundation
 import RankKernels
 import Testing
 
-@Suite("BERT checkpoint loading")
+@Suite("BERT checkpoint loading", .temporaryDirectories)
 struct BertCheckpointTests {
   struct Case: CustomTestStringConvertible, Sendable {
     var naming: NamingScheme

@@ -2,7 +2,7 @@
 import Foundation
 import Testing
 
-@Suite("safetensors reader")
+@Suite("safetensors reader", .temporaryDirectories)
 struct SafetensorsTests {
   private func open(_ bytes: [UInt8], _ name: String = "t") throws(CheckpointError) -> SafetensorsFile {
     let url = temporaryDirectory("safetensors-\(name)").appendingPathComponent("model.safetensors")

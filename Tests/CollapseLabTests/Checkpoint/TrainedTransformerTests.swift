@@ -52,8 +52,7 @@ struct TinyHuggingFaceDirectory {
   static func value(tensor t: Int, position i: Int) -> Float { Float(t) + Float(i) * 1e-4 }
 
   func write() throws -> URL {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-hf-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = temporaryDirectory("tiny-hf")
     var written: [TensorToWrite] = []
     for (t, (name, shape)) in tensors.enumerated() where !drop.contains(name) {
       let actual = reshape[name] ?? shape
@@ -68,7 +67,7 @@ struct TinyHuggingFaceDirectory {
   func index(of name: String) -> Int { tensors.firstIndex { $0.0 == name }! }
 }
 
-@Suite("Trained Transformers from Hugging Face directories")
+@Suite("Trained Transformers from Hugging Face directories", .temporaryDirectories)
 struct TrainedTransformerTests {
   @Test func gpt2SplitsTheFusedProjectionAndKeepsConv1DLayout() throws {
     let tiny = TinyHuggingFaceDirectory.gpt2()
@@ -199,7 +198,7 @@ struct TrainedTransformerTests {
   }
 }
 
-@Suite("tokenizer.json")
+@Suite("tokenizer.json", .temporaryDirectories)
 struct TokenizerJSONTests {
   static func description(preTokenizer: Any, extra: [String: Any] = [:], model: [String: Any] = [:]) throws -> TokenizerJSON {
     var m: [String: Any] = ["type": "BPE", "vocab": ["a": 0, "b": 1, "ab": 2], "merges": [["a", "b"]]]
@@ -251,7 +250,7 @@ struct TokenizerJSONTests {
   }
 }
 
-@Suite("Claims on trained Transformers")
+@Suite("Claims on trained Transformers", .temporaryDirectories)
 struct TrainedTransformerClaimsTests {
   @Test func initialisationIsTheArchitecturesHuggingFaceDraw() throws {
     let directory = try TinyHuggingFaceDirectory.gpt2(d: 32, dff: 64).write()

@@ -83,7 +83,7 @@ private struct ReferenceBert {
   }
 }
 
-@Suite("Trained-checkpoint engine")
+@Suite("Trained-checkpoint engine", .temporaryDirectories)
 struct CheckpointEngineTests {
   let tiny = TinyCheckpoint()
   let text = "the dog is cute . a cat sat on the mat . the cat is cute , the dog sat . want low lowest unwanted running the mat ."

@@ -19,7 +19,7 @@ private struct InMemoryStates: ForwardEngine {
   }
 }
 
-@Suite("measure: saved states give a run's results, whatever threads, batches and files")
+@Suite("measure: saved states give a run's results, whatever threads, batches and files", .temporaryDirectories)
 struct HiddenStateEngineTests {
   let synthetic = SyntheticStates()
 

@@ -100,7 +100,7 @@ struct SyntheticStates {
   var shape: [Int] { [states, sequences, tokens, width] }
 }
 
-@Suite("Saved hidden states: every layout and dtype reads as written")
+@Suite("Saved hidden states: every layout and dtype reads as written", .temporaryDirectories)
 struct HiddenStateFileTests {
   let synthetic = SyntheticStates()
 

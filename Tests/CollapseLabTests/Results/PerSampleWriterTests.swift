@@ -2,7 +2,7 @@
 import Foundation
 import Testing
 
-@Suite("samples.csv holds exactly the completed blocks' rows")
+@Suite("samples.csv holds exactly the completed blocks' rows", .temporaryDirectories)
 struct PerSampleWriterTests {
   @Test func rowsPerSampleAndResumeCutsBackToTheCheckpoint() throws {
     let directory = temporaryDirectory("csv")

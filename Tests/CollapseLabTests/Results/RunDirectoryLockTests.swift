@@ -2,7 +2,7 @@
 import Foundation
 import Testing
 
-@Suite("A result directory is written by one process at a time")
+@Suite("A result directory is written by one process at a time", .temporaryDirectories)
 struct RunDirectoryLockTests {
   /// flock locks belong to an open file description, so a second lock in the
   /// same process conflicts as another process's would.

@@ -15,13 +15,7 @@ func smallConfiguration(layers: Int = 3) -> ModelConfiguration {
   return c
 }
 
-func temporaryDirectory(_ name: String) -> URL {
-  let url = FileManager.default.temporaryDirectory.appendingPathComponent("collapselab-\(name)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
-  try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  return url
-}
-
-@Suite("Monte Carlo runs are reproducible")
+@Suite("Monte Carlo runs are reproducible", .temporaryDirectories)
 struct MonteCarloRunTests {
   let identity = RunIdentity(configuration: smallConfiguration(), seed: 11, samples: 40, engine: .dense, blockSize: 16)
 
@@ -245,7 +239,7 @@ final class Counter: @unchecked Sendable {
   func increment() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
 }
 
-@Suite("Randomized rank method")
+@Suite("Randomized rank method", .temporaryDirectories)
 struct RandomizedRankMethodTests {
   /// The randomized estimate must give the same ranks as exact singular values,
   /// on full-rank and on collapsed (pure attention) token matrices.

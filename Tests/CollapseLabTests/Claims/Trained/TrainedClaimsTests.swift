@@ -3,7 +3,7 @@ import Foundation
 import RankKernels
 import Testing
 
-@Suite("Claims report on a trained checkpoint")
+@Suite("Claims report on a trained checkpoint", .temporaryDirectories)
 struct TrainedClaimsTests {
   let text = "the dog is cute . a cat sat on the mat . the cat is cute , the dog sat . want low lowest unwanted running the mat . the dog sat on the cat"
 
