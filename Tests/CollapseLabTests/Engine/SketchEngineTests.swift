@@ -90,20 +90,30 @@ struct SketchEngineTests {
   static let optimized = true
   #endif
 
-  /// 3 × 240 forward passes take 0.6 s optimised but minutes in a debug build,
-  /// so this runs in release (CI: `swift test -c release -Xswiftc -enable-testing
-  /// --filter SketchEngineTests`).
-  @Test(.enabled(if: optimized, "statistical comparison runs in release builds (see .ci/run)"))
-  func everyMetricAgreesAndAVarianceBugIsCaught() {
-    let dense = Self.values(DenseEngine(), seed: 21)
-    let sketch = Self.values(SketchEngine(), seed: 21)
-    let (statistic, location) = Self.worstStatistic(dense, sketch)
-    #expect(statistic < Self.critical, "KS \(statistic) ≥ \(Self.critical) at \(location)")
+  /// The same test at L=2, d=32, H=4, d_ff=64, n=6: small enough for the
+  /// debug suite (`swift test`), so the statistical check runs there too.
+  static var debugConfiguration: ModelConfiguration {
+    var c = configuration
+    c.layers = 2; c.modelDimension = 32; c.feedForwardDimension = 64; c.sequenceLength = 6
+    return c
+  }
+
+  /// 3 × 240 forward passes at d = 64 take 0.6 s optimised but 100 s in a
+  /// debug build: the debug suite runs ``debugConfiguration`` instead, release
+  /// (CI: `swift test -c release -Xswiftc -enable-testing --filter
+  /// SketchEngineTests`) runs both.
+  @Test(arguments: optimized ? [debugConfiguration, configuration] : [debugConfiguration])
+  func everyMetricAgreesAndAVarianceBugIsCaught(configuration c: ModelConfiguration) throws {
+    try c.validate()
+    let dense = Self.values(DenseEngine(), seed: 21, configuration: c)
+    let sketch = Self.values(SketchEngine(), seed: 21, configuration: c)
+    let (statistic, location) = Self.worstStatistic(dense, sketch, configuration: c)
+    #expect(statistic < Self.critical, "d=\(c.modelDimension): KS \(statistic) ≥ \(Self.critical) at \(location)")
     // Negative control: G with 1.25× the right standard deviation (a wrong
     // variance scaling) must fail the same test.
-    let wrong = Self.values(SketchEngine(varianceScaleForTesting: 1.25), seed: 21)
-    let (badStatistic, badLocation) = Self.worstStatistic(dense, wrong)
-    #expect(badStatistic > Self.critical, "a 1.25× scale error went undetected (KS \(badStatistic) at \(badLocation))")
+    let wrong = Self.values(SketchEngine(varianceScaleForTesting: 1.25), seed: 21, configuration: c)
+    let (badStatistic, badLocation) = Self.worstStatistic(dense, wrong, configuration: c)
+    #expect(badStatistic > Self.critical, "d=\(c.modelDimension): a 1.25× scale error went undetected (KS \(badStatistic) at \(badLocation))")
   }
 
   /// The blocks of the architecture presets at L=3, d=64, H=4, d_ff=128, n=8,
