@@ -84,7 +84,7 @@ dir=$(head -1 "$work/err.txt" | sed -n 's/^mc-generic: results in //p')
 [ -n "$dir" ] && [ -s "$dir/summary.json" ] && [ -s "$dir/plot.svg" ] || fail "no results directory on stderr's first line: $(cat "$work/err.txt")"
 grep -q "results: $dir" "$work/table.txt" || fail "the table does not name $dir"
 case "$dir" in "$work"/mc-generic-runs/*-seed0) ;; *) fail "unexpected directory $dir" ;; esac
-grep -q "^mc-generic: engine sketch: estimated .* faster than dense" "$work/err.txt" || fail "no line saying which engine and why: $(cat "$work/err.txt")"
+grep -q "^mc-generic: engine gram: estimated .* faster than sketch" "$work/err.txt" || fail "no line saying which engine and why: $(cat "$work/err.txt")"
 "$bin" --samples 1 --seq-len 512 --layers 1 --output "$work/long" --quiet > /dev/null 2> "$work/err.txt"
 grep -q "^mc-generic: engine dense: .*n = 512" "$work/err.txt" || fail "n = 512 should default to the dense engine: $(cat "$work/err.txt")"
 
@@ -115,10 +115,11 @@ for a, b in [("whole", "merged"), ("straight", "interrupted")]:
     assert x["completed_samples"] == y["completed_samples"]
 print("smoke: merged == unsharded, resumed == uninterrupted (every number in summary.json)")
 PY
-echo "smoke: sketch vs dense at BERT-base, 32 samples each: means within Monte Carlo error"
+echo "smoke: sketch and gram vs dense at BERT-base, 32 samples each: means within Monte Carlo error"
 "$bin" --samples 32 --engine dense --per-sample --output "$work/dense" --quiet > /dev/null
-"$bin" --samples 32 --engine sketch --per-sample --output "$work/sketch" --quiet > /dev/null
-python3 - "$work" <<'PY'
+for engine in sketch gram; do
+"$bin" --samples 32 --engine $engine --per-sample --output "$work/$engine" --quiet > /dev/null
+python3 - "$work" "$engine" <<'PY'
 import csv, math, sys
 from collections import defaultdict
 w = sys.argv[1]
@@ -129,7 +130,7 @@ def load(name):
         values[(row["variant"], int(row["layer"]), "residual_ratio")].append(max(float(row["residual_ratio"]), 1e-5))
         values[(row["variant"], int(row["layer"]), "log10_sigma_ratio")].append(max(float(row["log10_sigma_ratio"]), -5.0))
     return values
-dense, sketch = load("dense"), load("sketch")
+dense, sketch = load("dense"), load(sys.argv[2])
 worst = (0.0, ("", 0, ""))
 for key in dense:
     a, b = dense[key], sketch[key]
@@ -140,9 +141,10 @@ for key in dense:
     z = diff / se if se > 0 else (0 if diff < 1e-12 else float("inf"))
     worst = max(worst, (z, key))
 # 26 layers x 4 variants x 2 metrics, correlated; |z| < 4.5 (two-sided 7e-6 each).
-assert worst[0] < 4.5, f"sketch and dense means differ: z = {worst[0]:.2f} at {worst[1]}"
-print(f"smoke: largest |difference| / standard error = {worst[0]:.2f} at {worst[1]}")
+assert worst[0] < 4.5, f"{sys.argv[2]} and dense means differ: z = {worst[0]:.2f} at {worst[1]}"
+print(f"smoke: {sys.argv[2]}: largest |difference| / standard error = {worst[0]:.2f} at {worst[1]}")
 PY
+done
 echo "smoke: claims report at tiny sample counts: eight sections, the phase diagram, no overwrite"
 "$bin" claims --samples 20 --dense-samples 2 --output "$work/claims" 2> /dev/null
 test "$(grep -c '^## ' "$work/claims/report.md")" -eq 8

@@ -22,8 +22,8 @@ extension InputKind: ExpressibleByArgument {
 
 /// `--engine`: the engines that run random models (`measure` is its own subcommand).
 enum RandomModelEngine: String, CaseIterable, ExpressibleByArgument {
-  case sketch, dense
-  var kind: EngineKind { self == .sketch ? .sketch : .dense }
+  case gram, sketch, dense
+  var kind: EngineKind { EngineKind(rawValue: rawValue)! }
 }
 
 /// `--mlp`: the feed-forward nonlinearity, named as on the command line

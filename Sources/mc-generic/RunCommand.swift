@@ -11,7 +11,7 @@ extension MCGeneric {
     @Option(help: "Number of samples, the whole run across all shards (default 1000; with --text the number of windows).")
     var samples: Int?
     @Option(help: "Seed of the counter-based RNG.") var seed: UInt64 = 0
-    @Option(help: "Engine: sketch (exact in distribution for Gaussian weights, never forms them) or dense (materialises every weight matrix; needed for uniform weights). Default: whichever the cost model estimates faster for the configuration (sketch up to about n = 500 at d = 768); the run prints which and why.")
+    @Option(help: "Engine: gram (every state in the n-dimensional Gram space of its tokens; exact for Gaussian weights without biases or random norm parameters, Gaussian input, d ≥ 2n + 1), sketch (exact in distribution for Gaussian weights, never forms them) or dense (materialises every weight matrix; needed for uniform weights). Default: of those exact for the configuration, whichever the cost model estimates fastest; the run prints which and why.")
     var engine: RandomModelEngine?
     @Option(help: "Linear-algebra backend.") var backend: BackendKind = .swift
     @OptionGroup var execution: ExecutionArguments
@@ -20,8 +20,8 @@ extension MCGeneric {
 
     func validate() throws {
       if let samples, samples < 1 { throw ValidationError("--samples must be positive, got \(samples)") }
-      if engine == .sketch && model.model != nil {
-        throw ValidationError("--engine sketch cannot run a trained checkpoint (its shortcut needs fresh Gaussian weights); --model runs on the dense engine")
+      if let engine, engine != .dense, model.model != nil {
+        throw ValidationError("--engine \(engine.rawValue) cannot run a trained checkpoint (its shortcut needs fresh Gaussian weights); --model runs on the dense engine")
       }
     }
 
@@ -57,8 +57,9 @@ extension MCGeneric {
       if checkpointEngine != nil {
         engineKind = .dense
       } else if let engine {
-        if engine == .sketch, let why = sketchInexactReason(configuration) {
-          throw RunError("--engine sketch is not exact here: \(why); use --engine dense")
+        if let why = inexactReason(of: engine.kind, for: configuration) {
+          let exact = sketchInexactReason(configuration) == nil ? "sketch" : "dense"
+          throw RunError("--engine \(engine.rawValue) is not exact here: \(why); use --engine \(exact)")
         }
         engineKind = engine.kind
       } else {

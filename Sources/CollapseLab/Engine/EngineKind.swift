@@ -6,6 +6,8 @@ public enum EngineKind: String, Codable, Sendable, CaseIterable, CustomStringCon
   case dense
   /// Products sampled in the n-dimensional row space of the activations (`SketchEngine`).
   case sketch
+  /// Every state kept in the n-dimensional Gram space of its tokens (`GramEngine`).
+  case gram
   /// Saved hidden states read from files (`HiddenStateEngine`, `mc-generic measure`).
   case measure
 
@@ -17,6 +19,7 @@ public enum EngineKind: String, Codable, Sendable, CaseIterable, CustomStringCon
     switch self {
     case .dense: DenseEngine()
     case .sketch: SketchEngine()
+    case .gram: GramEngine()
     case .measure: nil
     }
   }

@@ -31,6 +31,9 @@ enum StreamPurpose: UInt64 {
   case input = 0, inputAuxiliary, inputShared
   /// ALBERT's embedding projection E → d (`--input embeddings`).
   case embeddingProjection = 3
+  /// The Gram engine's input: the Bartlett factor of its Gram matrix off the
+  /// ones direction (normals, uniforms), and the sample's Haar frame.
+  case inputComplement = 4, inputComplementUniforms, onesComplementFrame
   case query = 8, key, value, output, feedForwardIn, feedForwardOut, biases, layerNormAffine
   /// The sketch engine's attention shortcut (see `SketchEngine`): the n × n
   /// Gaussian factors of the score products, and the Bartlett factors of the
@@ -40,6 +43,11 @@ enum StreamPurpose: UInt64 {
   case gates = 21, gateBiases
   /// SwiGLU's gate projection W_gate (d × d_ff); W_up is `feedForwardIn`.
   case feedForwardGate = 23
+  /// The Gram engine's residual products (`GramState.add`): for W_O and the
+  /// MLP's down projection, the coordinates along 1_d and on the state's span,
+  /// and the Bartlett factor of the complement (normals, uniforms).
+  case outputCoordinates = 24, outputComplement, outputComplementUniforms
+  case feedForwardOutCoordinates = 27, feedForwardOutComplement, feedForwardOutComplementUniforms
 }
 
 /// Sample indices that mc-generic accepts: below 2⁵³, so that counts and

@@ -58,6 +58,17 @@ func standardAttentionSublayer(
   _ operand: ProjectionOperand, projector: some WeightProjector, gates: [Float]?, weights w: LayerWeights,
   configuration c: ModelConfiguration
 ) -> (output: [Float], attention: AttentionStatistics) {
+  let (attended, attention) = standardAttendedHeads(operand, projector: projector, gates: gates, weights: w, configuration: c)
+  let output = projector.project(projector.prepare(attended, rows: c.sequenceLength, gram: nil), columns: c.modelDimension, purpose: .output)
+  return (output, attention)
+}
+
+/// The heads' outputs before W_O, concat_h(g_h ⊙ softmax(Q_h·K_hᵀ/√d_k)·V_h)
+/// (n × d), through explicit Q, K and V products, and their attention statistics.
+func standardAttendedHeads(
+  _ operand: ProjectionOperand, projector: some WeightProjector, gates: [Float]?, weights w: LayerWeights,
+  configuration c: ModelConfiguration
+) -> (heads: [Float], attention: AttentionStatistics) {
   let n = c.sequenceLength, d = c.modelDimension, kv = c.keyValueWidth
   var q = projector.project(operand, columns: d, purpose: .query)
   var k = projector.project(operand, columns: kv, purpose: .key)
@@ -91,8 +102,7 @@ func standardAttentionSublayer(
     }
   }
   if let gates { applyHeadGates(&attended, gates: gates, rows: n, headCount: c.heads, headWidth: c.headDimension) }
-  let output = projector.project(projector.prepare(attended, rows: n, gram: nil), columns: d, purpose: .output)
-  return (output, AttentionStatistics(rowEntropies: entropies, probabilities: c.attentionSpectra ? probabilities : nil, heads: c.heads, sequenceLength: n))
+  return (attended, AttentionStatistics(rowEntropies: entropies, probabilities: c.attentionSpectra ? probabilities : nil, heads: c.heads, sequenceLength: n))
 }
 
 /// Calls `body` with a pointer to `values`' storage, or nil.

@@ -19,6 +19,19 @@ struct ProjectionOperand {
   }
   var inner: Int { matrix.count / max(rows, 1) }
 
+  /// The pivoted Cholesky factor of a Gram matrix Y·Yᵀ (rows × rows,
+  /// Float64): L in pivot order, rounded to Float32, and its rank.
+  init(factoring gram: [Double], rows n: Int) {
+    var lower = [Double](repeating: 0, count: n * n), order = [Int](repeating: 0, count: n)
+    let rank = lower.withUnsafeMutableBufferPointer { l in
+      order.withUnsafeMutableBufferPointer { pivotedCholesky(n: n, a: gram, lda: n, lower: l.baseAddress!, ldl: n, order: $0.baseAddress!) }
+    }
+    // A non-finite Gram matrix gives rank 0 and an all-NaN factor, which
+    // must still reach the products (NaN in, NaN out).
+    let nonzero = lower[0].isNaN ? n : rank
+    self.init(matrix: lower.map { Float($0) }, rows: n, nonzeroColumns: nonzero, rowOrder: order)
+  }
+
   /// The operand with its rows in token order (F = Pᵀ·L for a triangular factor).
   var inTokenOrder: [Float] {
     guard let rowOrder else { return matrix }

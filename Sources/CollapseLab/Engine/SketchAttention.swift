@@ -29,20 +29,33 @@ extension SketchProjector {
   func attentionSublayer(
     _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration c: ModelConfiguration
   ) -> (output: [Float], attention: AttentionStatistics) {
+    let (t, attention) = attendedHeads(operand, gates: gates, weights: weights, configuration: c)
+    let output = project(prepare(t, rows: operand.rows, gram: nil), columns: c.modelDimension, purpose: .output)
+    return (output, attention)
+  }
+
+  /// A matrix whose Gram matrix has the law of the heads' outputs' before
+  /// W_O, given the operand: T (n × H·n) by the shortcut above, or the heads'
+  /// outputs themselves (n × d) through explicit products.
+  func attendedHeads(
+    _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration c: ModelConfiguration
+  ) -> (heads: [Float], attention: AttentionStatistics) {
     let n = operand.rows, heads = c.heads, dk = c.headDimension
     // RoPE turns each query and key row by its own position (no longer a
     // function of Z_Q·Z_Kᵀ), and grouped-query heads share Z_K and Z_V
     // between query heads (the per-head factors would be independent): both
     // take explicit products, which stay exact.
     if c.randomBiases || n > dk || operand.inner != n || c.rotaryDimensions > 0 || c.keyValueHeads != c.heads {
-      return standardAttentionSublayer(operand, projector: self, gates: gates, weights: weights, configuration: c)
+      return standardAttendedHeads(operand, projector: self, gates: gates, weights: weights, configuration: c)
     }
     let f = operand.inTokenOrder  // n × n, F·Fᵀ = Y·Yᵀ
     let width = heads * n
     // Score factors M_h = s²·Z′_h·R_K,h laid side by side: n × (H·n).
     let scoreGaussians = uninitializedFloats(n * width) { stream(.scoreGaussians).fillNormal($0, count: n * width) }
-    let keyFactors = bartlettFactors(count: heads, size: n, degrees: dk, normals: stream(.keyFactors), uniforms: stream(.keyFactorUniforms))
-    let valueFactors = bartlettFactors(count: heads, size: n, degrees: dk, normals: stream(.valueFactors), uniforms: stream(.valueFactorUniforms))
+    let keyFactors = bartlettFactors(
+      count: heads, size: n, degrees: dk, normals: stream(.keyFactors), uniforms: stream(.keyFactorUniforms), tries: gammaTries)
+    let valueFactors = bartlettFactors(
+      count: heads, size: n, degrees: dk, normals: stream(.valueFactors), uniforms: stream(.valueFactorUniforms), tries: gammaTries)
     // Per head: query_h = F·M_h, key_h = F, value_h = F·s·R_Vᵀ, so that
     // query_h·key_hᵀ = F·M_h·Fᵀ and the head output is A_h·F·s·R_Vᵀ = T_h.
     let scoreFactors = uninitializedFloats(n * width) { m in
@@ -81,8 +94,7 @@ extension SketchProjector {
     // PG-OP: diag(g_h)·T_h has the Gram matrix of the gated head outputs
     // diag(g_h)·A_h·Z_V,h, so gating T's head blocks keeps the identity exact.
     if let gates { applyHeadGates(&t, gates: gates, rows: n, headCount: heads, headWidth: n) }
-    let output = project(prepare(t, rows: n, gram: nil), columns: c.modelDimension, purpose: .output)
-    return (output, AttentionStatistics(rowEntropies: entropies, probabilities: c.attentionSpectra ? probabilities : nil, heads: heads, sequenceLength: n))
+    return (t, AttentionStatistics(rowEntropies: entropies, probabilities: c.attentionSpectra ? probabilities : nil, heads: heads, sequenceLength: n))
   }
 }
 
@@ -98,13 +110,18 @@ extension SketchProjector {
 /// rare case (< 1e-6) that all four are rejected, further tries at positions
 /// reserved per variate. Rejection sampling with a fixed position per try is
 /// exact and keeps every value a function of its position.
-func bartlettFactors(count: Int, size n: Int, degrees: Int, normals: RandomStream, uniforms: RandomStream) -> [Float] {
+///
+/// `tries` sets how many tries per variate are drawn in bulk (the rest come
+/// one at a time): any count gives the same law; the sketch engine keeps 4 so
+/// that its numbers do not change, the Gram engine takes 1 (a try is accepted
+/// with probability above 0.98 at the degrees it uses).
+func bartlettFactors(count: Int, size n: Int, degrees: Int, normals: RandomStream, uniforms: RandomStream, tries: Int = 4) -> [Float] {
   precondition(degrees >= n, "Bartlett factors need degrees (\(degrees)) >= size (\(n))")
   var r = [Float](repeating: 0, count: count * n * n)
   let offDiagonal = n * (n - 1) / 2
   var above = [Float](repeating: 0, count: count * offDiagonal)
   above.withUnsafeMutableBufferPointer { normals.fillNormal($0.baseAddress!, count: $0.count) }
-  let variates = count * n, tries = 4
+  let variates = count * n
   let tryStart = UInt64(count * offDiagonal)
   var tryNormals = [Float](repeating: 0, count: variates * tries)
   var tryUniforms = [Float](repeating: 0, count: variates * (tries + 1))

@@ -47,21 +47,15 @@ struct SketchProjector: WeightProjector {
   let configuration: ModelConfiguration
   /// Multiplies every standard deviation (1 outside the negative-control test).
   let varianceScale: Float
+  /// Gamma tries drawn in bulk per chi variate of a Bartlett factor (`bartlettFactors`).
+  var gammaTries = 4
   /// σ of the layer's query, key and value weights (the attention shortcut's s).
   var scale: Float { configuration.weightScale * varianceScale }
 
   func prepare(_ y: [Float], rows n: Int, gram: [Double]?) -> ProjectionOperand {
     let k = y.count / n
     if n > k { return ProjectionOperand(matrix: y, rows: n) }
-    let g = gram ?? y.withUnsafeBufferPointer { gramOfRows($0.baseAddress!, rows: n, columns: k) }
-    var lower = [Double](repeating: 0, count: n * n), order = [Int](repeating: 0, count: n)
-    let rank = lower.withUnsafeMutableBufferPointer { l in
-      order.withUnsafeMutableBufferPointer { pivotedCholesky(n: n, a: g, lda: n, lower: l.baseAddress!, ldl: n, order: $0.baseAddress!) }
-    }
-    // A non-finite Gram matrix gives rank 0 and an all-NaN factor, which
-    // must still reach the products (NaN in, NaN out).
-    let nonzero = lower[0].isNaN ? n : rank
-    return ProjectionOperand(matrix: lower.map { Float($0) }, rows: n, nonzeroColumns: nonzero, rowOrder: order)
+    return ProjectionOperand(factoring: gram ?? y.withUnsafeBufferPointer { gramOfRows($0.baseAddress!, rows: n, columns: k) }, rows: n)
   }
 
   /// This variant's stream for one purpose. The variant goes in the top bits:

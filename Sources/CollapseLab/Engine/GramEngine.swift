@@ -1,0 +1,324 @@
+import RankKernels
+
+/// The exact-in-distribution engine that keeps every token matrix in the
+/// n-dimensional Gram space of its rows: no n × d matrix is formed outside
+/// the MLP's hidden layer and the metrics' entries.
+///
+/// With Gaussian weights, zero biases, norms without parameters (γ = 1,
+/// β = 0) and a Gaussian input, the law of the whole forward pass is
+/// invariant under X ↦ X·O for every orthogonal O that fixes the ones
+/// direction u = 1_d/√d (LayerNorm's centring is the only thing that singles
+/// out a direction). So a state X (n × d) is kept as its coordinate along u
+/// and a factor of the rest, X = a·uᵀ + F·Ωᵀ with Ω (d × n) orthonormal columns
+/// orthogonal to u, and only (a, F·Fᵀ) matters. `GramState` holds them;
+/// the article "The Gram-space engine" derives each step:
+/// - a product Y·W (W iid N(0, s²)) has the law of L·Ξ for any L with
+///   L·Lᵀ = Y·Yᵀ and a fresh Gaussian Ξ (as in ``SketchEngine``); the
+///   attention sublayer is the sketch engine's, up to its heads' outputs T;
+/// - a residual X + T·W_O splits Ξ into its u-coordinate, its coordinates on
+///   Ω and the (d − 1 − n)-dimensional rest, whose Gram matrix is a Wishart
+///   matrix, RᵀR with R a Bartlett factor: n + n² + n(n+1)/2 random numbers
+///   instead of n·d;
+/// - LayerNorm sets a to 0 and scales F's rows by 1/√(‖F_i‖²/d + ε); RMSNorm
+///   scales a and F's rows by 1/√((a_i² + ‖F_i‖²)/d + ε);
+/// - the metrics need X's Gram matrix a·aᵀ + F·Fᵀ, except Dong's composite
+///   norm, which needs entries: X = a·uᵀ + F·Ωᵀ with one Haar-distributed
+///   frame Ω per sample has the right law at every layer (not jointly across
+///   layers for that one metric).
+///
+/// Exact where these identities hold (``gramInexactReason(_:)`` says where
+/// they do not: uniform weights, shared layers, biases, random norm
+/// parameters, embedding or low-rank inputs, rank methods other than `gram`,
+/// d < 2n + 1); causal and window masks, RoPE, grouped-query heads, pre,
+/// post and parallel norms, RMSNorm, final norms, SwiGLU and PG-OP gates are
+/// covered. Each variant draws its own numbers (tagged streams, as in the
+/// sketch engine), so variants are not paired within a sample.
+public struct GramEngine: ForwardEngine {
+  /// Multiplies the standard deviation of every weight; 1 except in the test
+  /// that shows a wrong variance scaling is detected.
+  let varianceScaleForTesting: Float
+
+  public init() { varianceScaleForTesting = 1 }
+  init(varianceScaleForTesting: Float) { self.varianceScaleForTesting = varianceScaleForTesting }
+
+  public var kind: EngineKind { .gram }
+
+  public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
+    precondition(gramInexactReason(c) == nil, "the Gram engine is not exact for this configuration: \(gramInexactReason(c)!)")
+    let n = c.sequenceLength, d = c.modelDimension
+    let frame = haarFrameOrthogonalToOnes(sample: sample, configuration: c, seed: seed)
+    func measured(_ state: GramState, attention: AttentionStatistics) -> MetricValues {
+      let gram = state.gram
+      var x = state.entries(frame: frame, modelDimension: d)
+      return x.withUnsafeMutableBufferPointer { entries in
+        measure(
+          entries.baseAddress!, rows: n, columns: d, attentionEntropy: attention.entropy, attention: attention,
+          rankToleranceFactor: c.rankToleranceFactor, rankMethod: .gram, gram: gram)
+      }
+    }
+    let input = GramState.gaussianInput(sample: sample, configuration: c, seed: seed)
+    let inputMetrics = measured(input, attention: .absent)
+    var results = c.variants.map { _ in [inputMetrics] }
+    var states = c.variants.map { _ in input }
+    // Biases and norm parameters are zero and one here; the layer's weights
+    // carry nothing the projector does not draw itself.
+    let weights = LayerWeights(modelDimension: 0, feedForwardDimension: 0)
+    for layer in stride(from: 1, through: c.layers, by: 1) {
+      for (v, variant) in c.variants.enumerated() {
+        let projector = SketchProjector(
+          sample: sample, layer: layer, variant: v, seed: seed, configuration: c, varianceScale: varianceScaleForTesting,
+          gammaTries: 1)
+        let attention = gramLayer(variant, state: &states[v], projector: projector, weights: weights, configuration: c)
+        if layer == c.layers, let kind = c.block.finalNorm, variant.preLayerNorm || variant.parallelLayerNorm {
+          states[v].normalize(kind, modelDimension: d, eps: c.layerNormEpsilon)
+        }
+        results[v].append(measured(states[v], attention: attention))
+      }
+    }
+    return results
+  }
+
+  /// One block on a Gram-space state, in the order of `encoderLayer`.
+  private func gramLayer(
+    _ variant: Variant, state x: inout GramState, projector: SketchProjector, weights w: LayerWeights,
+    configuration c: ModelConfiguration
+  ) -> AttentionStatistics {
+    let n = c.sequenceLength, d = c.modelDimension, dff = c.feedForwardDimension
+    let eps = c.layerNormEpsilon, kind = c.block.normKind
+    func normed(_ state: GramState) -> GramState {
+      var copy = state
+      copy.normalize(kind, modelDimension: d, eps: eps)
+      return copy
+    }
+    /// The MLP's hidden layer (n × d_ff, entries: the nonlinearity needs them) on `input`.
+    func feedForwardHidden(_ input: GramState) -> [Float] {
+      let operand = ProjectionOperand(factoring: input.gram, rows: n)
+      var hidden = projector.project(operand, columns: dff, purpose: .feedForwardIn)
+      if c.activation == .swiglu {
+        let gate = projector.project(operand, columns: dff, purpose: .feedForwardGate)
+        hidden.withUnsafeMutableBufferPointer { h in
+          gate.withUnsafeBufferPointer { g in swiglu(gate: g.baseAddress!, up: h.baseAddress!, count: h.count, output: h.baseAddress!) }
+        }
+      } else {
+        applyActivation(c.activation, to: &hidden)
+      }
+      return hidden
+    }
+    let normsFirst = variant.preLayerNorm || variant.parallelLayerNorm
+    let attentionInput = normsFirst ? normed(x) : x
+    let operand = ProjectionOperand(factoring: attentionInput.gram, rows: n)
+    let gates = variant.positionGates ? projector.positionGates(operand, weights: w, configuration: c) : nil
+    let (heads, attention) = projector.attendedHeads(operand, gates: gates, weights: w, configuration: c)
+    let headsOperand = projector.prepare(heads, rows: n, gram: nil)
+    let outputDraw = ResidualDraw(projector: projector, purpose: .output, configuration: c)
+    if variant.parallelLayerNorm {
+      var out = variant.attentionResidual ? x : .zero(rows: n)
+      out.add(headsOperand, outputDraw, modelDimension: d)
+      if variant.mlp {
+        let hidden = feedForwardHidden(normed(x))
+        out.add(projector.prepare(hidden, rows: n, gram: nil), ResidualDraw(projector: projector, purpose: .feedForwardOut, configuration: c), modelDimension: d)
+      }
+      x = out
+      return attention
+    }
+    var h = variant.attentionResidual ? x : .zero(rows: n)
+    h.add(headsOperand, outputDraw, modelDimension: d)
+    if variant.postLayerNorm { h.normalize(kind, modelDimension: d, eps: eps) }
+    if variant.mlp {
+      let hidden = feedForwardHidden(variant.preLayerNorm ? normed(h) : h)
+      var out = variant.feedForwardResidual ? h : .zero(rows: n)
+      out.add(projector.prepare(hidden, rows: n, gram: nil), ResidualDraw(projector: projector, purpose: .feedForwardOut, configuration: c), modelDimension: d)
+      if variant.postLayerNorm { out.normalize(kind, modelDimension: d, eps: eps) }
+      h = out
+    }
+    x = h
+    return attention
+  }
+}
+
+/// Why the Gram engine would not be exact in distribution for `c`, or nil
+/// when it is: everything ``sketchInexactReason(_:)`` needs, plus a law that
+/// is invariant under orthogonal maps fixing the ones direction (no biases,
+/// no random norm parameters, a Gaussian input), ranks from Gram matrices,
+/// and room for a fresh n-dimensional complement (d ≥ 2n + 1).
+public func gramInexactReason(_ c: ModelConfiguration) -> String? {
+  if let why = sketchInexactReason(c) { return why }
+  if c.randomBiases { return "random biases are not functions of the tokens' Gram matrix (--random-biases)" }
+  if c.randomLayerNormAffine { return "random norm parameters single out directions of the model space (--random-layernorm)" }
+  if c.inputRank != nil { return "a rank-r input is not Gaussian in every direction (--input-rank)" }
+  if c.input != .gaussian { return "the input \(c.input.rawValue) is not a Gaussian token matrix (--input)" }
+  if c.rankMethod != .gram { return "its ranks come from Gram matrices, and --rank-method is \(c.rankMethod.rawValue)" }
+  if c.modelDimension < 2 * c.sequenceLength + 1 {
+    return "a residual needs d ≥ 2n + 1 (d = \(c.modelDimension), n = \(c.sequenceLength))"
+  }
+  return nil
+}
+
+/// The stream purposes of one residual product's draws in the Gram engine.
+struct ResidualDraw {
+  let projector: SketchProjector
+  /// ξ_u (r numbers) then Ξ_Ω (r × n), all N(0, 1).
+  let coordinates: StreamPurpose
+  /// The Bartlett factor of the complement: its normals and its uniforms.
+  let complementNormals: StreamPurpose, complementUniforms: StreamPurpose
+  /// The weight's standard deviation (GPT-2 scales residual projections by depth).
+  let scale: Float
+
+  init(projector: SketchProjector, purpose: StreamPurpose, configuration c: ModelConfiguration) {
+    self.projector = projector
+    scale = c.weightScale(for: purpose) * projector.varianceScale
+    switch purpose {
+    case .output: (coordinates, complementNormals, complementUniforms) = (.outputCoordinates, .outputComplement, .outputComplementUniforms)
+    case .feedForwardOut:
+      (coordinates, complementNormals, complementUniforms) = (.feedForwardOutCoordinates, .feedForwardOutComplement, .feedForwardOutComplementUniforms)
+    default: preconditionFailure("the Gram engine adds only W_O and the MLP's down projection to the residual stream")
+    }
+  }
+}
+
+/// A token matrix X (n × d) as X = a·uᵀ + F·Ωᵀ, u = 1_d/√d, Ω (d × n)
+/// orthonormal and orthogonal to u: its coordinate along u and a factor of
+/// the rest. F is kept as the rows of a lower-triangular L in pivot order
+/// (row i of L is token order[i]), with `rank` nonzero columns.
+struct GramState {
+  /// a = X·u, token order.
+  var alongOnes: [Float]
+  /// L (n × n, row-major, pivot order), lower-triangular.
+  var lower: [Float]
+  var order: [Int]
+  var rank: Int
+  var rows: Int { alongOnes.count }
+
+  static func zero(rows n: Int) -> GramState {
+    GramState(alongOnes: [Float](repeating: 0, count: n), lower: [Float](repeating: 0, count: n * n), order: Array(0..<n), rank: 0)
+  }
+
+  /// F as a factor operand (its products skip the zero half).
+  var factor: ProjectionOperand { ProjectionOperand(matrix: lower, rows: rows, nonzeroColumns: rank, rowOrder: order) }
+
+  /// [a | F] in token order, n × (n + 1).
+  private var coordinates: [Float] {
+    let n = rows
+    return uninitializedFloats(n * (n + 1)) { out in
+      for j in 0..<n {
+        let token = order[j]
+        out[token * (n + 1)] = alongOnes[token]
+        for k in 0..<n { out[token * (n + 1) + 1 + k] = lower[j * n + k] }
+      }
+    }
+  }
+
+  /// X·Xᵀ = a·aᵀ + F·Fᵀ in Float64.
+  var gram: [Double] {
+    coordinates.withUnsafeBufferPointer { gramOfRows($0.baseAddress!, rows: rows, columns: rows + 1) }
+  }
+
+  /// X = a·uᵀ + F·Ωᵀ (n × d) for the frame Ωᵀ (n × d, row-major).
+  func entries(frame: [Float], modelDimension d: Int) -> [Float] {
+    var x = factor.times(frame, columns: d)
+    let inverseRoot = 1 / Float(d).squareRoot()
+    x.withUnsafeMutableBufferPointer { buffer in
+      for i in 0..<rows {
+        let shift = alongOnes[i] * inverseRoot
+        for j in 0..<d { buffer[i * d + j] += shift }
+      }
+    }
+    return x
+  }
+
+  /// The input X₀ (iid N(0, 1), n × d): a ~ N(0, I_n) and F·Fᵀ ~ Wishart(d − 1, I_n),
+  /// F = Rᵀ for a Bartlett factor R; the two are independent.
+  static func gaussianInput(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> GramState {
+    let n = c.sequenceLength
+    let a = uninitializedFloats(n) { sampleStream(seed: seed, sample: sample, layer: 0, .input).fillNormal($0, count: n) }
+    let r = bartlettFactors(
+      count: 1, size: n, degrees: c.modelDimension - 1,
+      normals: sampleStream(seed: seed, sample: sample, layer: 0, .inputComplement),
+      uniforms: sampleStream(seed: seed, sample: sample, layer: 0, .inputComplementUniforms), tries: 1)
+    var lower = [Float](repeating: 0, count: n * n)
+    for i in 0..<n { for k in 0...i { lower[i * n + k] = r[k * n + i] } }
+    return GramState(alongOnes: a, lower: lower, order: Array(0..<n), rank: n)
+  }
+
+  /// X + Y·W for W (d × d) iid N(0, s²), fresh, given Y's factor `operand`
+  /// (rows × r): Y·W has the law of L_Y·Ξ, and Ξ (r × d) splits into its
+  /// coordinate along u (ξ_u), its coordinates on Ω (Ξ_Ω, r × n) and the rest,
+  /// whose Gram matrix is Wishart(d − 1 − n), = RᵀR with R a Bartlett factor:
+  /// a += s·L_Y·ξ_u and F becomes a factor of the Gram matrix of
+  /// [F + s·L_Y·Ξ_Ω | s·L_Y·Rᵀ].
+  mutating func add(_ operand: ProjectionOperand, _ draw: ResidualDraw, modelDimension d: Int) {
+    let n = rows, r = operand.nonzeroColumns
+    if r == 0 { return }  // Y = 0: Y·W = 0
+    let width = 1 + n + r
+    // M = s·[ξ_u | Ξ_Ω | Rᵀ], r × (1 + n + r).
+    let drawn = uninitializedFloats(r * (1 + n)) {
+      draw.projector.stream(draw.coordinates).fillNormal($0, count: r * (1 + n), standardDeviation: draw.scale)
+    }
+    let bartlett = bartlettFactors(
+      count: 1, size: r, degrees: d - 1 - n, normals: draw.projector.stream(draw.complementNormals),
+      uniforms: draw.projector.stream(draw.complementUniforms), tries: 1)
+    let m = uninitializedFloats(r * width) { out in
+      for k in 0..<r {
+        for j in 0..<(1 + n) { out[k * width + j] = drawn[k * (1 + n) + j] }
+        for j in 0..<r { out[k * width + 1 + n + j] = draw.scale * bartlett[j * r + k] }  // Rᵀ[k, j] = R[j, k]
+      }
+    }
+    let product = operand.times(m, columns: width)  // n × width, token order
+    // [F + s·L_Y·Ξ_Ω | s·L_Y·Rᵀ] in token order, n × (n + r).
+    let wide = n + r
+    let current = coordinates
+    let next = uninitializedFloats(n * wide) { out in
+      for i in 0..<n {
+        for k in 0..<n { out[i * wide + k] = current[i * (n + 1) + 1 + k] + product[i * width + 1 + k] }
+        for k in 0..<r { out[i * wide + n + k] = product[i * width + 1 + n + k] }
+      }
+    }
+    for i in 0..<n { alongOnes[i] += product[i * width] }
+    let gram = next.withUnsafeBufferPointer { gramOfRows($0.baseAddress!, rows: n, columns: wide) }
+    let factored = ProjectionOperand(factoring: gram, rows: n)
+    lower = factored.matrix
+    order = factored.rowOrder!
+    rank = factored.nonzeroColumns
+  }
+
+  /// The block's norm with γ = 1, β = 0 on every token: LayerNorm centres
+  /// along u (a = 0) and divides by √(‖F_i‖²/d + ε); RMSNorm divides a and F's
+  /// row by √((a_i² + ‖F_i‖²)/d + ε).
+  mutating func normalize(_ kind: NormKind, modelDimension d: Int, eps: Float) {
+    let n = rows
+    for j in 0..<n {
+      let token = order[j]
+      var squares = 0.0
+      for k in 0..<n { let v = Double(lower[j * n + k]); squares += v * v }
+      if kind == .rms { squares += Double(alongOnes[token]) * Double(alongOnes[token]) }
+      let scale = Float(1 / (squares / Double(d) + Double(eps)).squareRoot())
+      for k in 0..<n { lower[j * n + k] *= scale }
+      alongOnes[token] = kind == .layer ? 0 : alongOnes[token] * scale
+    }
+  }
+}
+
+/// Ωᵀ (n × d, row-major): n orthonormal rows orthogonal to 1_d, Haar
+/// distributed (the Q of the QR factors, with R's diagonal positive, of a
+/// Gaussian d × n matrix projected off 1_d). One per sample.
+func haarFrameOrthogonalToOnes(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [Float] {
+  let n = c.sequenceLength, d = c.modelDimension
+  var z = uninitializedFloats(d * n) { sampleStream(seed: seed, sample: sample, layer: 0, .onesComplementFrame).fillNormal($0, count: d * n) }
+  // Project each column off u = 1/√d: subtract its mean.
+  for k in 0..<n {
+    var mean = 0.0
+    for i in 0..<d { mean += Double(z[i * n + k]) }
+    let shift = Float(mean / Double(d))
+    for i in 0..<d { z[i * n + k] -= shift }
+  }
+  var q = [Float](repeating: 0, count: d * n), r = [Float](repeating: 0, count: n * n)
+  q.withUnsafeMutableBufferPointer { qBuffer in
+    r.withUnsafeMutableBufferPointer { rBuffer in
+      householderQR(m: d, n: n, a: z, lda: n, r: rBuffer.baseAddress!, ldr: n, q: qBuffer.baseAddress!, ldq: n)
+    }
+  }
+  // Transpose to n × d so that F·Ωᵀ is a row-major product.
+  return uninitializedFloats(n * d) { out in
+    for i in 0..<d { for k in 0..<n { out[k * d + i] = q[i * n + k] } }
+  }
+}
