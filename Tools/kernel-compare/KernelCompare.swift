@@ -23,7 +23,7 @@ struct KernelCompare: ParsableCommand {
   @Option(help: "Only shapes whose name contains this text (e.g. 128x768x3072).")
   var shape: String?
 
-  @Option(name: .customLong("engines"), help: "Also time one mc-generic sample with the dense and sketch engines at these sequence lengths (e.g. 16 or 8,16,32,64,128).")
+  @Option(name: .customLong("engines"), help: "Also time one mc-generic sample with the dense, sketch and Gram engines at these sequence lengths (e.g. 16 or 16,128,512), and print the limit analysis.")
   var engineLengths: String?
 
   @Flag(name: .customLong("skip-numpy"), help: "Do not run the numpy comparison (python3 child process).")
