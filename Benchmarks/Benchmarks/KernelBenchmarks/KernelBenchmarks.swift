@@ -99,7 +99,7 @@ let benchmarks: @Sendable () -> Void = {
   // One mc-generic sample (BERT-base, 16 tokens, the four default variants),
   // single-threaded as mc-generic runs each sample.
   let configuration = ModelConfiguration()
-  for engine in [SketchEngine() as any ForwardEngine, DenseEngine()] {
+  for engine in [GramEngine() as any ForwardEngine, SketchEngine(), DenseEngine()] {
     Benchmark("mc_generic_sample \(engine.name)", configuration: .init(metrics: [.wallClock, .throughput], timeUnits: .milliseconds)) { benchmark in
       for iteration in benchmark.scaledIterations {
         blackHole(engine.run(sample: UInt64(iteration), configuration: configuration, seed: 1))
