@@ -68,7 +68,7 @@ extension SampleWork {
     }
     self.init()
     let n = Double(c.sequenceLength), d = Double(c.modelDimension), dff = Double(c.feedForwardDimension)
-    let heads = Double(c.heads), layers = Double(c.layers), kv = Double(c.keyValueWidth)
+    let layers = Double(c.layers), kv = Double(c.keyValueWidth)
     // SwiGLU multiplies the MLP input by two matrices.
     let mlpInputProducts = c.activation == .swiglu ? 2.0 : 1.0
     let sketch = engine == .sketch && c.sequenceLength <= c.modelDimension
@@ -94,18 +94,10 @@ extension SampleWork {
         // except after a pre-LN.
         if variant.preLayerNorm { grams += gram(n, d) }
         factors += 1
-        if c.sequenceLength <= c.headDimension && !c.randomBiases && c.rotaryDimensions == 0 && c.keyValueHeads == c.heads {
-          // Bartlett shortcut: score factors, query and value products on
-          // n × n blocks per head, attention at head width n, output factor
-          // from the n × H·n head outputs.
-          normals += heads * n * n + heads * n * (n + 1)
-          f32 += 3 * heads * n * n * n + 2 * heads * n * n * n
-          grams += gram(n, heads * n)
-        } else {
-          normals += n * (d + 2 * kv)
-          f32 += n * n * (d + 2 * kv) / 2 + 2 * n * n * d
-          grams += gram(n, d)
-        }
+        let attention = SampleWork.sampledAttention(c)
+        normals += attention.normals
+        f32 += attention.float32
+        grams += attention.grams
         factors += 1
         normals += n * d
         f32 += n * n * d / 2
@@ -131,6 +123,19 @@ extension SampleWork {
 }
 
 extension SampleWork {
+  /// The attention sublayer of the sketch and Gram engines up to the heads'
+  /// outputs, per variant and layer: with the Bartlett shortcut, score
+  /// factors, query and value products on n × n blocks per head, attention at
+  /// head width n, and the Gram matrix of the n × H·n outputs; otherwise
+  /// explicit Q, K, V products from the factor and the n × d outputs' Gram matrix.
+  static func sampledAttention(_ c: ModelConfiguration) -> (normals: Double, float32: Double, grams: Double) {
+    let n = Double(c.sequenceLength), d = Double(c.modelDimension), heads = Double(c.heads), kv = Double(c.keyValueWidth)
+    if c.sequenceLength <= c.headDimension && !c.randomBiases && c.rotaryDimensions == 0 && c.keyValueHeads == c.heads {
+      return (heads * n * n + heads * n * (n + 1), 5 * heads * n * n * n, n * n * heads * n / 2)
+    }
+    return (n * (d + 2 * kv), n * n * (d + 2 * kv) / 2 + 2 * n * n * d, n * n * d / 2)
+  }
+
   /// The Gram engine's work: per state a Gram matrix of [a | F] (n × (n + 1))
   /// and a factor; per residual product n + n² normals, a Bartlett factor and
   /// an n × (1 + 2n) triangular product; the attention sublayer as the
@@ -139,7 +144,7 @@ extension SampleWork {
   init(gramEngineConfiguration c: ModelConfiguration) {
     self.init()
     let n = Double(c.sequenceLength), d = Double(c.modelDimension), dff = Double(c.feedForwardDimension)
-    let heads = Double(c.heads), layers = Double(c.layers), kv = Double(c.keyValueWidth)
+    let layers = Double(c.layers)
     let mlpInputProducts = c.activation == .swiglu ? 2.0 : 1.0
     func gram(_ rows: Double, _ columns: Double) -> Double { rows * rows * columns / 2 }
     let reduction = 2 * n * n * n / 3, cholesky = n * n * n / 6
@@ -155,15 +160,10 @@ extension SampleWork {
       var f32 = 0.0, grams = 0.0, factors = 0.0, normals = 0.0
       grams += gram(n, n + 1)
       factors += 1
-      if c.sequenceLength <= c.headDimension && !c.randomBiases && c.rotaryDimensions == 0 && c.keyValueHeads == c.heads {
-        normals += heads * n * n + heads * n * (n + 1)
-        f32 += 5 * heads * n * n * n
-        grams += gram(n, heads * n)
-      } else {
-        normals += n * (d + 2 * kv)
-        f32 += n * n * (d + 2 * kv) / 2 + 2 * n * n * d
-        grams += gram(n, d)
-      }
+      let attention = SampleWork.sampledAttention(c)
+      normals += attention.normals
+      f32 += attention.float32
+      grams += attention.grams
       factors += 2
       normals += residualAdd.normals
       f32 += residualAdd.f32

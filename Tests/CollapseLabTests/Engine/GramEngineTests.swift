@@ -10,15 +10,8 @@ struct GramEngineTests {
   /// sketch tests' critical value, and the negative control: a 1.25× error
   /// in every weight's standard deviation must be caught.
   private func compare(_ c: ModelConfiguration, seed: UInt64, name: String) throws {
-    try c.validate()
     #expect(gramInexactReason(c) == nil, "\(name): \(gramInexactReason(c) ?? "")")
-    let dense = Sketch.values(DenseEngine(), seed: seed, configuration: c)
-    let gram = Sketch.values(GramEngine(), seed: seed, configuration: c)
-    let (statistic, location) = Sketch.worstStatistic(dense, gram, configuration: c)
-    #expect(statistic < Sketch.critical, "\(name): KS \(statistic) ≥ \(Sketch.critical) at \(location)")
-    let wrong = Sketch.values(GramEngine(varianceScaleForTesting: 1.25), seed: seed, configuration: c)
-    let (badStatistic, badLocation) = Sketch.worstStatistic(dense, wrong, configuration: c)
-    #expect(badStatistic > Sketch.critical, "\(name): a 1.25× scale error went undetected (KS \(badStatistic) at \(badLocation))")
+    try Sketch.expectAgreesWithDense(GramEngine(), wrong: GramEngine(varianceScaleForTesting: 1.25), seed: seed, configuration: c, name: name)
   }
 
   /// BERT's default variants and PG-OP; the debug suite runs the small

@@ -104,16 +104,24 @@ struct SketchEngineTests {
   /// SketchEngineTests`) runs both.
   @Test(arguments: optimized ? [debugConfiguration, configuration] : [debugConfiguration])
   func everyMetricAgreesAndAVarianceBugIsCaught(configuration c: ModelConfiguration) throws {
+    try Self.expectAgreesWithDense(
+      SketchEngine(), wrong: SketchEngine(varianceScaleForTesting: 1.25), seed: 21, configuration: c, name: "d=\(c.modelDimension)")
+  }
+
+  /// `engine` against the dense engine on every (variant, layer, metric) at
+  /// the KS critical value, and the negative control: `wrong` (every weight's
+  /// standard deviation 1.25× too large) must fail the same test.
+  static func expectAgreesWithDense(
+    _ engine: any ForwardEngine, wrong: any ForwardEngine, seed: UInt64, configuration c: ModelConfiguration, name: String
+  ) throws {
     try c.validate()
-    let dense = Self.values(DenseEngine(), seed: 21, configuration: c)
-    let sketch = Self.values(SketchEngine(), seed: 21, configuration: c)
-    let (statistic, location) = Self.worstStatistic(dense, sketch, configuration: c)
-    #expect(statistic < Self.critical, "d=\(c.modelDimension): KS \(statistic) ≥ \(Self.critical) at \(location)")
-    // Negative control: G with 1.25× the right standard deviation (a wrong
-    // variance scaling) must fail the same test.
-    let wrong = Self.values(SketchEngine(varianceScaleForTesting: 1.25), seed: 21, configuration: c)
-    let (badStatistic, badLocation) = Self.worstStatistic(dense, wrong, configuration: c)
-    #expect(badStatistic > Self.critical, "d=\(c.modelDimension): a 1.25× scale error went undetected (KS \(badStatistic) at \(badLocation))")
+    let dense = values(DenseEngine(), seed: seed, configuration: c)
+    let sampled = values(engine, seed: seed, configuration: c)
+    let (statistic, location) = worstStatistic(dense, sampled, configuration: c)
+    #expect(statistic < critical, "\(name): KS \(statistic) ≥ \(critical) at \(location)")
+    let scaled = values(wrong, seed: seed, configuration: c)
+    let (badStatistic, badLocation) = worstStatistic(dense, scaled, configuration: c)
+    #expect(badStatistic > critical, "\(name): a 1.25× scale error went undetected (KS \(badStatistic) at \(badLocation))")
   }
 
   /// The blocks of the architecture presets at L=3, d=64, H=4, d_ff=128, n=8,
@@ -154,14 +162,7 @@ struct SketchEngineTests {
 
   @Test(.enabled(if: optimized, "statistical comparison runs in release builds (see .ci/run)"), arguments: blocks)
   func everyBlockAgreesAndAVarianceBugIsCaught(_ block: BlockCase) throws {
-    let c = block.configuration
-    try c.validate()
-    let dense = Self.values(DenseEngine(), seed: 23, configuration: c)
-    let sketch = Self.values(SketchEngine(), seed: 23, configuration: c)
-    let (statistic, location) = Self.worstStatistic(dense, sketch, configuration: c)
-    #expect(statistic < Self.critical, "\(block.name): KS \(statistic) ≥ \(Self.critical) at \(location)")
-    let wrong = Self.values(SketchEngine(varianceScaleForTesting: 1.25), seed: 23, configuration: c)
-    let (badStatistic, badLocation) = Self.worstStatistic(dense, wrong, configuration: c)
-    #expect(badStatistic > Self.critical, "\(block.name): a 1.25× scale error went undetected (KS \(badStatistic) at \(badLocation))")
+    try Self.expectAgreesWithDense(
+      SketchEngine(), wrong: SketchEngine(varianceScaleForTesting: 1.25), seed: 23, configuration: block.configuration, name: block.name)
   }
 }
