@@ -6,17 +6,11 @@
 func dequantize(_ type: GGMLType, _ source: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>, count: Int) {
   let blocks = count / type.blockSize
   let base = source.baseAddress!.assumingMemoryBound(to: UInt8.self)
-  func half(_ p: UnsafePointer<UInt8>) -> Float { Float(Float16(bitPattern: UInt16(p[0]) | UInt16(p[1]) << 8)) }
+  func half(_ p: UnsafePointer<UInt8>) -> Float { Float(float16Bits: UInt16(p[0]) | UInt16(p[1]) << 8) }
   switch type {
-  case .f32:
-    for i in 0..<count {
-      let p = base + 4 * i
-      out[i] = Float(bitPattern: UInt32(p[0]) | UInt32(p[1]) << 8 | UInt32(p[2]) << 16 | UInt32(p[3]) << 24)
-    }
-  case .f16:
-    for i in 0..<count { out[i] = half(base + 2 * i) }
-  case .bf16:
-    for i in 0..<count { out[i] = Float(bitPattern: (UInt32(base[2 * i]) | UInt32(base[2 * i + 1]) << 8) << 16) }
+  case .f32: convertToFloat(base, encoding: .float32, count: count, into: out)
+  case .f16: convertToFloat(base, encoding: .float16, count: count, into: out)
+  case .bf16: convertToFloat(base, encoding: .bfloat16, count: count, into: out)
   case .q8_0:
     // d (f16), 32 × int8: x = d·q.
     for b in 0..<blocks {

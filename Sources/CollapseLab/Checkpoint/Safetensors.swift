@@ -118,20 +118,12 @@ public final class SafetensorsFile: @unchecked Sendable {
     let count = info.elementCount
     let source = mapping! + dataStart + info.byteRange.lowerBound
     return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-      switch info.dataType {
-      case .f32:
-        // Little-endian hosts only (x86-64, arm64): the bytes are the floats.
-        if count > 0 { memcpy(buffer.baseAddress!, source, count * 4) }
-      case .bf16:
-        for i in 0..<count {
-          buffer[i] = Float(bitPattern: UInt32(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
-        }
-      case .f16:
-        for i in 0..<count {
-          buffer[i] = Float(float16Bits: UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-        }
-      default: preconditionFailure("unreachable: checked above")
+      let encoding: FloatEncoding = switch info.dataType {
+      case .f16: .float16
+      case .bf16: .bfloat16
+      default: .float32
       }
+      convertToFloat(UnsafeRawPointer(source), encoding: encoding, count: count, into: buffer.baseAddress!)
       initialized = count
     }
   }
@@ -199,22 +191,5 @@ public final class SafetensorsFile: @unchecked Sendable {
       result.append(integer)
     }
     return result
-  }
-}
-
-extension Float {
-  /// IEEE binary16 to binary32, exact (subnormals, infinities and NaN included).
-  init(float16Bits h: UInt16) {
-    let sign = UInt32(h & 0x8000) << 16
-    let exponent = Int((h >> 10) & 0x1F), mantissa = UInt32(h & 0x3FF)
-    switch exponent {
-    case 0:
-      // ±0 or subnormal: mantissa · 2⁻²⁴.
-      self = Float(bitPattern: sign) + (sign != 0 ? -1 : 1) * Float(mantissa) * 0x1p-24
-    case 31:
-      self = Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13))
-    default:
-      self = Float(bitPattern: sign | UInt32(exponent + 112) << 23 | (mantissa << 13))
-    }
   }
 }

@@ -78,7 +78,7 @@ public struct TrainedTransformer: @unchecked Sendable {
   }
 
   /// X₀ (n × d) for `ids` at positions 0…n−1, perturbed by `noise` if given.
-  func embed(_ ids: [Int32], noise: TrainedNoise?) -> [Float] {
+  func embed(_ ids: [Int32], noise: ParameterNoise?) -> [Float] {
     let e = embeddings, width = e.width, n = ids.count
     var x = [Float](repeating: 0, count: n * width)
     var row = [Float](repeating: 0, count: width)
@@ -117,7 +117,7 @@ public struct TrainedTransformer: @unchecked Sendable {
   }
 
   /// Weight group `group`'s parameters, perturbed by `noise` if given (a copy; the held ones are shared).
-  func layer(_ group: Int, noise: TrainedNoise?) -> LayerWeights {
+  func layer(_ group: Int, noise: ParameterNoise?) -> LayerWeights {
     guard let noise else { return layers[group] }
     let source = layers[group], copy = LayerWeights(modelDimension: 0, feedForwardDimension: 0)
     for field in LayerField.allCases {
@@ -129,7 +129,7 @@ public struct TrainedTransformer: @unchecked Sendable {
   }
 
   /// The final norm's parameters, perturbed by `noise` if given.
-  func finalNormParameters(noise: TrainedNoise?) -> (gamma: [Float]?, beta: [Float]?)? {
+  func finalNormParameters(noise: ParameterNoise?) -> (gamma: [Float]?, beta: [Float]?)? {
     guard var (gamma, beta) = finalNorm else { return nil }
     noise?.perturbRows(&gamma, tensor: .finalNormGamma, firstRow: 0, columns: gamma.count)
     if var b = beta {
@@ -242,28 +242,6 @@ enum HeldTensor: Hashable {
   static func all(groups: Int) -> [HeldTensor] {
     EmbeddingPart.allCases.map { .embedding($0) }
       + (0..<groups).flatMap { g in LayerField.allCases.map { .layer(g, $0) } } + [.finalNormGamma, .finalNormBeta]
-  }
-}
-
-/// One sample's perturbation of a trained Transformer: T + ε·rms(T)·G for
-/// every held tensor T, G iid N(0, 1) from the stream of (seed, sample, T's
-/// `HeldTensor.index`) at T's held positions. Held, not stored, positions:
-/// the GGUF and safetensors files of one model (whose layouts differ: fused
-/// or split Q/K/V, permuted rows, [in, out] or [out, in]) get the same noise.
-struct TrainedNoise {
-  let sample: UInt64, seed: UInt64, size: Double
-  let rootMeanSquares: [Int: Double]
-
-  /// Adds the noise of held rows firstRow ..< firstRow + values.count/columns.
-  func perturbRows(_ values: inout [Float], tensor: HeldTensor, firstRow: Int, columns: Int) {
-    let scale = Float(size * (rootMeanSquares[tensor.index] ?? 0)), count = values.count
-    guard count > 0 else { return }
-    var g = [Float](repeating: 0, count: count)
-    g.withUnsafeMutableBufferPointer {
-      parameterStream(seed: seed, sample: sample, tensorIndex: tensor.index)
-        .fillNormal($0.baseAddress!, count: count, startingAt: UInt64(firstRow * columns))
-    }
-    for i in 0..<count { values[i] += scale * g[i] }
   }
 }
 

@@ -73,7 +73,7 @@ public struct CheckpointEngine: ForwardEngine {
   /// Layer `layer`'s (0-based) weights, perturbed by `noise` if given.
   private func layerWeights(_ layer: Int, noise: ParameterNoise?) -> LayerWeights {
     var parameters = checkpoint.parameters.layers[layer]
-    if let noise { noise.perturb(&parameters, layer: layer) }
+    if let noise { noise.perturb(&parameters, layer: layer, configuration: checkpoint.parameters.configuration) }
     return parameters.layerWeights()
   }
 }
@@ -84,7 +84,7 @@ func embedTokens(_ ids: [Int32], embeddings e: BertEmbeddingParameters, noise: P
   let n = ids.count, d = c.modelDimension
   var typeRow = Array(e.tokenType[0..<d]), gamma = e.normGamma, beta = e.normBeta
   if let noise {
-    noise.perturbRows(&typeRow, tensor: .embedding(.tokenType), firstRow: 0, columns: d)
+    noise.perturbRows(&typeRow, tensor: BertTensor.embedding(.tokenType), firstRow: 0, columns: d)
     noise.perturbRows(&gamma, tensor: .embedding(.normWeight), firstRow: 0, columns: d)
     noise.perturbRows(&beta, tensor: .embedding(.normBias), firstRow: 0, columns: d)
   }
@@ -105,42 +105,23 @@ func embedTokens(_ ids: [Int32], embeddings e: BertEmbeddingParameters, noise: P
   return x
 }
 
-/// One sample's perturbation: ε·rms(T)·G for tensor T, G from the stream of
-/// (seed, sample, T's index).
-struct ParameterNoise {
-  let sample: UInt64, seed: UInt64, size: Double
-  let parameters: BertParameters
-
+extension ParameterNoise {
+  /// The noise of a BERT checkpoint, whose rms values are indexed by `BertTensor.index`.
   init(sample: UInt64, seed: UInt64, size: Double, parameters: BertParameters) {
-    self.sample = sample; self.seed = seed; self.size = size; self.parameters = parameters
-  }
-
-  private func scale(_ tensor: BertTensor) -> Float { Float(size * parameters.rootMeanSquares[tensor.index]) }
-  private func stream(_ tensor: BertTensor) -> RandomStream {
-    parameterStream(seed: seed, sample: sample, tensorIndex: tensor.index)
-  }
-
-  /// Adds the noise of stored rows firstRow ..< firstRow + values.count/columns.
-  func perturbRows(_ values: inout [Float], tensor: BertTensor, firstRow: Int, columns: Int) {
-    let s = scale(tensor), count = values.count
-    var g = [Float](repeating: 0, count: count)
-    g.withUnsafeMutableBufferPointer {
-      stream(tensor).fillNormal($0.baseAddress!, count: count, startingAt: UInt64(firstRow * columns))
-    }
-    for i in 0..<count { values[i] += s * g[i] }
+    let rootMeanSquares = parameters.rootMeanSquares
+    self.init(sample: sample, seed: seed, size: size) { rootMeanSquares[$0] }
   }
 
   /// Perturbs every tensor of layer `layer` (0-based) in place.
-  func perturb(_ p: inout BertLayerParameters, layer: Int) {
-    let c = parameters.configuration
+  func perturb(_ p: inout BertLayerParameters, layer: Int, configuration c: BertConfiguration) {
     for t in BertLayerTensor.allCases {
       let tensor = BertTensor.layer(layer, t)
       if t.isMatrix {
         // Stored [out, in] at position o·in + i; held transposed at i·out + o.
         let shape = tensor.storedShape(c), rows = shape[0], columns = shape[1]
-        let s = scale(tensor)
+        let s = scale(index: tensor.index)
         var g = [Float](repeating: 0, count: rows * columns)
-        g.withUnsafeMutableBufferPointer { stream(tensor).fillNormal($0.baseAddress!, count: $0.count) }
+        g.withUnsafeMutableBufferPointer { stream(index: tensor.index).fillNormal($0.baseAddress!, count: $0.count) }
         p[keyPath: t.keyPath].withUnsafeMutableBufferPointer { w in
           g.withUnsafeBufferPointer { noise in
             for o in 0..<rows { for i in 0..<columns { w[i * rows + o] += s * noise[o * columns + i] } }

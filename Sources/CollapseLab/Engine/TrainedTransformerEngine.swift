@@ -8,7 +8,7 @@ import RankKernels
 /// last hidden state).
 ///
 /// With `configuration.checkpoint.perturbation` = ε > 0, sample s replaces
-/// every held tensor by T + ε·rms(T)·G (see `TrainedNoise`); ε = 0 is the
+/// every held tensor by T + ε·rms(T)·G (see `ParameterNoise`); ε = 0 is the
 /// checkpoint itself and every sample shares its weights.
 ///
 /// Single-threaded inside a sample (parallelism is over samples).
@@ -69,9 +69,9 @@ public struct TrainedTransformerEngine: ForwardEngine {
     return states
   }
 
-  private func noise(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> TrainedNoise? {
+  private func noise(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> ParameterNoise? {
     let size = c.checkpoint?.perturbation ?? 0
-    return size > 0 ? TrainedNoise(sample: sample, seed: seed, size: size, rootMeanSquares: checkpoint.rootMeanSquares) : nil
+    return size > 0 ? ParameterNoise(sample: sample, seed: seed, size: size, rootMeanSquares: checkpoint.rootMeanSquares) : nil
   }
 }
 

@@ -145,20 +145,12 @@ extension StoredArray {
         failure = error
         return
       }
-      let bytes = UnsafeRawPointer(raw.baseAddress!)
-      switch elementType {
-      case .float16:
-        for i in 0..<count { output[i] = Float(float16Bits: UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-      case .bfloat16:
-        for i in 0..<count {
-          output[i] = Float(bitPattern: UInt32(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
-        }
-      case .float64:
-        for i in 0..<count {
-          output[i] = Float(Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
-        }
-      default: break
+      let encoding: FloatEncoding = switch elementType {
+      case .float16: .float16
+      case .bfloat16: .bfloat16
+      default: .float64
       }
+      convertToFloat(UnsafeRawPointer(raw.baseAddress!), encoding: encoding, count: count, into: output)
     }
     if let failure { throw failure }
   }

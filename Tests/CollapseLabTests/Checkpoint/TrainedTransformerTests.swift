@@ -128,7 +128,7 @@ struct TrainedTransformerTests {
     defer { try? FileManager.default.removeItem(at: directory) }
     let model = try TrainedTransformer(huggingFaceDirectory: directory)
     let original = model.layers[0].query
-    let noise = TrainedNoise(sample: 3, seed: 9, size: 0.01, rootMeanSquares: model.rootMeanSquares)
+    let noise = ParameterNoise(sample: 3, seed: 9, size: 0.01, rootMeanSquares: model.rootMeanSquares)
     let perturbed = model.layer(0, noise: noise)
     #expect(model.layers[0].query == original)
     for field in LayerField.allCases {

@@ -4,7 +4,7 @@ import RankKernels
 /// The claims report on a trained checkpoint: each section runs its
 /// experiment on the checkpoint and on HF's initialisation of the same
 /// architecture, on the same inputs, and its verdict compares the two.
-extension TrainedClaimsSetup {
+extension TrainedClaimsSetup where Model == BertCheckpoint {
   var command: String {
     var parts = ["mc-generic claims --model \(checkpoint.directory.path)"]
     if let textPath { parts.append("--text \(textPath)") }

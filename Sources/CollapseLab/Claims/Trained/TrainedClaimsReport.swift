@@ -5,7 +5,7 @@ import Foundation
 /// random-initialisation form.
 let trainedClaimNumbers = [1, 2, 3, 4, 5, 6, 7, 8]
 
-extension TrainedClaimsSetup {
+extension TrainedClaimsSetup where Model == BertCheckpoint {
   /// Runs the selected claims (all by default) and returns their sections,
   /// the Figure 2 SVG among the attachments of claim 3. `randomInit` sets
   /// the sample counts of claims 4 and 7. `progress` receives one line per step.

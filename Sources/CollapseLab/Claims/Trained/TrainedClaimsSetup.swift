@@ -1,29 +1,85 @@
 import Foundation
 import RankKernels
 
+/// A trained model that the claims report can run Dong's surgeries on:
+/// `BertCheckpoint` (BERT's report, with its per-layer probes) and
+/// `TrainedTransformer` (GPT-2, Llama, GPT-NeoX and ALBERT: claims 1–3).
+public protocol TrainedClaimsModel: Sendable {
+  associatedtype SurgeryEngine: ForwardEngine
+  /// The engine that runs this model on `sequences`, sample i on sequence i mod count.
+  func surgeryEngine(on sequences: [[Int32]]) -> SurgeryEngine
+}
+
+extension BertCheckpoint: TrainedClaimsModel {
+  public func surgeryEngine(on sequences: [[Int32]]) -> CheckpointEngine { CheckpointEngine(checkpoint: self, input: .windows(sequences)) }
+}
+
+extension TrainedTransformer: TrainedClaimsModel {
+  public func surgeryEngine(on sequences: [[Int32]]) -> TrainedTransformerEngine {
+    TrainedTransformerEngine(checkpoint: self, input: .windows(sequences))
+  }
+}
+
 /// What the claims report on a trained checkpoint runs on: the checkpoint,
 /// the same architecture at Hugging Face's initialisation, and the inputs
-/// (text windows or random tokens), shared by both.
-public struct TrainedClaimsSetup: Sendable {
-  public var checkpoint: BertCheckpoint
-  /// The checkpoint's architecture and tokenizer with `BertParameters.huggingFaceInitialisation` weights.
-  public var initialisation: BertCheckpoint
-  /// The inputs, `[CLS] … [SEP]` of `configuration.sequenceLength` ids each.
+/// (text windows or random tokens), shared by both. Built by the
+/// `BertCheckpoint` initialiser (BERT's report) or the `TrainedTransformer`
+/// one (`TrainedTransformerClaimsSetup`).
+public struct TrainedClaimsSetup<Model: TrainedClaimsModel>: Sendable {
+  public var checkpoint: Model
+  /// The checkpoint's architecture (and tokenizer) with HF's initialisation.
+  public var initialisation: Model
+  /// The inputs, `configuration.sequenceLength` ids each.
   public var sequences: [[Int32]]
-  /// The text the windows come from (the width experiment cuts it again at other lengths).
+  /// The text BERT's windows were cut from (its width experiment cuts it
+  /// again at other lengths); nil for random tokens and for windows given as ids.
   public var text: String?
   public var textPath: String?
   public var textSHA256: String?
-  /// Widths from config.json, the sequence length, Dong's four surgeries.
+  /// Widths from the checkpoint, the sequence length, Dong's four surgeries at the model's norm position.
   public var configuration: ModelConfiguration
   /// `--perturb`: the neighbourhood of claim 3 (0: none).
   public var perturbation: Double
+  /// Samples drawn in that neighbourhood (0 without one).
   public var perturbationSamples: Int
   public var seed: UInt64
 
+  /// The fields both initialisers fill; records the inputs in `configuration.checkpoint`.
+  init(
+    checkpoint: Model, initialisation: Model, sequences: [[Int32]], text: String?, textPath: String?, textSHA256: String?,
+    configuration: ModelConfiguration, source: CheckpointSource, perturbation: Double, perturbationSamples: Int, seed: UInt64
+  ) {
+    self.checkpoint = checkpoint
+    self.initialisation = initialisation
+    self.sequences = sequences
+    self.text = text
+    self.textPath = textPath
+    self.textSHA256 = textSHA256
+    self.configuration = configuration
+    self.configuration.checkpoint = source
+    self.perturbation = perturbation
+    self.perturbationSamples = perturbation > 0 ? perturbationSamples : 0
+    self.seed = seed
+  }
+
+  /// (label, model): the checkpoint, then its initialisation.
+  var models: [(label: String, model: Model)] { [("trained", checkpoint), ("HF init", initialisation)] }
+
+  /// The engine's metrics `[sample][variant][layer]` of `model` on every input
+  /// (sample i on sequence i mod count), `perturbation` applied per sample.
+  func surgeryMetrics(_ model: Model, perturbation: Double = 0, samples: Int? = nil) -> [[[MetricValues]]] {
+    var c = configuration
+    c.checkpoint?.perturbation = perturbation
+    let engine = model.surgeryEngine(on: sequences)
+    let configuration = c, seed = seed
+    return mapSamples(samples ?? sequences.count) { engine.run(sample: UInt64($0), configuration: configuration, seed: seed) }
+  }
+}
+
+extension TrainedClaimsSetup where Model == BertCheckpoint {
   /// - Parameters:
   ///   - checkpoint: the trained BERT-family model.
-  ///   - text: the text cut into windows of n tokens, or nil for random tokens.
+  ///   - text: the text cut into windows of n tokens (`[CLS] … [SEP]`), or nil for random tokens.
   ///   - textPath: the text's path, recorded in the report.
   ///   - n: tokens per sequence.
   ///   - windows: at most this many text windows (nil: all), or this many
@@ -35,17 +91,11 @@ public struct TrainedClaimsSetup: Sendable {
     checkpoint: BertCheckpoint, text: String?, textPath: String?, sequenceLength n: Int, windows: Int?,
     perturbation: Double, perturbationSamples: Int, seed: UInt64
   ) throws(CheckpointError) {
-    self.checkpoint = checkpoint
     var initialisation = checkpoint
     initialisation.parameters = .huggingFaceInitialisation(checkpoint.configuration, seed: seed)
-    self.initialisation = initialisation
-    self.text = text
-    self.textPath = textPath
-    self.perturbation = perturbation
-    self.perturbationSamples = perturbation > 0 ? perturbationSamples : 0
-    self.seed = seed
     var c = ModelConfiguration(architecture: checkpoint.configuration, sequenceLength: n)
     c.variants = Variant.dongSurgeries
+    let sequences: [[Int32]], textSHA256: String?
     if let text {
       let all = try checkpoint.tokenizer.windows(of: text, sequenceLength: n, source: textPath ?? "text")
       sequences = Array(all.prefix(windows ?? all.count))
@@ -53,25 +103,16 @@ public struct TrainedClaimsSetup: Sendable {
       c.input = .text
     } else {
       sequences = checkpoint.tokenizer.randomTokenSequences(count: windows ?? 64, length: n, seed: seed)
+      textSHA256 = nil
       c.input = .randomTokens
     }
-    c.checkpoint = CheckpointSource(
+    let source = CheckpointSource(
       directory: checkpoint.directory.path, name: checkpoint.name, modelSHA256: checkpoint.modelSHA256,
       textPath: textPath, textSHA256: textSHA256, windowCount: text == nil ? nil : sequences.count)
-    configuration = c
-  }
-
-  /// (label, model): the checkpoint, then its initialisation.
-  var models: [(label: String, model: BertCheckpoint)] { [("trained", checkpoint), ("HF init", initialisation)] }
-
-  /// The engine's metrics `[sample][variant][layer]` of `model` on every input
-  /// (sample i on sequence i mod count), `perturbation` applied per sample.
-  func surgeryMetrics(_ model: BertCheckpoint, perturbation: Double = 0, samples: Int? = nil) -> [[[MetricValues]]] {
-    var c = configuration
-    c.checkpoint?.perturbation = perturbation
-    let engine = CheckpointEngine(checkpoint: model, input: .windows(sequences))
-    let configuration = c, seed = seed
-    return mapSamples(samples ?? sequences.count) { engine.run(sample: UInt64($0), configuration: configuration, seed: seed) }
+    self.init(
+      checkpoint: checkpoint, initialisation: initialisation, sequences: sequences, text: text, textPath: textPath,
+      textSHA256: textSHA256, configuration: c, source: source, perturbation: perturbation,
+      perturbationSamples: perturbationSamples, seed: seed)
   }
 
   /// Probes of `variant` on the first `count` inputs: `visit(sequence, layer)`.

@@ -11,20 +11,9 @@ import RankKernels
 /// probes of BERT's report (Dong's bound per layer, κ(A_h), the MLP's spans,
 /// head identifiability) read BERT's parameter layout and are not run here:
 /// the report says so.
-public struct TrainedTransformerClaimsSetup: Sendable {
-  public var checkpoint: TrainedTransformer
-  /// The same architecture with HF's initialisation: weights and embeddings
-  /// N(0, σ²) at the preset's σ (GPT-2's residual projections σ/√(2L)),
-  /// biases 0, norm γ = 1, β = 0, drawn once from the seed.
-  public var initialisation: TrainedTransformer
-  public var sequences: [[Int32]]
-  public var textPath: String?
-  public var textSHA256: String?
-  public var configuration: ModelConfiguration
-  public var perturbation: Double
-  public var perturbationSamples: Int
-  public var seed: UInt64
+public typealias TrainedTransformerClaimsSetup = TrainedClaimsSetup<TrainedTransformer>
 
+extension TrainedClaimsSetup where Model == TrainedTransformer {
   /// - Parameters:
   ///   - checkpoint: the trained model (GPT-2, Llama, GPT-NeoX or ALBERT).
   ///   - windows: the inputs (text windows or `--token-ids` lines), or nil
@@ -40,11 +29,12 @@ public struct TrainedTransformerClaimsSetup: Sendable {
     checkpoint: TrainedTransformer, windows: [[Int32]]?, randomCount: Int, textPath: String?, textSHA256: String?,
     sequenceLength n: Int, perturbation: Double, perturbationSamples: Int, seed: UInt64
   ) {
-    self.checkpoint = checkpoint
-    self.initialisation = checkpoint.huggingFaceInitialisation(seed: seed)
+    // The initialisation: weights and embeddings N(0, σ²) at the preset's σ
+    // (GPT-2's residual projections σ/√(2L)), biases 0, norm γ = 1, β = 0.
     var c = checkpoint.configuration
     c.sequenceLength = n
     c.variants = Variant.dongSurgeries(normPosition: c.block.normPosition)
+    let sequences: [[Int32]]
     if let windows {
       sequences = windows
       c.input = .text
@@ -52,26 +42,13 @@ public struct TrainedTransformerClaimsSetup: Sendable {
       sequences = (0..<randomCount).map { distinctRandomTokens(count: n, from: checkpoint.ordinaryTokenIDs, sample: UInt64($0), seed: seed) }
       c.input = .randomTokens
     }
-    c.checkpoint = CheckpointSource(
+    let source = CheckpointSource(
       directory: checkpoint.path, name: checkpoint.name, modelSHA256: checkpoint.sha256, textPath: textPath, textSHA256: textSHA256,
       windowCount: windows?.count)
-    configuration = c
-    self.textPath = textPath
-    self.textSHA256 = textSHA256
-    self.perturbation = perturbation
-    self.perturbationSamples = perturbation > 0 ? perturbationSamples : 0
-    self.seed = seed
-  }
-
-  var models: [(label: String, model: TrainedTransformer)] { [("trained", checkpoint), ("HF init", initialisation)] }
-
-  /// `[sample][variant][layer]` metrics of `model` on every input, `perturbation` applied per sample.
-  func surgeryMetrics(_ model: TrainedTransformer, perturbation: Double = 0, samples: Int? = nil) -> [[[MetricValues]]] {
-    var c = configuration
-    c.checkpoint?.perturbation = perturbation
-    let engine = TrainedTransformerEngine(checkpoint: model, input: .windows(sequences))
-    let configuration = c, seed = seed
-    return mapSamples(samples ?? sequences.count) { engine.run(sample: UInt64($0), configuration: configuration, seed: seed) }
+    self.init(
+      checkpoint: checkpoint, initialisation: checkpoint.huggingFaceInitialisation(seed: seed), sequences: sequences, text: nil,
+      textPath: textPath, textSHA256: textSHA256, configuration: c, source: source, perturbation: perturbation,
+      perturbationSamples: perturbationSamples, seed: seed)
   }
 
   private var command: String {
@@ -249,7 +226,7 @@ public struct TrainedTransformerClaimsSetup: Sendable {
 
 extension TrainedTransformer {
   /// The same architecture with HF's initialisation (see
-  /// `TrainedTransformerClaimsSetup.initialisation`): layer weights from the
+  /// `TrainedClaimsSetup.initialisation`): layer weights from the
   /// streams of sample 0 as the dense engine draws them, embedding tables
   /// from the input streams; the tokenizer and vocabulary are kept.
   public func huggingFaceInitialisation(seed: UInt64) -> TrainedTransformer {
