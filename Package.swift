@@ -97,11 +97,17 @@ let package = Package(
     // MARK: Tests
     .testTarget(
       name: "RankKernelsTests",
-      dependencies: ["RankKernels"]
+      dependencies: ["RankKernels", "_AllocationCounter"]
+    ),
+    /// Counts a thread's heap allocations (interposes malloc in the test
+    /// executable; nothing under a sanitizer) for the allocation tests.
+    .target(
+      name: "_AllocationCounter",
+      path: "Tests/_AllocationCounter"
     ),
     .testTarget(
       name: "CollapseLabTests",
-      dependencies: ["CollapseLab", "RankKernels"]
+      dependencies: ["CollapseLab", "RankKernels", "_AllocationCounter"]
     ),
     /// In-process parsing and validation of every subcommand (the shell smoke
     /// test, Tools/smoke-mc-generic.sh, runs the built executable).

@@ -5,7 +5,7 @@
 Writes OUTDIR/vs-openblas.svg (each kernel's speed relative to OpenBLAS, one
 and two threads), OUTDIR/thread-scaling.svg (two-thread over one-thread
 throughput) and, given the engine sweep, OUTDIR/engines.svg (mc-generic
-samples/s against sequence length for both engines).
+samples/s against sequence length for each engine timed).
 """
 import json
 import math
@@ -84,7 +84,9 @@ def engines_plot(rows, path):
     for n in lengths:
         body.append(f'<text x="{x(n):.1f}" y="{height - bottom + 16}" text-anchor="middle">{n}</text>')
     body.append(f'<text x="{(left + width - right) / 2}" y="{height - 12}" text-anchor="middle">sequence length n</text>')
-    for (name, points), colour, dash in zip(sorted(engines.items()), ["#d62728", "#1f77b4"], ["6 4", ""]):
+    styles = {"dense": ("#d62728", "6 4"), "sketch": ("#1f77b4", ""), "gram": ("#2ca02c", "2 3")}
+    for name, points in sorted(engines.items()):
+        colour, dash = styles.get(name, ("#7f7f7f", ""))
         points.sort()
         path_d = " ".join(f'{"M" if i == 0 else "L"}{x(n):.1f},{y(v):.1f}' for i, (n, v) in enumerate(points))
         body.append(f'<path d="{path_d}" fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>')

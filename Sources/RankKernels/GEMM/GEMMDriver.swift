@@ -248,8 +248,10 @@ private func smallSGEMM(
   let mr = GEMMMicroKernel.rows, nr = GEMMMicroKernel.columns
   let panels = (n + nr - 1) / nr
   let readsBInPlace = transB == .noTranspose
-  withUnsafeTemporaryAllocation(of: Float.self, capacity: panels * nr * k + mr * k + mr * nr) { scratch in
-    let packedB = scratch.baseAddress!, stagedA = packedB + panels * nr * k, edgeTile = stagedA + mr * k
+  // Per-thread scratch: a temporary allocation of this size would come from the heap.
+  do {
+    let packedB = ScratchArena.current.buffer(.smallProductPanels, count: panels * nr * k + mr * k + mr * nr, of: Float.self)
+    let stagedA = packedB + panels * nr * k, edgeTile = stagedA + mr * k
     if readsBInPlace {
       // Only a partial last panel needs packing (zero-padded).
       if n % nr != 0 { packB(transposed: false, b: b + (panels - 1) * nr, ldb: ldb, kc: k, nc: n % nr, into: packedB) }

@@ -59,8 +59,7 @@ internal func singularValuesByBidiagonalization(
   }
   off[2 * q - 1] = 0
   tridiagonalEigenvalues(n: 2 * q, diagonal: tridiagonal, offDiagonal: off)
-  var sorted = UnsafeMutableBufferPointer(start: tridiagonal, count: 2 * q)
-  sorted.sort(by: >)
+  sortDescending(tridiagonal, count: 2 * q)
   for i in 0..<q { values[i] = abs(tridiagonal[i]) }
 }
 
@@ -74,8 +73,8 @@ private func bidiagonalize(
   _ a: UnsafeMutablePointer<Double>, rows p: Int, columns q: Int,
   diagonal d: UnsafeMutablePointer<Double>, superdiagonal e: UnsafeMutablePointer<Double>
 ) {
-  withUnsafeTemporaryAllocation(of: Double.self, capacity: q + p) { buffer in
-    let u = buffer.baseAddress!, w = u + q
+  do {
+    let u = ScratchArena.current.buffer(.bidiagonalReflector, count: q + p, of: Double.self), w = u + q
     for k in 0..<q {
       // Left: column k below the diagonal onto a multiple of e₁.
       let x = a + k * p + k, length = p - k

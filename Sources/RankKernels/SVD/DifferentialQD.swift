@@ -52,14 +52,12 @@ internal func bidiagonalSingularValues(
   for i in 0..<(n - 1) { eSquared[i] = (e[i] * scale) * (e[i] * scale) }
   eSquared[n - 1] = 0
   var qd = QDArray(q: q, e: eSquared, spareQ: workspace + 2 * n, spareE: workspace + 3 * n)
-  let converged = withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { starts in
-    let pending = PendingBlocks(start: starts.baseAddress!, sigma: workspace + 4 * n, sigmaLow: workspace + 5 * n)
-    return qd.eigenvalues(count: n, transformLimit: transformsPerValue * n, pending: pending, into: values)
-  }
+  let starts = ScratchArena.current.buffer(.pendingBlockStarts, count: n, of: Int.self)
+  let pending = PendingBlocks(start: starts, sigma: workspace + 4 * n, sigmaLow: workspace + 5 * n)
+  let converged = qd.eigenvalues(count: n, transformLimit: transformsPerValue * n, pending: pending, into: values)
   guard converged else { return false }
   for i in 0..<n { values[i] = values[i].squareRoot() / scale }
-  var sorted = UnsafeMutableBufferPointer(start: values, count: n)
-  sorted.sort(by: >)
+  sortDescending(values, count: n)
   return true
 }
 

@@ -77,8 +77,7 @@ internal func jacobiSingularValues(
   let triangle = p > q ? triangularFactor(columns: columns, rows: p, columns: q) : columns
   oneSidedJacobi(columns: triangle, rows: q, count: q, rightVectors: nil)
   for j in 0..<q { values[j] = Double.dot(triangle + j * q, triangle + j * q, count: q).squareRoot() }
-  var sorted = UnsafeMutableBufferPointer(start: values, count: q)
-  sorted.sort(by: >)
+  sortDescending(values, count: q)
 }
 
 /// One-sided Jacobi (Hestenes): rotates pairs of the `count` columns (each

@@ -13,7 +13,7 @@
 ///
 /// Only the upper triangle of `a` is read; `a` is not modified. If it holds
 /// a non-finite entry, F is all NaN and the returned rank 0.
-/// Single-threaded; O(n²) temporary scratch (on the stack when small).
+/// Single-threaded; O(n²) per-thread scratch, reused (no allocation after warm-up).
 @discardableResult
 public func pivotedCholesky(
   n: Int, a: UnsafePointer<Double>, lda: Int, factor: UnsafeMutablePointer<Double>, ldf: Int
@@ -21,14 +21,12 @@ public func pivotedCholesky(
   let kernel: StaticString = "pivotedCholesky"
   requireNonNegative(kernel, "n", n)
   requireLeadingDimension(kernel, "ldf", ldf, columns: n, of: "F")
-  return withUnsafeTemporaryAllocation(of: Double.self, capacity: n * n) { lowerBuffer in
-    withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { orderBuffer in
-      let lower = lowerBuffer.baseAddress!, order = orderBuffer.baseAddress!
-      let rank = pivotedCholesky(n: n, a: a, lda: lda, lower: lower, ldl: n, order: order)
-      for i in 0..<n { (factor + order[i] * ldf).update(from: lower + i * n, count: n) }
-      return rank
-    }
-  }
+  let arena = ScratchArena.current
+  let lower = arena.buffer(.choleskyLower, count: n * n, of: Double.self)
+  let order = arena.buffer(.choleskyOrder, count: n, of: Int.self)
+  let rank = pivotedCholesky(n: n, a: a, lda: lda, lower: lower, ldl: n, order: order)
+  for i in 0..<n { (factor + order[i] * ldf).update(from: lower + i * n, count: n) }
+  return rank
 }
 
 /// The pivoted Cholesky factor itself: writes L (`n × n`, Float64, row-major,
@@ -53,11 +51,9 @@ public func pivotedCholesky(
   for i in 0..<n { (lower + i * ldl).update(repeating: 0, count: n) }
   if n == 0 { return 0 }
   // work: the permuted matrix, full storage, and the Schur complement's
-  // diagonal. Temporary scratch: this runs several times per mc-generic layer.
-  return withUnsafeTemporaryAllocation(of: Double.self, capacity: n * n + n) { scratch in
-    let work = scratch.baseAddress!
-    return pivotedCholeskyFactor(n: n, a: a, lda: lda, work: work, diagonal: work + n * n, order: order, into: lower, ldl: ldl)
-  }
+  // diagonal. Per-thread scratch: this runs several times per mc-generic layer.
+  let work = ScratchArena.current.buffer(.choleskyWork, count: n * n + n, of: Double.self)
+  return pivotedCholeskyFactor(n: n, a: a, lda: lda, work: work, diagonal: work + n * n, order: order, into: lower, ldl: ldl)
 }
 
 private func pivotedCholeskyFactor(

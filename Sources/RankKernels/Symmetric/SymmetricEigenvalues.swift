@@ -26,8 +26,7 @@ public func symmetricEigenvalues(
     return
   }
   if UnsafeBufferPointer(start: values, count: n).contains(where: { $0.isNaN }) { return }
-  var sorted = UnsafeMutableBufferPointer(start: values, count: n)
-  sorted.sort(by: >)
+  sortDescending(values, count: n)
 }
 
 /// The number of eigenvalues greater than `threshold` of a symmetric `n × n`
@@ -64,10 +63,11 @@ private func withTridiagonalForm(
   n: Int, a: UnsafePointer<Double>, lda: Int,
   _ body: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void
 ) -> Bool {
-  // Stack scratch (n² + 6n doubles): this runs twice per token matrix in
-  // mc-generic, where heap arrays per call showed up in profiles.
-  withUnsafeTemporaryAllocation(of: Double.self, capacity: n * n + 6 * n) { scratch in
-    let w = scratch.baseAddress!, d = w + n * n, e = d + n, vectors = e + n
+  // Per-thread scratch (n² + 6n doubles): this runs twice per token matrix
+  // in mc-generic, where heap arrays per call showed up in profiles.
+  do {
+    let w = ScratchArena.current.buffer(.tridiagonalForm, count: n * n + 6 * n, of: Double.self)
+    let d = w + n * n, e = d + n, vectors = e + n
     var finite = true
     for i in 0..<n {
       for j in i..<n {

@@ -45,19 +45,24 @@ internal func parallelForEachClaimingAhead(taskCount: Int, threads: Int, _ body:
 }
 
 /// Splits `0..<count` into `parts` contiguous ranges whose bounds are multiples
-/// of `granule` (except the last), as evenly as the granule allows.
-
-internal func splitRange(_ count: Int, parts: Int, granule: Int) -> [Range<Int>] {
+/// of `granule` (except the last), as evenly as the granule allows: the first
+/// `granules % parts` ranges get one granule more. Computed on demand, so
+/// that splitting allocates nothing (the kernels' hot paths must not).
+internal func splitRange(_ count: Int, parts: Int, granule: Int) -> RangeSplit {
   let granules = (count + granule - 1) / granule
-  let parts = max(1, min(parts, granules))
-  var ranges: [Range<Int>] = []
-  ranges.reserveCapacity(parts)
-  var start = 0
-  for part in 0..<parts {
-    let granulesHere = granules / parts + (part < granules % parts ? 1 : 0)
-    let end = min(count, start + granulesHere * granule)
-    ranges.append(start..<end)
-    start = end
+  return RangeSplit(total: count, parts: max(1, min(parts, granules)), granule: granule, granules: granules)
+}
+
+/// The ranges of ``splitRange(_:parts:granule:)``, range `part` at index `part`.
+internal struct RangeSplit: RandomAccessCollection {
+  let total: Int, parts: Int, granule: Int, granules: Int
+
+  var startIndex: Int { 0 }
+  var endIndex: Int { parts }
+
+  subscript(part: Int) -> Range<Int> {
+    let base = granules / parts, extra = granules % parts
+    let first = part * base + Swift.min(part, extra), here = base + (part < extra ? 1 : 0)
+    return Swift.min(total, first * granule)..<Swift.min(total, (first + here) * granule)
   }
-  return ranges
 }

@@ -16,6 +16,13 @@ internal enum ScratchSlot: Int, CaseIterable {
   case gemmPackedA, gemmPackedB, gemmEdgeTile
   case attentionScores, attentionRowState, attentionPackedKeys, attentionStagedRows, attentionPackedValues
   case factorization, factorizationVectors
+  /// Small products' packed B panels; the symmetric eigenvalues' tridiagonal
+  /// form; the bidiagonalisation's reflector; dqds's pending block starts;
+  /// the pivoted Cholesky's working copy and the factor and order it permutes.
+  /// (The standard library's temporary allocations come from the heap above
+  /// 1 KiB on Linux threads.)
+  case smallProductPanels, tridiagonalForm, bidiagonalReflector, pendingBlockStarts
+  case choleskyWork, choleskyLower, choleskyOrder
 }
 
 @usableFromInline
