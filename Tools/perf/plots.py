@@ -33,9 +33,9 @@ def svg(width, height, body):
 
 def bars(title, labels, series, reference, axis_label, path):
     """Horizontal grouped bars; series = [(name, colour, values)]; a dashed line at `reference`."""
-    left, right, top, row = 250, 40, 40, 12 * len(series) + 8
-    height = top + row * len(labels) + 50
-    width = 760
+    left, right, top, row = 300, 40, 40, 12 * len(series) + 8
+    height = top + row * len(labels) + 70
+    width = 820
     largest = max(v for _, _, values in series for v in values if v is not None)
     scale_max = max(reference * 1.2, largest * 1.05)
     x = lambda v: left + (width - left - right) * v / scale_max
@@ -49,8 +49,8 @@ def bars(title, labels, series, reference, axis_label, path):
                 continue
             body.append(f'<rect x="{left}" y="{y0 + 4 + 12 * j}" width="{x(v) - left:.1f}" height="10" fill="{colour}"/>')
             body.append(f'<text x="{x(v) + 3:.1f}" y="{y0 + 13 + 12 * j}" font-size="10">{v:.2f}</text>')
-    body.append(f'<line x1="{x(reference):.1f}" y1="{top}" x2="{x(reference):.1f}" y2="{height - 45}" stroke="black" stroke-dasharray="4 3"/>')
-    axis_y = height - 45
+    axis_y = height - 65
+    body.append(f'<line x1="{x(reference):.1f}" y1="{top}" x2="{x(reference):.1f}" y2="{axis_y}" stroke="black" stroke-dasharray="4 3"/>')
     body.append(f'<line x1="{left}" y1="{axis_y}" x2="{width - right}" y2="{axis_y}" stroke="black"/>')
     step = 0.5 if scale_max <= 4 else (1 if scale_max <= 8 else 5)
     tick = 0.0
@@ -85,6 +85,7 @@ def engines_plot(rows, path):
         body.append(f'<text x="{x(n):.1f}" y="{height - bottom + 16}" text-anchor="middle">{n}</text>')
     body.append(f'<text x="{(left + width - right) / 2}" y="{height - 12}" text-anchor="middle">sequence length n</text>')
     styles = {"dense": ("#d62728", "6 4"), "sketch": ("#1f77b4", ""), "gram": ("#2ca02c", "2 3")}
+    labels = []
     for name, points in sorted(engines.items()):
         colour, dash = styles.get(name, ("#7f7f7f", ""))
         points.sort()
@@ -93,7 +94,13 @@ def engines_plot(rows, path):
         for n, v in points:
             body.append(f'<circle cx="{x(n):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}"/>')
         n, v = points[-1]
-        body.append(f'<text x="{x(n) + 8:.1f}" y="{y(v) + 4:.1f}" fill="{colour}">{name}</text>')
+        labels.append([y(v) + 4, x(n) + 8, colour, name])
+    # End labels at least 14 px apart (engines can end at nearly the same rate).
+    labels.sort()
+    for above, below in zip(labels, labels[1:]):
+        below[0] = max(below[0], above[0] + 14)
+    for label_y, label_x, colour, name in labels:
+        body.append(f'<text x="{label_x:.1f}" y="{label_y:.1f}" fill="{colour}">{name}</text>')
     Path(path).write_text(svg(width, height, body))
 
 
