@@ -7,10 +7,10 @@ import _AllocationCounter
 /// `_AllocationCounter` on the calling thread after a warm-up sample.
 ///
 /// Issue 32 asks for none. The engines are not there yet: every step
-/// returns fresh arrays. Until per-thread workspaces replace them, these
-/// ceilings are the counts measured at the commit that added this test, so
-/// that no change adds allocations unnoticed; lower them as allocations go
-/// (the test prints the count).
+/// returns fresh arrays. Until per-thread workspaces replace them, the
+/// ceilings are the measured counts plus a small margin (`margin`), so that
+/// no change adds allocations unnoticed; lower them as allocations go (the
+/// test prints the count).
 @Suite("Heap allocations per Monte Carlo sample")
 struct SampleAllocationTests {
   struct Case: CustomTestStringConvertible, Sendable {
@@ -24,11 +24,16 @@ struct SampleAllocationTests {
   /// counts vary between runs: the counts are a release-build property.
   static let runs = SketchEngineTests.optimized && allocation_counting_is_available()
 
+  /// Counts measured at the commit that set them (dense 903, sketch 1,999–2,001,
+  /// Gram 2,854–2,857), plus a margin: the kernels' per-thread scratch slots
+  /// (`ScratchArena`, 17 of them) may each grow once on a thread the warm-up
+  /// sample did not fully warm, and the Gram engine's gamma variates retry
+  /// now and then.
+  static let margin: UInt64 = 20
   static let cases = [
-    Case(engine: DenseEngine(), ceiling: 903),
-    Case(engine: SketchEngine(), ceiling: 2001),
-    // Has varied by a few between samples: retries of the Bartlett factors' gamma variates.
-    Case(engine: GramEngine(), ceiling: 2865),
+    Case(engine: DenseEngine(), ceiling: 903 + margin),
+    Case(engine: SketchEngine(), ceiling: 2001 + margin),
+    Case(engine: GramEngine(), ceiling: 2857 + margin),
   ]
 
   @Test(
