@@ -5,7 +5,10 @@ import RankKernels
 /// stream of (seed, sample, T's index: `BertTensor.index` in BERT's stored
 /// layout, `HeldTensor.index` in a `TrainedTransformer`'s held one), entry k of T's row-major layout at
 /// counter k. Rows can be perturbed one at a time (an embedding row per
-/// token) with the numbers the whole tensor would get.
+/// token) with the numbers the whole tensor would get. A `TrainedTransformer`
+/// is perturbed at its held positions, not its stored ones, so that the GGUF
+/// and safetensors files of one model (fused or split Q/K/V, permuted rows,
+/// [in, out] or [out, in]) get the same noise.
 struct ParameterNoise {
   let sample: UInt64, seed: UInt64, size: Double
   /// rms(T) by tensor index (0 for an index without one).
