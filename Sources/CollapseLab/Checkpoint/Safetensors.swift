@@ -22,7 +22,18 @@ public enum TensorDataType: String, Sendable, CaseIterable {
   }
 
   /// The floating-point types converted to Float32 on reading.
-  public var isConvertibleToFloat: Bool { self == .f32 || self == .f16 || self == .bf16 }
+  public var isConvertibleToFloat: Bool { floatEncoding != nil }
+
+  /// How a tensor of this type is read as Float32; nil for integer types.
+  var floatEncoding: FloatEncoding? {
+    switch self {
+    case .f64: .float64
+    case .f32: .float32
+    case .f16: .float16
+    case .bf16: .bfloat16
+    case .i64, .i32, .i16, .i8, .u64, .u32, .u16, .u8, .bool: nil
+    }
+  }
 }
 
 /// One tensor's entry in a safetensors header.
@@ -112,17 +123,12 @@ public final class SafetensorsFile: @unchecked Sendable {
   }
 
   public func floats(_ info: TensorInfo) throws(CheckpointError) -> [Float] {
-    guard info.dataType.isConvertibleToFloat else {
-      throw CheckpointError("\(url.path): tensor '\(info.name)' has dtype \(info.dataType.rawValue); only F32, F16 and BF16 weights are supported")
+    guard let encoding = info.dataType.floatEncoding else {
+      throw CheckpointError("\(url.path): tensor '\(info.name)' has dtype \(info.dataType.rawValue); only F64, F32, F16 and BF16 weights are supported")
     }
     let count = info.elementCount
     let source = mapping! + dataStart + info.byteRange.lowerBound
     return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-      let encoding: FloatEncoding = switch info.dataType {
-      case .f16: .float16
-      case .bf16: .bfloat16
-      default: .float32
-      }
       convertToFloat(UnsafeRawPointer(source), encoding: encoding, count: count, into: buffer.baseAddress!)
       initialized = count
     }

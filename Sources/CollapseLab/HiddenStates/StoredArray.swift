@@ -22,7 +22,18 @@ public enum StoredElementType: String, Sendable, Codable, CaseIterable {
 
   /// The types a hidden state may have (converted to Float32 on reading;
   /// Float64 rounded once, as the engines' activations are Float32).
-  public var isFloatingPoint: Bool { self == .float16 || self == .bfloat16 || self == .float32 || self == .float64 }
+  public var isFloatingPoint: Bool { floatEncoding != nil }
+
+  /// How an element of this type is read as Float32; nil for integer types.
+  var floatEncoding: FloatEncoding? {
+    switch self {
+    case .float16: .float16
+    case .bfloat16: .bfloat16
+    case .float32: .float32
+    case .float64: .float64
+    case .int64, .int32, .uint8, .bool: nil
+    }
+  }
 
   /// The types of `lengths` and attention masks.
   public var isInteger: Bool { !isFloatingPoint }
@@ -131,10 +142,10 @@ extension StoredArray {
   func readFloats(
     from file: ReadOnlyFile, first: Int, count: Int, into output: UnsafeMutablePointer<Float>, scratch: inout [UInt8]
   ) throws(CheckpointError) {
-    precondition(elementType.isFloatingPoint)
+    guard let encoding = elementType.floatEncoding else { preconditionFailure("readFloats: '\(name)' holds \(elementType.rawValue)") }
     let size = elementType.byteCount
     let start = offset + first * size
-    if elementType == .float32 {
+    if encoding == .float32 {
       try file.read(into: output, count: count * 4, at: start)
       return
     }
@@ -144,11 +155,6 @@ extension StoredArray {
       do throws(CheckpointError) { try file.read(into: raw.baseAddress!, count: count * size, at: start) } catch {
         failure = error
         return
-      }
-      let encoding: FloatEncoding = switch elementType {
-      case .float16: .float16
-      case .bfloat16: .bfloat16
-      default: .float64
       }
       convertToFloat(UnsafeRawPointer(raw.baseAddress!), encoding: encoding, count: count, into: output)
     }
@@ -166,7 +172,7 @@ extension StoredArray {
         case .int64: Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
         case .int32: Int(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
         case .uint8, .bool: Int(raw[i])
-        default: 0
+        case .float16, .bfloat16, .float32, .float64: preconditionFailure("readIntegers: '\(name)' is floating point")
         }
       }
     }

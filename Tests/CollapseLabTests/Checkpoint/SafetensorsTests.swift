@@ -36,6 +36,15 @@ struct SafetensorsTests {
     #expect(try nan.floats("w")[0].isNaN)
   }
 
+  /// F64 weights are rounded to nearest once (as `Float(Double)` does).
+  @Test func doublePrecisionRoundsToNearest() throws {
+    let values: [Double] = [1.0 / 3, -0.1, 1e-40, 3.5e38, 1e300, 0]
+    var raw: [UInt8] = []
+    for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { raw += $0 } }
+    let file = try open(safetensorsBytes([TensorToWrite(name: "w", dataType: .f64, shape: [6], values: [], raw: raw)]))
+    #expect(try file.floats("w").map(\.bitPattern) == values.map { Float($0).bitPattern })
+  }
+
   @Test func everyFloat16BitPatternMatchesTheHardwareConversion() {
     for bits in UInt16.min...UInt16.max {
       let expected = Float(Float16(bitPattern: bits)), got = Float(float16Bits: bits)
