@@ -250,8 +250,10 @@ private func smallSGEMM(
   let readsBInPlace = transB == .noTranspose
   // Per-thread scratch: a temporary allocation of this size would come from the heap.
   do {
-    let packedB = ScratchArena.current.buffer(.smallProductPanels, count: panels * nr * k + mr * k + mr * nr, of: Float.self)
-    let stagedA = packedB + panels * nr * k, edgeTile = stagedA + mr * k
+    // Read in place, B needs at most its partial last panel packed.
+    let packedPanels = readsBInPlace ? (n % nr == 0 ? 0 : 1) : panels
+    let packedB = ScratchArena.current.buffer(.smallProductPanels, count: packedPanels * nr * k + mr * k + mr * nr, of: Float.self)
+    let stagedA = packedB + packedPanels * nr * k, edgeTile = stagedA + mr * k
     if readsBInPlace {
       // Only a partial last panel needs packing (zero-padded).
       if n % nr != 0 { packB(transposed: false, b: b + (panels - 1) * nr, ldb: ldb, kc: k, nc: n % nr, into: packedB) }
