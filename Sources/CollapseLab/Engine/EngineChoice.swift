@@ -140,7 +140,9 @@ extension SampleWork {
   /// and a factor; per residual product n + n² normals, a Bartlett factor and
   /// an n × (1 + 2n) triangular product; the attention sublayer as the
   /// sketch's; the MLP's hidden layer as the sketch's; and the metrics'
-  /// entries F·Ωᵀ (n × d, triangular) from one Haar frame per sample.
+  /// entries [a | F]·[u | Ω]ᵀ (n × (n + 1) × d) from one Haar frame per
+  /// sample. Each state's Gram matrix is carried, not recomputed: only the
+  /// residual sums and the heads' and MLP's outputs form one.
   init(gramEngineConfiguration c: ModelConfiguration) {
     self.init()
     let n = Double(c.sequenceLength), d = Double(c.modelDimension), dff = Double(c.feedForwardDimension)
@@ -154,11 +156,10 @@ extension SampleWork {
     float32MultiplyAdds += 2 * d * n * n
     gramMultiplyAdds += gram(n, n + 1) + gram(n, d)
     tridiagonalMultiplyAdds += reduction
-    float32MultiplyAdds += n * n * d / 2
+    float32MultiplyAdds += n * (n + 1) * d
     let residualAdd = (normals: n + n * n + bartlett, f32: n * n * (1 + 2 * n) / 2, grams: gram(n, 2 * n))
     for variant in c.variants {
       var f32 = 0.0, grams = 0.0, factors = 0.0, normals = 0.0
-      grams += gram(n, n + 1)
       factors += 1
       let attention = SampleWork.sampledAttention(c)
       normals += attention.normals
@@ -169,14 +170,13 @@ extension SampleWork {
       f32 += residualAdd.f32
       grams += residualAdd.grams
       if variant.mlp {
-        grams += gram(n, n + 1) + gram(n, dff) + residualAdd.grams
+        grams += gram(n, dff) + residualAdd.grams
         factors += 3
         normals += mlpInputProducts * n * dff + residualAdd.normals
         f32 += mlpInputProducts * n * n * dff / 2 + residualAdd.f32
       }
-      // Metrics: the Gram matrix of [a | F], the entries F·Ωᵀ.
-      grams += gram(n, n + 1)
-      f32 += n * n * d / 2
+      // Metrics: the entries [a | F]·[u | Ω]ᵀ.
+      f32 += n * (n + 1) * d
       float32MultiplyAdds += layers * f32
       gramMultiplyAdds += layers * grams
       choleskyMultiplyAdds += layers * factors * cholesky

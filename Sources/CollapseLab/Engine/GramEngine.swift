@@ -48,12 +48,10 @@ public struct GramEngine: ForwardEngine {
     let n = c.sequenceLength, d = c.modelDimension
     let frame = haarFrameOrthogonalToOnes(sample: sample, configuration: c, seed: seed)
     func measured(_ state: GramState, attention: AttentionStatistics) -> MetricValues {
-      let gram = state.gram
-      var x = state.entries(frame: frame, modelDimension: d)
-      return x.withUnsafeMutableBufferPointer { entries in
+      state.entries(frame: frame).withUnsafeBufferPointer { entries in
         measure(
           entries.baseAddress!, rows: n, columns: d, attentionEntropy: attention.entropy, attention: attention,
-          rankToleranceFactor: c.rankToleranceFactor, rankMethod: .gram, gram: gram)
+          rankToleranceFactor: c.rankToleranceFactor, rankMethod: .gram, gram: state.gram)
       }
     }
     let input = GramState.gaussianInput(sample: sample, configuration: c, seed: seed)
@@ -182,19 +180,23 @@ struct ResidualDraw {
 /// (row i of L is token order[i]), with `rank` nonzero columns.
 struct GramState {
   /// a = X·u, token order.
-  var alongOnes: [Float]
+  private(set) var alongOnes: [Float]
   /// L (n × n, row-major, pivot order), lower-triangular.
-  var lower: [Float]
-  var order: [Int]
-  var rank: Int
+  private(set) var lower: [Float]
+  private(set) var order: [Int]
+  private(set) var rank: Int
+  /// X·Xᵀ = a·aᵀ + F·Fᵀ (n × n, token order, Float64). Each step updates it
+  /// where it has it at hand (`add` forms F·Fᵀ to factor it, `normalize`
+  /// scales it), so the metrics and the next step's factor never recompute
+  /// it from L: that was four of a layer's six Gram matrices.
+  private(set) var gram: [Double]
   var rows: Int { alongOnes.count }
 
   static func zero(rows n: Int) -> GramState {
-    GramState(alongOnes: [Float](repeating: 0, count: n), lower: [Float](repeating: 0, count: n * n), order: Array(0..<n), rank: 0)
+    GramState(
+      alongOnes: [Float](repeating: 0, count: n), lower: [Float](repeating: 0, count: n * n), order: Array(0..<n), rank: 0,
+      gram: [Double](repeating: 0, count: n * n))
   }
-
-  /// F as a factor operand (its products skip the zero half).
-  var factor: ProjectionOperand { ProjectionOperand(matrix: lower, rows: rows, nonzeroColumns: rank, rowOrder: order) }
 
   /// [a | F] in token order, n × (n + 1).
   private var coordinates: [Float] {
@@ -208,22 +210,11 @@ struct GramState {
     }
   }
 
-  /// X·Xᵀ = a·aᵀ + F·Fᵀ in Float64.
-  var gram: [Double] {
-    coordinates.withUnsafeBufferPointer { gramOfRows($0.baseAddress!, rows: rows, columns: rows + 1) }
-  }
-
-  /// X = a·uᵀ + F·Ωᵀ (n × d) for the frame Ωᵀ (n × d, row-major).
-  func entries(frame: [Float], modelDimension d: Int) -> [Float] {
-    var x = factor.times(frame, columns: d)
-    let inverseRoot = 1 / Float(d).squareRoot()
-    x.withUnsafeMutableBufferPointer { buffer in
-      for i in 0..<rows {
-        let shift = alongOnes[i] * inverseRoot
-        for j in 0..<d { buffer[i * d + j] += shift }
-      }
-    }
-    return x
+  /// X = a·uᵀ + F·Ωᵀ = [a | F]·[u | Ω]ᵀ (n × d, token order) for the frame
+  /// [u | Ω]ᵀ ((n + 1) × d, row-major) of ``haarFrameOrthogonalToOnes``: one
+  /// product, no row permutation and no separate pass to add a·uᵀ.
+  func entries(frame: [Float]) -> [Float] {
+    project(coordinates, rows: rows, frame, columns: frame.count / (rows + 1))
   }
 
   /// The input X₀ (iid N(0, 1), n × d): a ~ N(0, I_n) and F·Fᵀ ~ Wishart(d − 1, I_n),
@@ -237,7 +228,9 @@ struct GramState {
       uniforms: sampleStream(seed: seed, sample: sample, layer: 0, .inputComplementUniforms), tries: 1)
     var lower = [Float](repeating: 0, count: n * n)
     for i in 0..<n { for k in 0...i { lower[i * n + k] = r[k * n + i] } }
-    return GramState(alongOnes: a, lower: lower, order: Array(0..<n), rank: n)
+    var state = GramState(alongOnes: a, lower: lower, order: Array(0..<n), rank: n, gram: [])
+    state.gram = state.coordinates.withUnsafeBufferPointer { gramOfRows($0.baseAddress!, rows: n, columns: n + 1) }
+    return state
   }
 
   /// X + Y·W for W (d × d) iid N(0, s²), fresh, given Y's factor `operand`
@@ -274,33 +267,49 @@ struct GramState {
       }
     }
     for i in 0..<n { alongOnes[i] += product[i * width] }
-    let gram = next.withUnsafeBufferPointer { gramOfRows($0.baseAddress!, rows: n, columns: wide) }
-    let factored = ProjectionOperand(factoring: gram, rows: n)
+    let factorGram = next.withUnsafeBufferPointer { gramOfRows($0.baseAddress!, rows: n, columns: wide) }
+    let factored = ProjectionOperand(factoring: factorGram, rows: n)
     lower = factored.matrix
     order = factored.rowOrder!
     rank = factored.nonzeroColumns
+    gram = factorGram
+    for i in 0..<n {
+      for j in 0..<n { gram[i * n + j] += Double(alongOnes[i]) * Double(alongOnes[j]) }
+    }
   }
 
   /// The block's norm with γ = 1, β = 0 on every token: LayerNorm centres
   /// along u (a = 0) and divides by √(‖F_i‖²/d + ε); RMSNorm divides a and F's
   /// row by √((a_i² + ‖F_i‖²)/d + ε).
+  /// The Gram matrix follows without a product: LayerNorm's is S·F·Fᵀ·S =
+  /// S·(X·Xᵀ − a·aᵀ)·S, RMSNorm's S·X·Xᵀ·S, with S the rows' scales.
   mutating func normalize(_ kind: NormKind, modelDimension d: Int, eps: Float) {
     let n = rows
-    for j in 0..<n {
-      let token = order[j]
-      var squares = 0.0
-      for k in 0..<n { let v = Double(lower[j * n + k]); squares += v * v }
-      if kind == .rms { squares += Double(alongOnes[token]) * Double(alongOnes[token]) }
-      let scale = Float(1 / (squares / Double(d) + Double(eps)).squareRoot())
-      for k in 0..<n { lower[j * n + k] *= scale }
-      alongOnes[token] = kind == .layer ? 0 : alongOnes[token] * scale
+    // A token's squared norm (LayerNorm: of its centred row F_i) from the diagonal.
+    let scales = (0..<n).map { token -> Double in
+      let a = Double(alongOnes[token])
+      let squares = gram[token * n + token] - (kind == .layer ? a * a : 0)
+      return 1 / (squares / Double(d) + Double(eps)).squareRoot()
     }
+    for i in 0..<n {
+      let ai = kind == .layer ? Double(alongOnes[i]) : 0
+      for j in 0..<n {
+        let aj = kind == .layer ? Double(alongOnes[j]) : 0
+        gram[i * n + j] = scales[i] * scales[j] * (gram[i * n + j] - ai * aj)
+      }
+    }
+    for j in 0..<n {
+      let scale = Float(scales[order[j]])
+      for k in 0..<n { lower[j * n + k] *= scale }
+    }
+    for token in 0..<n { alongOnes[token] = kind == .layer ? 0 : alongOnes[token] * Float(scales[token]) }
   }
 }
 
-/// Ωᵀ (n × d, row-major): n orthonormal rows orthogonal to 1_d, Haar
-/// distributed (the Q of the QR factors, with R's diagonal positive, of a
-/// Gaussian d × n matrix projected off 1_d). One per sample.
+/// [u | Ω]ᵀ ((n + 1) × d, row-major): row 0 is u = 1_d/√d, rows 1…n are Ωᵀ,
+/// n orthonormal rows orthogonal to 1_d, Haar distributed (the Q of the QR
+/// factors, with R's diagonal positive, of a Gaussian d × n matrix
+/// projected off 1_d). One per sample.
 func haarFrameOrthogonalToOnes(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [Float] {
   let n = c.sequenceLength, d = c.modelDimension
   var z = uninitializedFloats(d * n) { sampleStream(seed: seed, sample: sample, layer: 0, .onesComplementFrame).fillNormal($0, count: d * n) }
@@ -317,8 +326,10 @@ func haarFrameOrthogonalToOnes(sample: UInt64, configuration c: ModelConfigurati
       householderQR(m: d, n: n, a: z, lda: n, r: rBuffer.baseAddress!, ldr: n, q: qBuffer.baseAddress!, ldq: n)
     }
   }
-  // Transpose to n × d so that F·Ωᵀ is a row-major product.
-  return uninitializedFloats(n * d) { out in
-    for i in 0..<d { for k in 0..<n { out[k * d + i] = q[i * n + k] } }
+  // Transpose to n × d below u so that [a | F]·[u | Ω]ᵀ is a row-major product.
+  return uninitializedFloats((n + 1) * d) { out in
+    let inverseRoot = 1 / Float(d).squareRoot()
+    for i in 0..<d { out[i] = inverseRoot }
+    for i in 0..<d { for k in 0..<n { out[(k + 1) * d + i] = q[i * n + k] } }
   }
 }
