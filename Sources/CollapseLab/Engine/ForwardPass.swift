@@ -266,24 +266,13 @@ func encoderLayer(
   _ variant: Variant, state x: inout [Float], stateGram: [Double]? = nil, weights w: LayerWeights,
   projector: any WeightProjector, configuration c: ModelConfiguration
 ) -> AttentionStatistics {
-  let n = c.sequenceLength, d = c.modelDimension, dff = c.feedForwardDimension
+  let n = c.sequenceLength, d = c.modelDimension
   let eps = c.layerNormEpsilon, kind = c.block.normKind
   func norm(_ y: inout [Float], _ gamma: [Float]?, _ beta: [Float]?) {
     applyNorm(kind, &y, rows: n, columns: d, gamma: gamma, beta: beta, eps: eps)
   }
   func feedForward(_ input: [Float]) -> [Float] {
-    let operand = projector.prepare(input, rows: n, gram: nil)
-    var hidden = projector.project(operand, columns: dff, purpose: .feedForwardIn)
-    CollapseLab.addBias(&hidden, w.biasFeedForwardIn, rows: n, columns: dff)
-    if c.activation == .swiglu {
-      var gate = projector.project(operand, columns: dff, purpose: .feedForwardGate)
-      CollapseLab.addBias(&gate, w.biasFeedForwardGate, rows: n, columns: dff)
-      hidden.withUnsafeMutableBufferPointer { h in
-        gate.withUnsafeBufferPointer { g in swiglu(gate: g.baseAddress!, up: h.baseAddress!, count: h.count, output: h.baseAddress!) }
-      }
-    } else {
-      applyActivation(c.activation, to: &hidden)
-    }
+    let hidden = feedForwardHidden(projector.prepare(input, rows: n, gram: nil), projector: projector, weights: w, configuration: c)
     var output = projector.project(projector.prepare(hidden, rows: n, gram: nil), columns: d, purpose: .feedForwardOut)
     CollapseLab.addBias(&output, w.biasFeedForwardOut, rows: n, columns: d)
     return output
@@ -344,6 +333,27 @@ func applyNorm(_ kind: NormKind, _ x: inout [Float], rows: Int, columns: Int, ga
   }
 }
 
+/// The MLP's hidden layer (rows × d_ff) for the operand of its input Y:
+/// act(Y·W_in + b_in), or for SwiGLU silu(Y·W_gate + b_gate) ⊙ (Y·W_up + b_up).
+/// Shared by every engine (the Gram engine's weights carry no biases).
+func feedForwardHidden<Projector: WeightProjector>(
+  _ operand: ProjectionOperand, projector: Projector, weights w: LayerWeights, configuration c: ModelConfiguration
+) -> [Float] {
+  let n = operand.rows, dff = c.feedForwardDimension
+  var hidden = projector.project(operand, columns: dff, purpose: .feedForwardIn)
+  addBias(&hidden, w.biasFeedForwardIn, rows: n, columns: dff)
+  if c.activation == .swiglu {
+    var gate = projector.project(operand, columns: dff, purpose: .feedForwardGate)
+    addBias(&gate, w.biasFeedForwardGate, rows: n, columns: dff)
+    hidden.withUnsafeMutableBufferPointer { h in
+      gate.withUnsafeBufferPointer { g in swiglu(gate: g.baseAddress!, up: h.baseAddress!, count: h.count, output: h.baseAddress!) }
+    }
+  } else {
+    applyActivation(c.activation, to: &hidden)
+  }
+  return hidden
+}
+
 /// The feed-forward nonlinearity in place.
 func applyActivation(_ activation: FeedForwardActivation, to values: inout [Float]) {
   values.withUnsafeMutableBufferPointer { buffer in
@@ -353,7 +363,7 @@ func applyActivation(_ activation: FeedForwardActivation, to values: inout [Floa
     case .geluTanh: gelu(base, count: buffer.count, approximation: .tanh, output: base)
     // Not max(0, x): Swift.max(0, NaN) is 0 and would hide a NaN (PyTorch keeps it).
     case .relu: for i in buffer.indices where buffer[i] < 0 { buffer[i] = 0 }
-    case .swiglu: preconditionFailure("SwiGLU gates a second product; encoderLayer applies it")
+    case .swiglu: preconditionFailure("SwiGLU gates a second product; feedForwardHidden applies it")
     }
   }
 }

@@ -81,7 +81,7 @@ public struct GramEngine: ForwardEngine {
     _ variant: Variant, state x: inout GramState, projector: SketchProjector, weights w: LayerWeights,
     configuration c: ModelConfiguration
   ) -> AttentionStatistics {
-    let n = c.sequenceLength, d = c.modelDimension, dff = c.feedForwardDimension
+    let n = c.sequenceLength, d = c.modelDimension
     let eps = c.layerNormEpsilon, kind = c.block.normKind
     func normed(_ state: GramState) -> GramState {
       var copy = state
@@ -90,17 +90,7 @@ public struct GramEngine: ForwardEngine {
     }
     /// The MLP's hidden layer (n × d_ff, entries: the nonlinearity needs them) on `input`.
     func feedForwardHidden(_ input: GramState) -> [Float] {
-      let operand = ProjectionOperand(factoring: input.gram, rows: n)
-      var hidden = projector.project(operand, columns: dff, purpose: .feedForwardIn)
-      if c.activation == .swiglu {
-        let gate = projector.project(operand, columns: dff, purpose: .feedForwardGate)
-        hidden.withUnsafeMutableBufferPointer { h in
-          gate.withUnsafeBufferPointer { g in swiglu(gate: g.baseAddress!, up: h.baseAddress!, count: h.count, output: h.baseAddress!) }
-        }
-      } else {
-        applyActivation(c.activation, to: &hidden)
-      }
-      return hidden
+      CollapseLab.feedForwardHidden(ProjectionOperand(factoring: input.gram, rows: n), projector: projector, weights: w, configuration: c)
     }
     let normsFirst = variant.preLayerNorm || variant.parallelLayerNorm
     let attentionInput = normsFirst ? normed(x) : x
