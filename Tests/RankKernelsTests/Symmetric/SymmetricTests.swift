@@ -32,6 +32,27 @@ struct SymmetricTests {
     }
   }
 
+  /// Rows are blocked three by two, but each entry is summed in one order
+  /// whatever rows share its block: the Gram matrix of X's first m rows is
+  /// bit for bit the leading block of X's (the engines rely on Gram matrices
+  /// being a function of the two rows alone).
+  @Test func entriesDoNotDependOnTheirBlock() {
+    let n = 8, k = 300  // three 128-column chunks, the last one partial
+    let x = gaussianMatrix(n, k, seed: 5)
+    func gram(rows m: Int) -> [Double] {
+      var g = [Double](repeating: .nan, count: m * m)
+      x.withUnsafeBufferPointer { xp in g.withUnsafeMutableBufferPointer { gramMatrix(rows: m, columns: k, x: xp.baseAddress!, ldx: k, gram: $0.baseAddress!, ldg: m) } }
+      return g
+    }
+    let full = gram(rows: n)
+    for m in 1...n {
+      let leading = gram(rows: m)
+      for i in 0..<m {
+        for j in 0..<m { #expect(leading[i * m + j].bitPattern == full[i * n + j].bitPattern, "m = \(m), G[\(i), \(j)]") }
+      }
+    }
+  }
+
   /// A = U·diag(λ)·Uᵀ formed in Float64 (error ≲ n·ε·max|λ| per entry, so
   /// ≲ n²·ε·max|λ| in 2-norm), then Householder + QL adds a backward error of
   /// a small multiple of n·ε·‖A‖₂. The bound allows 4·n²·ε·max|λ|.
