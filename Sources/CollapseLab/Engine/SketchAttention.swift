@@ -129,6 +129,7 @@ func bartlettFactors(count: Int, size n: Int, degrees: Int, normals: RandomStrea
   tryUniforms.withUnsafeMutableBufferPointer { uniforms.fillUniform($0.baseAddress!, count: $0.count) }
   // Positions from here on are reserved for the (rare) further tries.
   let fallbackStart = tryStart + UInt64(variates * tries)
+  // The entries above the diagonals, in position order.
   for m in 0..<count {
     var next = 0
     for i in 0..<n {
@@ -136,19 +137,24 @@ func bartlettFactors(count: Int, size n: Int, degrees: Int, normals: RandomStrea
         r[m * n * n + i * n + j] = above[m * offDiagonal + next]
         next += 1
       }
+    }
+  }
+  // Diagonal entry i has the same shape in every matrix: its Marsaglia–Tsang
+  // constants (a division and a square root) are computed once, not per matrix.
+  for i in 0..<n {
+    let shape = Double(degrees - i) / 2
+    let d = shape - 1.0 / 3
+    let c = 1 / (9 * d).squareRoot()
+    for m in 0..<count {
       let variate = m * n + i
-      let shape = Double(degrees - i) / 2
       // The first try inline (the same arithmetic as sampleGamma's, so the
       // same value): accepted above 98 % of the time, it skips the closures.
-      if shape >= 1, tries > 0 {
-        let d = shape - 1.0 / 3
-        if let accepted = marsagliaTsangTry(
-          d: d, c: 1 / (9 * d).squareRoot(), x: Double(tryNormals[variate * tries]),
-          u: Double(tryUniforms[variate * (tries + 1)]))
-        {
-          r[m * n * n + i * n + i] = Float((2 * accepted).squareRoot())
-          continue
-        }
+      if shape >= 1, tries > 0,
+        let accepted = marsagliaTsangTry(
+          d: d, c: c, x: Double(tryNormals[variate * tries]), u: Double(tryUniforms[variate * (tries + 1)]))
+      {
+        r[m * n * n + i * n + i] = Float((2 * accepted).squareRoot())
+        continue
       }
       let gamma = sampleGamma(
         shape: shape,
