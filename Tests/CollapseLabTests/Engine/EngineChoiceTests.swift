@@ -31,6 +31,17 @@ struct EngineChoiceTests {
     #expect(choice.reason.contains("Gaussian"))
     #expect(defaultEngine(for: configuration(n: 16)).reason.hasPrefix("engine gram: estimated"))
     #expect(defaultEngine(for: configuration(n: 128)).reason.hasPrefix("engine sketch: estimated"))
+    // Where the Gram engine's estimate leads by less than the margin and the
+    // sketch is kept, the line says so: no engine is called "0.99× faster".
+    for n in stride(from: 16, through: 768, by: 8) {
+      let reason = defaultEngine(for: configuration(n: n)).reason
+      if let range = reason.range(of: "× faster") {
+        let factor = reason[..<range.lowerBound].split(separator: " ").last.flatMap { Double($0) }
+        #expect((factor ?? 0) >= 1, "n = \(n): \(reason)")
+      } else {
+        #expect(reason.contains("within the 5 %"), "n = \(n): \(reason)")
+      }
+    }
     c = configuration(n: 16)
     c.input = .embeddings
     #expect(defaultEngine(for: c).reason.contains("gram is not exact here: the input embeddings"))
