@@ -242,7 +242,7 @@ public func defaultEngine(for c: ModelConfiguration) -> EngineChoice {
   let gramNote = gramInexactReason(c).map { "; gram is not exact here: \($0)" } ?? ""
   let comparison =
     keptByMargin
-    ? "against \(formatSeconds(runnerUp.seconds)) for \(runnerUp.kind), whose estimated lead is within the \(Int((margin - 1) * 100)) % the cost model overstates it by"
+    ? "and \(runnerUp.kind) \(formatSeconds(runnerUp.seconds)) (within the \(Int((margin - 1) * 100)) % margin the cost model needs against the Gram engine)"
     : "\(String(format: "%.2f", runnerUp.seconds / seconds))× faster than \(runnerUp.kind) (\(formatSeconds(runnerUp.seconds)))"
   return EngineChoice(
     kind: kind,
