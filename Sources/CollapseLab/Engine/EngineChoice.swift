@@ -225,14 +225,14 @@ public func defaultEngine(for c: ModelConfiguration) -> EngineChoice {
   // the sketch at n = 16, 64 and 128, measured 1.2–1.3×, 1.04–1.08× and
   // 0.99–1.01× (Zen 3, PERF.md). It takes the lead only with a 5 % margin.
   let margin = 1.05
-  var keptByMargin = false
   if ranked[0].kind == .gram, let sketch = ranked.firstIndex(where: { $0.kind == .sketch }),
     ranked[sketch].seconds < margin * ranked[0].seconds
   {
     ranked.swapAt(0, sketch)
-    keptByMargin = true
   }
   let (kind, seconds) = ranked[0], runnerUp = ranked[1]
+  // Sorted by estimate, so a runner-up estimated faster was passed over by the margin.
+  let keptByMargin = runnerUp.seconds < seconds
   let why: String
   switch kind {
   case .gram: why = "it keeps every state in the n-dimensional Gram space of its tokens"
