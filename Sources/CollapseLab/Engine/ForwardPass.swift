@@ -102,7 +102,10 @@ func standardAttendedHeads(
     }
   }
   if let gates { applyHeadGates(&attended, gates: gates, rows: n, headCount: c.heads, headWidth: c.headDimension) }
-  return (attended, AttentionStatistics(rowEntropies: entropies, probabilities: c.attentionSpectra ? probabilities : nil, heads: c.heads, sequenceLength: n))
+  let attention = entropies.withUnsafeBufferPointer {
+    AttentionStatistics(rowEntropies: $0, probabilities: c.attentionSpectra ? probabilities : nil, heads: c.heads, sequenceLength: n)
+  }
+  return (attended, attention)
 }
 
 /// Calls `body` with a pointer to `values`' storage, or nil.

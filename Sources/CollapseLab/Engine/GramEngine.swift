@@ -48,9 +48,9 @@ public struct GramEngine: ForwardEngine {
     let n = c.sequenceLength, d = c.modelDimension
     let frame = haarFrameOrthogonalToOnes(sample: sample, configuration: c, seed: seed)
     func measured(_ state: GramState, attention: AttentionStatistics) -> MetricValues {
-      state.entries(frame: frame).withUnsafeBufferPointer { entries in
+      state.withEntries(frame: frame) { entries in
         measure(
-          entries.baseAddress!, rows: n, columns: d, attentionEntropy: attention.entropy, attention: attention,
+          entries, rows: n, columns: d, attentionEntropy: attention.entropy, attention: attention,
           rankToleranceFactor: c.rankToleranceFactor, rankMethod: .gram, gram: state.gram)
       }
     }
@@ -190,21 +190,31 @@ struct GramState {
 
   /// [a | F] in token order, n × (n + 1).
   private var coordinates: [Float] {
+    uninitializedFloats(rows * (rows + 1)) { writeCoordinates(to: $0) }
+  }
+
+  /// Writes ``coordinates`` to `out` (n × (n + 1)).
+  private func writeCoordinates(to out: UnsafeMutablePointer<Float>) {
     let n = rows
-    return uninitializedFloats(n * (n + 1)) { out in
-      for j in 0..<n {
-        let token = order[j]
-        out[token * (n + 1)] = alongOnes[token]
-        for k in 0..<n { out[token * (n + 1) + 1 + k] = lower[j * n + k] }
-      }
+    for j in 0..<n {
+      let token = order[j]
+      out[token * (n + 1)] = alongOnes[token]
+      for k in 0..<n { out[token * (n + 1) + 1 + k] = lower[j * n + k] }
     }
   }
 
   /// X = a·uᵀ + F·Ωᵀ = [a | F]·[u | Ω]ᵀ (n × d, token order) for the frame
   /// [u | Ω]ᵀ ((n + 1) × d, row-major) of ``haarFrameOrthogonalToOnes``: one
-  /// product, no row permutation and no separate pass to add a·uᵀ.
-  func entries(frame: [Float]) -> [Float] {
-    project(coordinates, rows: rows, frame, columns: frame.count / (rows + 1))
+  /// product, no row permutation and no separate pass to add a·uᵀ. Passes
+  /// `body` per-thread scratch, valid until the next call on this thread.
+  func withEntries<R>(frame: [Float], _ body: (UnsafePointer<Float>) -> R) -> R {
+    let n = rows, d = frame.count / (n + 1)
+    let scratch = SampleScratch.current
+    let coordinates = scratch.buffer(.entryCoordinates, count: n * (n + 1), of: Float.self)
+    writeCoordinates(to: coordinates)
+    let entries = scratch.buffer(.entries, count: n * d, of: Float.self)
+    sgemm(m: n, n: d, k: n + 1, a: coordinates, lda: n + 1, b: frame, ldb: d, c: entries, ldc: d, threads: 1)
+    return body(entries)
   }
 
   /// The input X₀ (iid N(0, 1), n × d): a ~ N(0, I_n) and F·Fᵀ ~ Wishart(d − 1, I_n),
@@ -233,38 +243,40 @@ struct GramState {
     let n = rows, r = operand.nonzeroColumns
     if r == 0 { return }  // Y = 0: Y·W = 0
     let width = 1 + n + r
+    let scratch = SampleScratch.current
     // M = s·[ξ_u | Ξ_Ω | Rᵀ], r × (1 + n + r).
-    let drawn = uninitializedFloats(r * (1 + n)) {
-      draw.projector.stream(draw.coordinates).fillNormal($0, count: r * (1 + n), standardDeviation: draw.scale)
-    }
-    let bartlett = bartlettFactors(
+    let drawn = scratch.buffer(.residualDraws, count: r * (1 + n), of: Float.self)
+    draw.projector.stream(draw.coordinates).fillNormal(drawn, count: r * (1 + n), standardDeviation: draw.scale)
+    let bartlett = scratch.buffer(.residualBartlett, count: r * r, of: Float.self)
+    bartlettFactors(
       count: 1, size: r, degrees: d - 1 - n, normals: draw.projector.stream(draw.complementNormals),
-      uniforms: draw.projector.stream(draw.complementUniforms), tries: 1)
-    let m = uninitializedFloats(r * width) { out in
-      for k in 0..<r {
-        for j in 0..<(1 + n) { out[k * width + j] = drawn[k * (1 + n) + j] }
-        for j in 0..<r { out[k * width + 1 + n + j] = draw.scale * bartlett[j * r + k] }  // Rᵀ[k, j] = R[j, k]
-      }
+      uniforms: draw.projector.stream(draw.complementUniforms), tries: 1, into: bartlett)
+    let m = scratch.buffer(.residualMatrix, count: r * width, of: Float.self)
+    for k in 0..<r {
+      for j in 0..<(1 + n) { m[k * width + j] = drawn[k * (1 + n) + j] }
+      for j in 0..<r { m[k * width + 1 + n + j] = draw.scale * bartlett[j * r + k] }  // Rᵀ[k, j] = R[j, k]
     }
-    let product = operand.times(m, columns: width)  // n × width, token order
+    let product = scratch.buffer(.residualProduct, count: n * width, of: Float.self)  // n × width, token order
+    operand.times(m, columns: width, into: product)
     // [F + s·L_Y·Ξ_Ω | s·L_Y·Rᵀ] in token order, n × (n + r).
     let wide = n + r
-    let current = coordinates
-    let next = uninitializedFloats(n * wide) { out in
-      for i in 0..<n {
-        for k in 0..<n { out[i * wide + k] = current[i * (n + 1) + 1 + k] + product[i * width + 1 + k] }
-        for k in 0..<r { out[i * wide + n + k] = product[i * width + 1 + n + k] }
-      }
+    let current = scratch.buffer(.residualCoordinates, count: n * (n + 1), of: Float.self)
+    writeCoordinates(to: current)
+    let next = scratch.buffer(.residualFactor, count: n * wide, of: Float.self)
+    for i in 0..<n {
+      for k in 0..<n { next[i * wide + k] = current[i * (n + 1) + 1 + k] + product[i * width + 1 + k] }
+      for k in 0..<r { next[i * wide + n + k] = product[i * width + 1 + n + k] }
     }
     for i in 0..<n { alongOnes[i] += product[i * width] }
-    let factorGram = next.withUnsafeBufferPointer { gramOfRows($0.baseAddress!, rows: n, columns: wide) }
-    let factored = ProjectionOperand(factoring: factorGram, rows: n)
-    lower = factored.matrix
-    order = factored.rowOrder!
-    rank = factored.nonzeroColumns
-    gram = factorGram
-    for i in 0..<n {
-      for j in 0..<n { gram[i * n + j] += Double(alongOnes[i]) * Double(alongOnes[j]) }
+    // The factor's Gram matrix, factored, then X·Xᵀ = it + a·aᵀ, all in this state's own arrays.
+    gram.withUnsafeMutableBufferPointer { g in
+      gramMatrix(rows: n, columns: wide, x: next, ldx: wide, gram: g.baseAddress!, ldg: max(1, n))
+      rank = lower.withUnsafeMutableBufferPointer { l in
+        order.withUnsafeMutableBufferPointer { ProjectionOperand.factor(g.baseAddress!, rows: n, lower: l.baseAddress!, order: $0.baseAddress!) }
+      }
+      for i in 0..<n {
+        for j in 0..<n { g[i * n + j] += Double(alongOnes[i]) * Double(alongOnes[j]) }
+      }
     }
   }
 
@@ -276,10 +288,11 @@ struct GramState {
   mutating func normalize(_ kind: NormKind, modelDimension d: Int, eps: Float) {
     let n = rows
     // A token's squared norm (LayerNorm: of its centred row F_i) from the diagonal.
-    let scales = (0..<n).map { token -> Double in
+    let scales = SampleScratch.current.buffer(.normScales, count: n, of: Double.self)
+    for token in 0..<n {
       let a = Double(alongOnes[token])
       let squares = gram[token * n + token] - (kind == .layer ? a * a : 0)
-      return 1 / (squares / Double(d) + Double(eps)).squareRoot()
+      scales[token] = 1 / (squares / Double(d) + Double(eps)).squareRoot()
     }
     for i in 0..<n {
       let ai = kind == .layer ? Double(alongOnes[i]) : 0

@@ -22,67 +22,82 @@ struct ProjectionOperand {
   /// The pivoted Cholesky factor of a Gram matrix Y·Yᵀ (rows × rows,
   /// Float64): L in pivot order, rounded to Float32, and its rank.
   init(factoring gram: [Double], rows n: Int) {
-    var lower = [Double](repeating: 0, count: n * n), order = [Int](repeating: 0, count: n)
-    let rank = lower.withUnsafeMutableBufferPointer { l in
-      order.withUnsafeMutableBufferPointer { pivotedCholesky(n: n, a: gram, lda: n, lower: l.baseAddress!, ldl: n, order: $0.baseAddress!) }
+    var order = [Int](repeating: 0, count: n)
+    var nonzero = 0
+    let lower = uninitializedFloats(n * n) { lower in
+      nonzero = gram.withUnsafeBufferPointer { g in
+        order.withUnsafeMutableBufferPointer { Self.factor(g.baseAddress!, rows: n, lower: lower, order: $0.baseAddress!) }
+      }
     }
-    // A non-finite Gram matrix gives rank 0 and an all-NaN factor, which
-    // must still reach the products (NaN in, NaN out).
-    let nonzero = lower[0].isNaN ? n : rank
-    self.init(matrix: lower.map { Float($0) }, rows: n, nonzeroColumns: nonzero, rowOrder: order)
+    self.init(matrix: lower, rows: n, nonzeroColumns: nonzero, rowOrder: order)
+  }
+
+  /// Factors the Gram matrix `gram` (n × n, Float64) into `lower` (n × n,
+  /// Float32, pivot order) and `order`; returns the factor's nonzero
+  /// columns: its rank, or n when the Gram matrix is not finite (an all-NaN
+  /// factor, which must still reach the products: NaN in, NaN out).
+  static func factor(
+    _ gram: UnsafePointer<Double>, rows n: Int, lower: UnsafeMutablePointer<Float>, order: UnsafeMutablePointer<Int>
+  ) -> Int {
+    let wide = SampleScratch.current.buffer(.choleskyLower, count: n * n, of: Double.self)
+    let rank = pivotedCholesky(n: n, a: gram, lda: n, lower: wide, ldl: n, order: order)
+    for i in 0..<(n * n) { lower[i] = Float(wide[i]) }
+    return n > 0 && wide[0].isNaN ? n : rank
   }
 
   /// The operand with its rows in token order (F = Pᵀ·L for a triangular factor).
   var inTokenOrder: [Float] {
-    guard let rowOrder else { return matrix }
-    return permutingRows(matrix, rows: rows, to: rowOrder)
+    uninitializedFloats(matrix.count) { copyInTokenOrder(to: $0) }
+  }
+
+  /// Writes ``inTokenOrder`` to `target` (rows × inner).
+  func copyInTokenOrder(to target: UnsafeMutablePointer<Float>) {
+    let width = inner
+    matrix.withUnsafeBufferPointer { source in
+      guard let rowOrder else { return target.update(from: source.baseAddress!, count: source.count) }
+      for i in 0..<rows { (target + rowOrder[i] * width).update(from: source.baseAddress! + i * width, count: width) }
+    }
   }
 
   /// operand · W for W (`nonzeroColumns` × columns): a triangular factor as
   /// Pᵀ·(L·W), with half the multiply-adds, anything else as a general product.
   func times(_ w: [Float], columns: Int) -> [Float] {
-    let inner = nonzeroColumns
-    guard let rowOrder else { return project(matrix, rows: rows, w, columns: columns, inner: inner) }
-    let width = self.inner
-    var product = uninitializedFloats(rows * columns) { out in
-      lowerTriangularProduct(m: rows, n: columns, k: inner, a: matrix, lda: width, b: w, ldb: columns, c: out, ldc: columns, threads: 1)
-    }
-    permuteRowsInPlace(&product, rows: rows, to: rowOrder)
-    return product
+    w.withUnsafeBufferPointer { w in uninitializedFloats(rows * columns) { times(w.baseAddress!, columns: columns, into: $0) } }
   }
-}
 
-/// Row i of `matrix` moved to row order[i].
-func permutingRows(_ matrix: [Float], rows: Int, to order: [Int]) -> [Float] {
-  var result = matrix
-  permuteRowsInPlace(&result, rows: rows, to: order)
-  return result
+  /// ``times(_:columns:)`` written to `product` (rows × columns).
+  func times(_ w: UnsafePointer<Float>, columns: Int, into product: UnsafeMutablePointer<Float>) {
+    let inner = nonzeroColumns
+    guard let rowOrder else {
+      sgemm(m: rows, n: columns, k: inner, a: matrix, lda: self.inner, b: w, ldb: columns, c: product, ldc: columns, threads: 1)
+      return
+    }
+    let width = self.inner
+    lowerTriangularProduct(m: rows, n: columns, k: inner, a: matrix, lda: width, b: w, ldb: columns, c: product, ldc: columns, threads: 1)
+    permuteRowsInPlace(product, rows: rows, columns: columns, to: rowOrder)
+  }
 }
 
 /// Moves row i to row order[i] along the permutation's cycles, one row of
 /// scratch (no second matrix: at n = 128 a fresh one cost page faults).
-func permuteRowsInPlace(_ matrix: inout [Float], rows: Int, to order: [Int]) {
-  let width = matrix.count / max(rows, 1)
+func permuteRowsInPlace(_ matrix: UnsafeMutablePointer<Float>, rows: Int, columns width: Int, to order: [Int]) {
   withUnsafeTemporaryAllocation(of: Bool.self, capacity: rows) { placedBuffer in
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * width) { rowBuffer in
       let placed = placedBuffer.baseAddress!, carried = rowBuffer.baseAddress!, swapped = carried + width
       placed.initialize(repeating: false, count: rows)
-      matrix.withUnsafeMutableBufferPointer { buffer in
-        let base = buffer.baseAddress!
-        for start in 0..<rows where !placed[start] && order[start] != start {
-          carried.update(from: base + start * width, count: width)
-          var i = start
-          repeat {
-            let target = order[i]
-            swapped.update(from: base + target * width, count: width)
-            (base + target * width).update(from: carried, count: width)
-            carried.update(from: swapped, count: width)
-            placed[i] = true
-            i = target
-          } while i != start
-        }
+      let base = matrix
+      for start in 0..<rows where !placed[start] && order[start] != start {
+        carried.update(from: base + start * width, count: width)
+        var i = start
+        repeat {
+          let target = order[i]
+          swapped.update(from: base + target * width, count: width)
+          (base + target * width).update(from: carried, count: width)
+          carried.update(from: swapped, count: width)
+          placed[i] = true
+          i = target
+        } while i != start
       }
     }
   }
 }
-

@@ -48,53 +48,58 @@ extension SketchProjector {
     if c.randomBiases || n > dk || operand.inner != n || c.rotaryDimensions > 0 || c.keyValueHeads != c.heads {
       return standardAttendedHeads(operand, projector: self, gates: gates, weights: weights, configuration: c)
     }
-    let f = operand.inTokenOrder  // n × n, F·Fᵀ = Y·Yᵀ
     let width = heads * n
+    // Every intermediate lives in per-thread scratch; only T is returned.
+    let scratch = SampleScratch.current
+    let f = scratch.buffer(.attentionFactor, count: n * n, of: Float.self)  // n × n, F·Fᵀ = Y·Yᵀ
+    operand.copyInTokenOrder(to: f)
     // Score factors M_h = s²·Z′_h·R_K,h laid side by side: n × (H·n).
-    let scoreGaussians = uninitializedFloats(n * width) { stream(.scoreGaussians).fillNormal($0, count: n * width) }
-    let keyFactors = bartlettFactors(
-      count: heads, size: n, degrees: dk, normals: stream(.keyFactors), uniforms: stream(.keyFactorUniforms), tries: gammaTries)
-    let valueFactors = bartlettFactors(
-      count: heads, size: n, degrees: dk, normals: stream(.valueFactors), uniforms: stream(.valueFactorUniforms), tries: gammaTries)
+    let scoreGaussians = scratch.buffer(.scoreGaussians, count: n * width, of: Float.self)
+    stream(.scoreGaussians).fillNormal(scoreGaussians, count: n * width)
+    let keyFactors = scratch.buffer(.keyFactors, count: heads * n * n, of: Float.self)
+    bartlettFactors(
+      count: heads, size: n, degrees: dk, normals: stream(.keyFactors), uniforms: stream(.keyFactorUniforms), tries: gammaTries,
+      into: keyFactors)
+    let valueFactors = scratch.buffer(.valueFactors, count: heads * n * n, of: Float.self)
+    bartlettFactors(
+      count: heads, size: n, degrees: dk, normals: stream(.valueFactors), uniforms: stream(.valueFactorUniforms), tries: gammaTries,
+      into: valueFactors)
     // Per head: query_h = F·M_h, key_h = F, value_h = F·s·R_Vᵀ, so that
     // query_h·key_hᵀ = F·M_h·Fᵀ and the head output is A_h·F·s·R_Vᵀ = T_h.
-    let scoreFactors = uninitializedFloats(n * width) { m in
-      sgemmStridedBatched(
-        m: n, n: n, k: n, alpha: scale * scale, a: scoreGaussians, lda: width, strideA: n,
-        b: keyFactors, ldb: n, strideB: n * n, c: m, ldc: width, strideC: n, batchCount: heads, threads: 1)
-    }
-    let query = CollapseLab.project(f, rows: n, scoreFactors, columns: width)
-    let value = uninitializedFloats(n * width) { v in
-      sgemmStridedBatched(
-        transB: .transpose, m: n, n: n, k: n, alpha: scale, a: f, lda: n, strideA: 0,
-        b: valueFactors, ldb: n, strideB: n * n, c: v, ldc: width, strideC: n, batchCount: heads, threads: 1)
-    }
-    let key = uninitializedFloats(n * width) { key in
-      f.withUnsafeBufferPointer { source in
-        for i in 0..<n { for h in 0..<heads { (key + i * width + h * n).update(from: source.baseAddress! + i * n, count: n) } }
-      }
-    }
+    let scoreFactors = scratch.buffer(.scoreFactors, count: n * width, of: Float.self)
+    sgemmStridedBatched(
+      m: n, n: n, k: n, alpha: scale * scale, a: scoreGaussians, lda: width, strideA: n,
+      b: keyFactors, ldb: n, strideB: n * n, c: scoreFactors, ldc: width, strideC: n, batchCount: heads, threads: 1)
+    let query = scratch.buffer(.attentionQuery, count: n * width, of: Float.self)
+    sgemm(m: n, n: width, k: n, a: f, lda: n, b: scoreFactors, ldb: width, c: query, ldc: width, threads: 1)
+    let value = scratch.buffer(.attentionValue, count: n * width, of: Float.self)
+    sgemmStridedBatched(
+      transB: .transpose, m: n, n: n, k: n, alpha: scale, a: f, lda: n, strideA: 0,
+      b: valueFactors, ldb: n, strideB: n * n, c: value, ldc: width, strideC: n, batchCount: heads, threads: 1)
+    let key = scratch.buffer(.attentionKey, count: n * width, of: Float.self)
+    for i in 0..<n { for h in 0..<heads { (key + i * width + h * n).update(from: f + i * n, count: n) } }
     var t = uninitializedFloats(n * width) { _ in }
-    var entropies = [Float](repeating: 0, count: heads * n)
+    let entropies = scratch.buffer(.attentionEntropies, count: heads * n, of: Float.self)
     var probabilities = [Float](repeating: 0, count: c.attentionSpectra ? heads * n * n : 0)
     // A mask acts on the scores, which the shortcut has exactly in law: it applies unchanged.
     let mask = c.block.mask.additiveMask(sequenceLength: n)
     t.withUnsafeMutableBufferPointer { out in
-      entropies.withUnsafeMutableBufferPointer { e in
-        probabilities.withUnsafeMutableBufferPointer { p in
-          withOptionalPointer(mask) { maskPointer in
-            multiHeadAttention(
-              shape: AttentionShape(batch: 1, sequenceLength: n, heads: heads, headDimension: n),
-              query: query, key: key, value: value, mask: maskPointer, scale: 1 / Float(dk).squareRoot(),
-              output: out.baseAddress!, probabilities: c.attentionSpectra ? p.baseAddress! : nil, rowEntropy: e.baseAddress!, threads: 1)
-          }
+      probabilities.withUnsafeMutableBufferPointer { p in
+        withOptionalPointer(mask) { maskPointer in
+          multiHeadAttention(
+            shape: AttentionShape(batch: 1, sequenceLength: n, heads: heads, headDimension: n),
+            query: query, key: key, value: value, mask: maskPointer, scale: 1 / Float(dk).squareRoot(),
+            output: out.baseAddress!, probabilities: c.attentionSpectra ? p.baseAddress! : nil, rowEntropy: entropies, threads: 1)
         }
       }
     }
     // PG-OP: diag(g_h)·T_h has the Gram matrix of the gated head outputs
     // diag(g_h)·A_h·Z_V,h, so gating T's head blocks keeps the identity exact.
     if let gates { applyHeadGates(&t, gates: gates, rows: n, headCount: heads, headWidth: n) }
-    return (t, AttentionStatistics(rowEntropies: entropies, probabilities: c.attentionSpectra ? probabilities : nil, heads: heads, sequenceLength: n))
+    let attention = AttentionStatistics(
+      rowEntropies: UnsafeBufferPointer(start: entropies, count: heads * n), probabilities: c.attentionSpectra ? probabilities : nil,
+      heads: heads, sequenceLength: n)
+    return (t, attention)
   }
 }
 
@@ -116,17 +121,30 @@ extension SketchProjector {
 /// that its numbers do not change, the Gram engine takes 1 (a try is accepted
 /// with probability above 0.98 at the degrees it uses).
 func bartlettFactors(count: Int, size n: Int, degrees: Int, normals: RandomStream, uniforms: RandomStream, tries: Int = 4) -> [Float] {
+  uninitializedFloats(count * n * n) {
+    bartlettFactors(count: count, size: n, degrees: degrees, normals: normals, uniforms: uniforms, tries: tries, into: $0)
+  }
+}
+
+/// ``bartlettFactors(count:size:degrees:normals:uniforms:tries:)`` written
+/// to `r` (count·n² floats, zero below the diagonals); its bulk draws go to
+/// per-thread scratch.
+func bartlettFactors(
+  count: Int, size n: Int, degrees: Int, normals: RandomStream, uniforms: RandomStream, tries: Int = 4,
+  into r: UnsafeMutablePointer<Float>
+) {
   precondition(degrees >= n, "Bartlett factors need degrees (\(degrees)) >= size (\(n))")
-  var r = [Float](repeating: 0, count: count * n * n)
+  r.update(repeating: 0, count: count * n * n)
   let offDiagonal = n * (n - 1) / 2
-  var above = [Float](repeating: 0, count: count * offDiagonal)
-  above.withUnsafeMutableBufferPointer { normals.fillNormal($0.baseAddress!, count: $0.count) }
   let variates = count * n
+  let scratch = SampleScratch.current
+  let above = scratch.buffer(.bartlettOffDiagonal, count: count * offDiagonal, of: Float.self)
+  let tryNormals = scratch.buffer(.bartlettTryNormals, count: variates * tries, of: Float.self)
+  let tryUniforms = scratch.buffer(.bartlettTryUniforms, count: variates * (tries + 1), of: Float.self)
+  normals.fillNormal(above, count: count * offDiagonal)
   let tryStart = UInt64(count * offDiagonal)
-  var tryNormals = [Float](repeating: 0, count: variates * tries)
-  var tryUniforms = [Float](repeating: 0, count: variates * (tries + 1))
-  tryNormals.withUnsafeMutableBufferPointer { normals.fillNormal($0.baseAddress!, count: $0.count, startingAt: tryStart) }
-  tryUniforms.withUnsafeMutableBufferPointer { uniforms.fillUniform($0.baseAddress!, count: $0.count) }
+  normals.fillNormal(tryNormals, count: variates * tries, startingAt: tryStart)
+  uniforms.fillUniform(tryUniforms, count: variates * (tries + 1))
   // Positions from here on are reserved for the (rare) further tries.
   let fallbackStart = tryStart + UInt64(variates * tries)
   // The entries above the diagonals, in position order.
@@ -169,7 +187,6 @@ func bartlettFactors(count: Int, size n: Int, degrees: Int, normals: RandomStrea
       r[m * n * n + i * n + i] = Float((2 * gamma).squareRoot())  // χ(ν) = √(2·Gamma(ν/2))
     }
   }
-  return r
 }
 
 /// Gamma(shape, 1) by Marsaglia & Tsang (2000): try k uses normal(k) and

@@ -33,7 +33,7 @@ public struct AttentionStatistics: Sendable, Equatable {
   public static let spectralGapLimit = 128
 
   /// From row entropies [heads, n] and, when given, probabilities [heads, n, n] (query-major).
-  init(rowEntropies: [Float], probabilities: [Float]?, heads: Int, sequenceLength n: Int) {
+  init(rowEntropies: UnsafeBufferPointer<Float>, probabilities: [Float]?, heads: Int, sequenceLength n: Int) {
     entropy = rowEntropies.reduce(0.0) { $0 + Double($1) } / Double(rowEntropies.count)
     guard let probabilities else {
       spectralGap = .nan

@@ -131,13 +131,13 @@ public func measure(
   let sigmaMax = sigma.first ?? 0
   let tolerance = relativeTolerance * sigmaMax
   var values = MetricValues(values: [Double](repeating: .nan, count: Metric.allCases.count))
-  let rank = sigma.filter { $0 > tolerance }.count
+  let rank = sigma.count { $0 > tolerance }
   let affineRank: Int
   if useGram {
     affineRank = affineRankFromGram(g, n: n, sigma: sigma, tolerance: tolerance)
   } else {
     let centredSigma = centred.withUnsafeBufferPointer { spectrum($0.baseAddress!) }
-    affineRank = centredSigma.filter { $0 > tolerance }.count
+    affineRank = centredSigma.count { $0 > tolerance }
   }
   values[.rank] = Double(rank)
   values[.affineRank] = Double(affineRank)
@@ -211,7 +211,10 @@ func meanAbsoluteCosine(gram g: [Double], n: Int) -> Double {
 /// negative).
 func singularValuesFromGram(_ gram: [Double], n: Int) -> [Double] {
   var values = [Double](repeating: 0, count: n)
-  values.withUnsafeMutableBufferPointer { symmetricEigenvalues(n: n, a: gram, lda: max(1, n), into: $0.baseAddress!) }
-  return values.map { $0 > 0 ? $0.squareRoot() : 0 }
+  values.withUnsafeMutableBufferPointer { buffer in
+    symmetricEigenvalues(n: n, a: gram, lda: max(1, n), into: buffer.baseAddress!)
+    for i in buffer.indices { buffer[i] = buffer[i] > 0 ? buffer[i].squareRoot() : 0 }
+  }
+  return values
 }
 

@@ -4,10 +4,11 @@ import Glibc
 import Darwin
 #endif
 
-/// Named per-thread work buffers, so hot kernels never allocate after warm-up.
+/// The kernels' named per-thread work buffers, so hot kernels never
+/// allocate after warm-up.
 ///
 /// Each thread (the caller's, or a `concurrentPerform` worker's) owns one
-/// arena. A kernel asks for a slot by purpose; a slot grows when a larger size
+/// arena (``ScratchArena``). A kernel asks for a slot by purpose; a slot grows when a larger size
 /// is requested and is otherwise reused. Distinct purposes get distinct slots
 /// so that a kernel may call another (attention calls GEMM) without the callee
 /// overwriting the caller's buffer.
@@ -25,57 +26,87 @@ internal enum ScratchSlot: Int, CaseIterable {
   case choleskyWork, choleskyLower, choleskyOrder
 }
 
-@usableFromInline
-internal final class ScratchArena {
-  private var buffers: [UnsafeMutableRawPointer?]
-  private var capacities: [Int]
+/// Per-thread growable work buffers, one per case of a caller's `Slot`
+/// enum: the kernels' (``ScratchArena``) and, in client modules, their own
+/// slots, so that code built on the kernels can keep its per-sample path
+/// free of heap allocations too.
+///
+/// A slot grows when a larger size is requested and is otherwise reused; a
+/// pointer it returned stays valid until the same thread asks for the same
+/// slot again. Not thread-safe: each thread uses its own instance
+/// (``ThreadLocal``).
+public final class WorkBuffers<Slot: CaseIterable & RawRepresentable> where Slot.RawValue == Int {
+  @usableFromInline var buffers: [UnsafeMutableRawPointer?]
+  @usableFromInline var capacities: [Int]
 
-  private init() {
-    buffers = Array(repeating: nil, count: ScratchSlot.allCases.count)
-    capacities = Array(repeating: 0, count: ScratchSlot.allCases.count)
+  public init() {
+    buffers = Array(repeating: nil, count: Slot.allCases.count)
+    capacities = Array(repeating: 0, count: Slot.allCases.count)
   }
 
   deinit {
     for buffer in buffers { buffer?.deallocate() }
   }
 
-  /// A 64-byte-aligned buffer of at least `count` elements of `T`, valid until
-  /// this thread asks for the same slot again.
-  @usableFromInline
-  func buffer<T>(_ slot: ScratchSlot, count: Int, of type: T.Type) -> UnsafeMutablePointer<T> {
+  /// A 64-byte-aligned, uninitialised buffer of at least `count` elements of
+  /// `T` (a trivial type), valid until this thread asks for `slot` again.
+  @inlinable
+  public func buffer<T>(_ slot: Slot, count: Int, of type: T.Type) -> UnsafeMutablePointer<T> {
     let bytes = max(64, count * MemoryLayout<T>.stride)
     let index = slot.rawValue
-    if capacities[index] < bytes {
-      buffers[index]?.deallocate()
-      // Round up so that a slowly growing request does not reallocate each time.
-      let rounded = (bytes + bytes / 4 + 4095) & ~4095
-      buffers[index] = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: 64)
-      capacities[index] = rounded
-    }
+    if capacities[index] < bytes { grow(index, to: bytes) }
     return buffers[index]!.bindMemory(to: T.self, capacity: count)
   }
 
-  private static let key: pthread_key_t = {
+  @usableFromInline
+  func grow(_ index: Int, to bytes: Int) {
+    buffers[index]?.deallocate()
+    // Round up so that a slowly growing request does not reallocate each time.
+    let rounded = (bytes + bytes / 4 + 4095) & ~4095
+    buffers[index] = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: 64)
+    capacities[index] = rounded
+  }
+}
+
+/// One instance of `Value` per thread, made on the thread's first use and
+/// released when the thread exits (a pthread key).
+public final class ThreadLocal<Value: AnyObject>: @unchecked Sendable {
+  private let key: pthread_key_t
+  private let make: @Sendable () -> Value
+
+  public init(_ make: @escaping @Sendable () -> Value) {
+    self.make = make
     var key = pthread_key_t()
     let status = pthread_key_create(&key) { pointer in
       #if canImport(Darwin)
-      Unmanaged<ScratchArena>.fromOpaque(pointer).release()
+      Unmanaged<AnyObject>.fromOpaque(pointer).release()
       #else
-      if let pointer { Unmanaged<ScratchArena>.fromOpaque(pointer).release() }
+      if let pointer { Unmanaged<AnyObject>.fromOpaque(pointer).release() }
       #endif
     }
     precondition(status == 0, "pthread_key_create failed with \(status)")
-    return key
-  }()
+    self.key = key
+  }
 
+  /// The calling thread's instance.
+  public var value: Value {
+    if let existing = pthread_getspecific(key) {
+      return Unmanaged<Value>.fromOpaque(existing).takeUnretainedValue()
+    }
+    let made = make()
+    pthread_setspecific(key, Unmanaged.passRetained(made).toOpaque())
+    return made
+  }
+}
+
+/// The kernels' per-thread work buffers.
+@usableFromInline
+internal typealias ScratchArena = WorkBuffers<ScratchSlot>
+
+private let kernelScratch = ThreadLocal { ScratchArena() }
+
+extension WorkBuffers where Slot == ScratchSlot {
   /// The calling thread's arena, created on first use and freed at thread exit.
   @usableFromInline
-  static var current: ScratchArena {
-    if let existing = pthread_getspecific(key) {
-      return Unmanaged<ScratchArena>.fromOpaque(existing).takeUnretainedValue()
-    }
-    let arena = ScratchArena()
-    pthread_setspecific(key, Unmanaged.passRetained(arena).toOpaque())
-    return arena
-  }
+  static var current: ScratchArena { kernelScratch.value }
 }
