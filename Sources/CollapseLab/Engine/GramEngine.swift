@@ -93,33 +93,31 @@ public struct GramEngine: ForwardEngine {
       CollapseLab.feedForwardHidden(ProjectionOperand(factoring: input.gram, rows: n), projector: projector, weights: w, configuration: c)
     }
     let normsFirst = variant.preLayerNorm || variant.parallelLayerNorm
-    let attentionInput = normsFirst ? normed(x) : x
-    let operand = ProjectionOperand(factoring: attentionInput.gram, rows: n)
+    // No binding keeps x's arrays: from the first `add` on, x is updated in
+    // place, in arrays that are this variant's alone.
+    let operand = ProjectionOperand(factoring: normsFirst ? normed(x).gram : x.gram, rows: n)
     let gates = variant.positionGates ? projector.positionGates(operand, weights: w, configuration: c) : nil
     let (heads, attention) = projector.attendedHeads(operand, gates: gates, weights: w, configuration: c)
     let headsOperand = projector.prepare(heads, rows: n, gram: nil)
     let outputDraw = ResidualDraw(projector: projector, purpose: .output, configuration: c)
+    let feedForwardDraw = ResidualDraw(projector: projector, purpose: .feedForwardOut, configuration: c)
     if variant.parallelLayerNorm {
-      var out = variant.attentionResidual ? x : .zero(rows: n)
-      out.add(headsOperand, outputDraw, modelDimension: d)
-      if variant.mlp {
-        let hidden = feedForwardHidden(normed(x))
-        out.add(projector.prepare(hidden, rows: n, gram: nil), ResidualDraw(projector: projector, purpose: .feedForwardOut, configuration: c), modelDimension: d)
-      }
-      x = out
+      // The MLP reads the block's input, so it goes first (its numbers come from its own streams).
+      let hidden = variant.mlp ? feedForwardHidden(normed(x)) : nil
+      if !variant.attentionResidual { x.setToZero() }
+      x.add(headsOperand, outputDraw, modelDimension: d)
+      if let hidden { x.add(projector.prepare(hidden, rows: n, gram: nil), feedForwardDraw, modelDimension: d) }
       return attention
     }
-    var h = variant.attentionResidual ? x : .zero(rows: n)
-    h.add(headsOperand, outputDraw, modelDimension: d)
-    if variant.postLayerNorm { h.normalize(kind, modelDimension: d, eps: eps) }
+    if !variant.attentionResidual { x.setToZero() }
+    x.add(headsOperand, outputDraw, modelDimension: d)
+    if variant.postLayerNorm { x.normalize(kind, modelDimension: d, eps: eps) }
     if variant.mlp {
-      let hidden = feedForwardHidden(variant.preLayerNorm ? normed(h) : h)
-      var out = variant.feedForwardResidual ? h : .zero(rows: n)
-      out.add(projector.prepare(hidden, rows: n, gram: nil), ResidualDraw(projector: projector, purpose: .feedForwardOut, configuration: c), modelDimension: d)
-      if variant.postLayerNorm { out.normalize(kind, modelDimension: d, eps: eps) }
-      h = out
+      let hidden = feedForwardHidden(variant.preLayerNorm ? normed(x) : x)
+      if !variant.feedForwardResidual { x.setToZero() }
+      x.add(projector.prepare(hidden, rows: n, gram: nil), feedForwardDraw, modelDimension: d)
+      if variant.postLayerNorm { x.normalize(kind, modelDimension: d, eps: eps) }
     }
-    x = h
     return attention
   }
 }
@@ -182,10 +180,13 @@ struct GramState {
   private(set) var gram: [Double]
   var rows: Int { alongOnes.count }
 
-  static func zero(rows n: Int) -> GramState {
-    GramState(
-      alongOnes: [Float](repeating: 0, count: n), lower: [Float](repeating: 0, count: n * n), order: Array(0..<n), rank: 0,
-      gram: [Double](repeating: 0, count: n * n))
+  /// Sets X to the zero matrix in place.
+  mutating func setToZero() {
+    alongOnes.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    lower.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    order.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = i } }
+    gram.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    rank = 0
   }
 
   /// [a | F] in token order, n × (n + 1).

@@ -20,16 +20,23 @@ struct ProjectionOperand {
   var inner: Int { matrix.count / max(rows, 1) }
 
   /// The pivoted Cholesky factor of a Gram matrix Y·Yᵀ (rows × rows,
-  /// Float64): L in pivot order, rounded to Float32, and its rank.
-  init(factoring gram: [Double], rows n: Int) {
-    var order = [Int](repeating: 0, count: n)
-    var nonzero = 0
-    let lower = uninitializedFloats(n * n) { lower in
-      nonzero = gram.withUnsafeBufferPointer { g in
-        order.withUnsafeMutableBufferPointer { Self.factor(g.baseAddress!, rows: n, lower: lower, order: $0.baseAddress!) }
-      }
-    }
+  /// Float64): L in pivot order, rounded to Float32, and its rank. Its
+  /// arrays come from the thread's `RecycledArrays`.
+  init(factoring gram: UnsafePointer<Double>, rows n: Int) {
+    let (lower, order, nonzero) = RecycledArrays.current.factor(rows: n) { Self.factor(gram, rows: n, lower: $0, order: $1) }
     self.init(matrix: lower, rows: n, nonzeroColumns: nonzero, rowOrder: order)
+  }
+
+  init(factoring gram: [Double], rows n: Int) {
+    self = gram.withUnsafeBufferPointer { ProjectionOperand(factoring: $0.baseAddress!, rows: n) }
+  }
+
+  /// The factor of Y·Yᵀ for Y (rows × columns, row-major), its Gram matrix
+  /// formed in per-thread scratch.
+  init(factoringRowsOf y: UnsafePointer<Float>, rows n: Int, columns k: Int) {
+    let gram = SampleScratch.current.buffer(.operandGram, count: n * n, of: Double.self)
+    gramMatrix(rows: n, columns: k, x: y, ldx: k, gram: gram, ldg: max(1, n))
+    self.init(factoring: gram, rows: n)
   }
 
   /// Factors the Gram matrix `gram` (n × n, Float64) into `lower` (n × n,

@@ -1,6 +1,6 @@
 import RankKernels
 
-/// The engines' named per-thread work buffers: intermediates of the
+/// The engines' and the metrics' named per-thread work buffers: intermediates of the
 /// per-sample path that never outlive the function that fills them, so that
 /// a sample reuses the buffers of the one before instead of allocating.
 ///
@@ -11,8 +11,9 @@ import RankKernels
 enum SampleScratchSlot: Int, CaseIterable {
   /// `bartlettFactors`: the normals above the diagonals and each chi variate's first tries.
   case bartlettOffDiagonal, bartlettTryNormals, bartlettTryUniforms
-  /// `ProjectionOperand.factor`: the Float64 pivoted Cholesky factor.
-  case choleskyLower
+  /// `ProjectionOperand`: the Gram matrix of the rows it factors, and the
+  /// Float64 pivoted Cholesky factor.
+  case operandGram, choleskyLower
   /// The attention shortcut (`SketchProjector.attendedHeads`): F in token
   /// order, the score Gaussians, the key and value Bartlett factors, the
   /// score factors, the heads' queries, keys and values, the rows' entropies.
@@ -23,8 +24,10 @@ enum SampleScratchSlot: Int, CaseIterable {
   case residualDraws, residualBartlett, residualMatrix, residualProduct, residualCoordinates, residualFactor
   /// `GramState.normalize`: the rows' scales.
   case normScales
-  /// `GramState.entries`: [a | F] and X.
+  /// `GramState.withEntries`: [a | F] and X.
   case entryCoordinates, entries
+  /// `measure`: the singular values.
+  case singularValues
 }
 
 typealias SampleScratch = WorkBuffers<SampleScratchSlot>
@@ -35,3 +38,44 @@ extension WorkBuffers where Slot == SampleScratchSlot {
   /// The calling thread's buffers.
   static var current: SampleScratch { sampleScratch.value }
 }
+
+/// Arrays for values that outlive the function that makes them but not the
+/// layer: a factored operand's L and pivot order, which the products read
+/// after `ProjectionOperand(factoring:rows:)` returns. Each factoring takes
+/// the next of `ringSize` slots per thread and refills its arrays in place.
+///
+/// Copy-on-write keeps this safe whatever the lifetimes: when an operand
+/// made from a slot is still alive as the ring comes round to it again, the
+/// refill copies (an allocation, no aliasing). A layer has at most three
+/// operands alive at once (the attention input's, the heads', the MLP's).
+final class RecycledArrays {
+  static let ringSize = 4
+  private var lowers = [[Float]](repeating: [], count: ringSize)
+  private var orders = [[Int]](repeating: [], count: ringSize)
+  private var next = 0
+
+  /// The calling thread's ring.
+  static var current: RecycledArrays { recycledArrays.value }
+
+  /// `fill` writes an n × n factor and its n-entry pivot order; returns the
+  /// arrays and what `fill` returned.
+  func factor(rows n: Int, _ fill: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int>) -> Int) -> (lower: [Float], order: [Int], result: Int) {
+    let slot = next
+    next = (next + 1) % Self.ringSize
+    var lower = Self.take(&lowers[slot], count: n * n), order = Self.take(&orders[slot], count: n)
+    let result = lower.withUnsafeMutableBufferPointer { l in order.withUnsafeMutableBufferPointer { fill(l.baseAddress!, $0.baseAddress!) } }
+    lowers[slot] = lower
+    orders[slot] = order
+    return (lower, order, result)
+  }
+
+  /// The slot's array, moved out (so that it is unique unless an operand
+  /// still holds it), or a new one when the size changed.
+  private static func take<T: Numeric>(_ stored: inout [T], count: Int) -> [T] {
+    var array: [T] = []
+    swap(&array, &stored)
+    return array.count == count ? array : [T](repeating: 0, count: count)
+  }
+}
+
+private let recycledArrays = ThreadLocal { RecycledArrays() }

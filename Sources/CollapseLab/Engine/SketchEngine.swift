@@ -55,7 +55,8 @@ struct SketchProjector: WeightProjector {
   func prepare(_ y: [Float], rows n: Int, gram: [Double]?) -> ProjectionOperand {
     let k = y.count / n
     if n > k { return ProjectionOperand(matrix: y, rows: n) }
-    return ProjectionOperand(factoring: gram ?? y.withUnsafeBufferPointer { gramOfRows($0.baseAddress!, rows: n, columns: k) }, rows: n)
+    if let gram { return ProjectionOperand(factoring: gram, rows: n) }
+    return y.withUnsafeBufferPointer { ProjectionOperand(factoringRowsOf: $0.baseAddress!, rows: n, columns: k) }
   }
 
   /// This variant's stream for one purpose. The variant goes in the top bits:

@@ -127,7 +127,14 @@ public func measure(
   }
   // The cosines need X·Xᵀ whatever the rank method.
   let g = (useGram ? gram : nil) ?? gramOfRows(x, rows: n, columns: d)
-  let sigma = useGram ? singularValuesFromGram(g, n: n) : spectrum(x)
+  // σ in per-thread scratch: this runs for every layer of every sample.
+  let sigmaStorage = SampleScratch.current.buffer(.singularValues, count: count, of: Double.self)
+  if useGram {
+    g.withUnsafeBufferPointer { singularValuesFromGram($0.baseAddress!, n: n, into: sigmaStorage) }
+  } else {
+    sigmaStorage.update(from: spectrum(x), count: count)
+  }
+  let sigma = UnsafeBufferPointer(start: sigmaStorage, count: count)
   let sigmaMax = sigma.first ?? 0
   let tolerance = relativeTolerance * sigmaMax
   var values = MetricValues(values: [Double](repeating: .nan, count: Metric.allCases.count))
@@ -177,7 +184,7 @@ public func measure(
 /// residual streams are), all n − 1 of the μ_i do: the affine rank is n − 1
 /// with no further work. Otherwise a Sturm count of C·G·C above tolerance²
 /// (a tridiagonal reduction, not the whole spectrum) decides.
-func affineRankFromGram(_ g: [Double], n: Int, sigma: [Double], tolerance: Double) -> Int {
+func affineRankFromGram(_ g: [Double], n: Int, sigma: UnsafeBufferPointer<Double>, tolerance: Double) -> Int {
   guard n > 0 else { return 0 }
   let largest = sigma[0] * sigma[0], smallest = sigma[n - 1] * sigma[n - 1]
   let backwardError = 8 * Double(n) * Double.ulpOfOne * largest
@@ -211,10 +218,12 @@ func meanAbsoluteCosine(gram g: [Double], n: Int) -> Double {
 /// negative).
 func singularValuesFromGram(_ gram: [Double], n: Int) -> [Double] {
   var values = [Double](repeating: 0, count: n)
-  values.withUnsafeMutableBufferPointer { buffer in
-    symmetricEigenvalues(n: n, a: gram, lda: max(1, n), into: buffer.baseAddress!)
-    for i in buffer.indices { buffer[i] = buffer[i] > 0 ? buffer[i].squareRoot() : 0 }
-  }
+  gram.withUnsafeBufferPointer { g in values.withUnsafeMutableBufferPointer { singularValuesFromGram(g.baseAddress!, n: n, into: $0.baseAddress!) } }
   return values
 }
 
+/// ``singularValuesFromGram(_:n:)`` written to `sigma` (n values).
+func singularValuesFromGram(_ gram: UnsafePointer<Double>, n: Int, into sigma: UnsafeMutablePointer<Double>) {
+  symmetricEigenvalues(n: n, a: gram, lda: max(1, n), into: sigma)
+  for i in 0..<n { sigma[i] = sigma[i] > 0 ? sigma[i].squareRoot() : 0 }
+}

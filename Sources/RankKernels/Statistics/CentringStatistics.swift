@@ -25,12 +25,14 @@ public struct CentringStatistics: Sendable {
     requireNonNegative(kernel, "columns", d)
     requireLeadingDimension(kernel, "ldx", ldx, columns: d, of: "X")
     mean = [Double](repeating: 0, count: d)
-    var columnSums = [Double](repeating: 0, count: 2 * d)
+    // Per-thread scratch: this runs once per measured matrix, every layer of every sample.
+    let columnSums = ScratchArena.current.buffer(.centringColumnSums, count: 2 * d, of: Double.self)
+    columnSums.update(repeating: 0, count: 2 * d)
     var maxRow = 0.0, maxResidualRow = 0.0
     var total = 0.0, residual = 0.0
     mean.withUnsafeMutableBufferPointer { meanBuffer in
-      columnSums.withUnsafeMutableBufferPointer { sumsBuffer in
-        let m = meanBuffer.baseAddress!, columnAbs = sumsBuffer.baseAddress!, residualColumnAbs = columnAbs + d
+      do {
+        let m = meanBuffer.baseAddress!, columnAbs = columnSums, residualColumnAbs = columnAbs + d
         for i in 0..<n {
           let row = x + i * ldx
           for j in 0..<d { m[j] += Double(row[j]) }
@@ -81,7 +83,8 @@ public struct CentringStatistics: Sendable {
     }
     totalSquares = total
     residualSquares = residual
-    compositeNorm = ((columnSums[0..<d].max() ?? 0) * maxRow).squareRoot()
-    residualCompositeNorm = ((columnSums[d...].max() ?? 0) * maxResidualRow).squareRoot()
+    let sums = UnsafeBufferPointer(start: columnSums, count: 2 * d)
+    compositeNorm = ((sums[0..<d].max() ?? 0) * maxRow).squareRoot()
+    residualCompositeNorm = ((sums[d...].max() ?? 0) * maxResidualRow).squareRoot()
   }
 }

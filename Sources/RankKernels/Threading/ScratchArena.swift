@@ -24,6 +24,8 @@ internal enum ScratchSlot: Int, CaseIterable {
   /// 1 KiB on Linux threads.)
   case smallProductPanels, tridiagonalForm, bidiagonalReflector, pendingBlockStarts
   case choleskyWork, choleskyLower, choleskyOrder
+  /// `CentringStatistics`' column sums.
+  case centringColumnSums
 }
 
 /// Per-thread growable work buffers, one per case of a caller's `Slot`
