@@ -26,8 +26,11 @@ enum SampleScratchSlot: Int, CaseIterable {
   case normScales
   /// `GramState.withEntries`: [a | F] and X.
   case entryCoordinates, entries
-  /// `measure`: the singular values.
-  case singularValues
+  /// `measure`: the singular values; `affineRankFromGram`: the Gram
+  /// matrix's row means and its centred form.
+  case singularValues, affineRowMeans, affineCentredGram
+  /// `SketchProjector.project`: the Gaussian factor G.
+  case projectionGaussians
 }
 
 typealias SampleScratch = WorkBuffers<SampleScratchSlot>
@@ -41,8 +44,9 @@ extension WorkBuffers where Slot == SampleScratchSlot {
 
 /// Arrays for values that outlive the function that makes them but not the
 /// layer: a factored operand's L and pivot order, which the products read
-/// after `ProjectionOperand(factoring:rows:)` returns. Each factoring takes
-/// the next of `ringSize` slots per thread and refills its arrays in place.
+/// after `ProjectionOperand(factoring:rows:)` returns, and the attention
+/// shortcut's T. Each factoring takes the next of `ringSize` slots per
+/// thread and refills its arrays in place.
 ///
 /// Copy-on-write keeps this safe whatever the lifetimes: when an operand
 /// made from a slot is still alive as the ring comes round to it again, the
@@ -53,6 +57,9 @@ final class RecycledArrays {
   private var lowers = [[Float]](repeating: [], count: ringSize)
   private var orders = [[Int]](repeating: [], count: ringSize)
   private var next = 0
+  /// The attention shortcut's T, which the output product factors and drops.
+  private var headOutputs = [[Float]](repeating: [], count: 2)
+  private var nextHeadOutput = 0
 
   /// The calling thread's ring.
   static var current: RecycledArrays { recycledArrays.value }
@@ -67,6 +74,17 @@ final class RecycledArrays {
     lowers[slot] = lower
     orders[slot] = order
     return (lower, order, result)
+  }
+
+  /// An array of `count` floats that `fill` must write completely, for the
+  /// heads' outputs T of the attention shortcut (the next layer's T reuses it).
+  func headOutput(count: Int, _ fill: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+    let slot = nextHeadOutput
+    nextHeadOutput = (nextHeadOutput + 1) % headOutputs.count
+    var output = Self.take(&headOutputs[slot], count: count)
+    output.withUnsafeMutableBufferPointer { fill($0.baseAddress!) }
+    headOutputs[slot] = output
+    return output
   }
 
   /// The slot's array, moved out (so that it is unique unless an operand

@@ -78,18 +78,17 @@ extension SketchProjector {
       b: valueFactors, ldb: n, strideB: n * n, c: value, ldc: width, strideC: n, batchCount: heads, threads: 1)
     let key = scratch.buffer(.attentionKey, count: n * width, of: Float.self)
     for i in 0..<n { for h in 0..<heads { (key + i * width + h * n).update(from: f + i * n, count: n) } }
-    var t = uninitializedFloats(n * width) { _ in }
     let entropies = scratch.buffer(.attentionEntropies, count: heads * n, of: Float.self)
     var probabilities = [Float](repeating: 0, count: c.attentionSpectra ? heads * n * n : 0)
     // A mask acts on the scores, which the shortcut has exactly in law: it applies unchanged.
     let mask = c.block.mask.additiveMask(sequenceLength: n)
-    t.withUnsafeMutableBufferPointer { out in
+    var t = RecycledArrays.current.headOutput(count: n * width) { out in
       probabilities.withUnsafeMutableBufferPointer { p in
         withOptionalPointer(mask) { maskPointer in
           multiHeadAttention(
             shape: AttentionShape(batch: 1, sequenceLength: n, heads: heads, headDimension: n),
             query: query, key: key, value: value, mask: maskPointer, scale: 1 / Float(dk).squareRoot(),
-            output: out.baseAddress!, probabilities: c.attentionSpectra ? p.baseAddress! : nil, rowEntropy: entropies, threads: 1)
+            output: out, probabilities: c.attentionSpectra ? p.baseAddress! : nil, rowEntropy: entropies, threads: 1)
         }
       }
     }

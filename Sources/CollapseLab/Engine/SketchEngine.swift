@@ -74,7 +74,8 @@ struct SketchProjector: WeightProjector {
     // with all n rows drawn, for r/n of the random numbers and work.
     let inner = operand.nonzeroColumns
     let std = configuration.weightScale(for: purpose) * varianceScale
-    let gaussian = uninitializedFloats(inner * m) { stream.fillNormal($0, count: inner * m, standardDeviation: std) }
-    return operand.times(gaussian, columns: m)
+    let gaussian = SampleScratch.current.buffer(.projectionGaussians, count: inner * m, of: Float.self)
+    stream.fillNormal(gaussian, count: inner * m, standardDeviation: std)
+    return uninitializedFloats(operand.rows * m) { operand.times(gaussian, columns: m, into: $0) }
   }
 }

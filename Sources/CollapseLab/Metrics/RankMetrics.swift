@@ -109,7 +109,7 @@ public func measure(
     }
     return values
   }
-  let sums = CentringStatistics(rows: n, columns: d, x: x, ldx: d)
+  let sums = CentringStatistics(rows: n, columns: d, x: x, ldx: d, keepsMean: !useGram)
   // Squares of Float32 values cannot overflow Float64: a non-finite sum means a non-finite entry.
   if !sums.totalSquares.isFinite {
     var values = MetricValues(values: [Double](repeating: .nan, count: Metric.allCases.count))
@@ -190,13 +190,17 @@ func affineRankFromGram(_ g: [Double], n: Int, sigma: UnsafeBufferPointer<Double
   let backwardError = 8 * Double(n) * Double.ulpOfOne * largest
   if smallest > tolerance * tolerance + backwardError { return n - 1 }
   // C·G·C: subtract row and column means, add back the grand mean.
-  var rowMeans = [Double](repeating: 0, count: n), grandMean = 0.0
+  let scratch = SampleScratch.current
+  let rowMeans = scratch.buffer(.affineRowMeans, count: n, of: Double.self)
+  rowMeans.update(repeating: 0, count: n)
+  var grandMean = 0.0
   for i in 0..<n {
     for j in 0..<n { rowMeans[i] += g[i * n + j] }
     rowMeans[i] /= Double(n)
     grandMean += rowMeans[i] / Double(n)
   }
-  var centredGram = g
+  let centredGram = scratch.buffer(.affineCentredGram, count: n * n, of: Double.self)
+  centredGram.update(from: g, count: n * n)
   for i in 0..<n { for j in 0..<n { centredGram[i * n + j] += grandMean - rowMeans[i] - rowMeans[j] } }
   return symmetricEigenvalueCount(n: n, a: centredGram, lda: n, greaterThan: tolerance * tolerance)
 }

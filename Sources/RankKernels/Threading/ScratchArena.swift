@@ -24,7 +24,7 @@ internal enum ScratchSlot: Int, CaseIterable {
   /// 1 KiB on Linux threads.)
   case smallProductPanels, tridiagonalForm, bidiagonalReflector, pendingBlockStarts
   case choleskyWork, choleskyLower, choleskyOrder
-  /// `CentringStatistics`' column sums.
+  /// `CentringStatistics`' column sums and mean row.
   case centringColumnSums
 }
 
