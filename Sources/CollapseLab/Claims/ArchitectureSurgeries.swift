@@ -47,7 +47,7 @@ public struct ArchitectureSurgeryExperiment: Sendable {
     var values: [Metric: [[[Double]]]] = [:]
     for metric in metrics {
       let index = metric.index
-      values[metric] = c.variants.indices.map { v in (0...c.layers).map { l in results.map { $0[v][l].values[index] } } }
+      values[metric] = c.variants.indices.map { v in (0...c.layers).map { l in results.map { $0[v][l][index: index] } } }
     }
     return Measurements(engine: engineKind, values: values)
   }

@@ -66,7 +66,7 @@ extension ClaimExperiment {
     var values = c.variants.map { _ in (0...c.layers).map { _ in [Double]() } }
     let seed = seed
     for result in mapSamples(samples, { s in SketchEngine().run(sample: UInt64(s), configuration: c, seed: seed) }) {
-      for v in result.indices { for l in result[v].indices { values[v][l].append(result[v][l].values[index]) } }
+      for v in result.indices { for l in result[v].indices { values[v][l].append(result[v][l][index: index]) } }
     }
     return values
   }

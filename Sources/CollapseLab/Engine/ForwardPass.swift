@@ -239,7 +239,7 @@ func runEncoder(
   }
   let input = given ?? sampleInput(sample: sample, configuration: c, seed: seed)
   let (inputMetrics, inputGram) = measured(input, attention: .absent)
-  var results = c.variants.map { _ in [inputMetrics] }
+  var results = c.variants.map { _ in metricsByLayer(first: inputMetrics, layers: c.layers) }
   var states = c.variants.map { _ in input }
   var grams = c.variants.map { _ in inputGram }
   let finalNorm = c.block.finalNorm.map { kind in
@@ -260,6 +260,15 @@ func runEncoder(
     }
   }
   return results
+}
+
+/// A variant's per-layer results, holding the input's and room for the
+/// `layers` to come (appending would grow it four times over 12 layers).
+func metricsByLayer(first: MetricValues, layers: Int) -> [MetricValues] {
+  var metrics: [MetricValues] = []
+  metrics.reserveCapacity(layers + 1)
+  metrics.append(first)
+  return metrics
 }
 
 /// One block in place; returns what its attention probabilities say.

@@ -56,7 +56,7 @@ public struct GramEngine: ForwardEngine {
     }
     let input = GramState.gaussianInput(sample: sample, configuration: c, seed: seed)
     let inputMetrics = measured(input, attention: .absent)
-    var results = c.variants.map { _ in [inputMetrics] }
+    var results = c.variants.map { _ in metricsByLayer(first: inputMetrics, layers: c.layers) }
     var states = c.variants.map { _ in input }
     // Biases and norm parameters are zero and one here; the layer's weights
     // carry nothing the projector does not draw itself.

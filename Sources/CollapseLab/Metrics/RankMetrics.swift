@@ -62,12 +62,43 @@ public enum Metric: String, CaseIterable, Codable, Sendable {
 }
 
 /// One matrix's measurements, indexed by `Metric`.
+///
+/// Stored inline (up to `capacity` metrics), not in an array: every layer of
+/// every sample makes one, and a heap block each was a fifth of the Gram
+/// engine's allocations.
 public struct MetricValues: Sendable, Equatable {
-  public var values: [Double]
-  public init(values: [Double]) { self.values = values }
+  /// The most metrics the inline storage holds.
+  public static let capacity = 16
+  /// `Metric.allCases.count`, without building `allCases`.
+  public static let count = Metric.allCases.count
+  private var storage: SIMD16<Double>
+
+  /// `values[i]` is metric `Metric.allCases[i]`; `count` of them.
+  public init(values: [Double]) {
+    precondition(values.count == Self.count, "MetricValues holds \(Self.count) metrics, got \(values.count)")
+    self.init(repeating: 0)
+    for (i, value) in values.enumerated() { storage[i] = value }
+  }
+
+  /// Every metric `value`.
+  init(repeating value: Double) {
+    precondition(Self.count <= Self.capacity, "\(Self.count) metrics do not fit MetricValues' inline storage")
+    storage = SIMD16(repeating: 0)
+    for i in 0..<Self.count { storage[i] = value }
+  }
+
+  /// The values in `Metric.allCases` order (a new array).
+  public var values: [Double] { (0..<Self.count).map { storage[$0] } }
+
   public subscript(metric: Metric) -> Double {
-    get { values[metric.index] }
-    set { values[metric.index] = newValue }
+    get { storage[metric.index] }
+    set { storage[metric.index] = newValue }
+  }
+
+  /// The metric at position `index` of `Metric.allCases`.
+  public subscript(index index: Int) -> Double {
+    precondition(index >= 0 && index < Self.count, "metric index \(index) out of range")
+    return storage[index]
   }
 }
 
@@ -112,7 +143,7 @@ public func measure(
   let sums = CentringStatistics(rows: n, columns: d, x: x, ldx: d, keepsMean: !useGram)
   // Squares of Float32 values cannot overflow Float64: a non-finite sum means a non-finite entry.
   if !sums.totalSquares.isFinite {
-    var values = MetricValues(values: [Double](repeating: .nan, count: Metric.allCases.count))
+    var values = MetricValues(repeating: .nan)
     values[.nonFinite] = 1
     values[.attentionEntropy] = attentionEntropy
     values[.attentionSpectralGap] = attention?.spectralGap ?? .nan
@@ -137,7 +168,7 @@ public func measure(
   let sigma = UnsafeBufferPointer(start: sigmaStorage, count: count)
   let sigmaMax = sigma.first ?? 0
   let tolerance = relativeTolerance * sigmaMax
-  var values = MetricValues(values: [Double](repeating: .nan, count: Metric.allCases.count))
+  var values = MetricValues(repeating: .nan)
   let rank = sigma.count { $0 > tolerance }
   let affineRank: Int
   if useGram {

@@ -95,7 +95,8 @@ public struct MonteCarloRun: Sendable {
         for values in results {
           for (v, perLayer) in values.enumerated() {
             for (layer, metrics) in perLayer.enumerated() {
-              for (m, value) in metrics.values.enumerated() {
+              for m in 0..<MetricValues.count {
+                let value = metrics[index: m]
                 let entry = identity.entry(variant: v, layer: layer, metric: m)
                 table.entries[entry].add(value)
                 state.tallies.add(value, at: entry, spec: specs[entry])
