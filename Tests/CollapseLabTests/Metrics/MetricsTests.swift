@@ -95,6 +95,22 @@ struct MetricsTests {
     }
   }
 
+  /// MetricValues keeps its metrics inline: every metric must fit, and each
+  /// must read back, through the subscripts and `values`, what was stored.
+  @Test func metricValuesHoldEveryMetricInline() {
+    #expect(MetricValues.count == Metric.allCases.count)
+    #expect(MetricValues.count <= MetricValues.capacity)
+    let stored = (0..<MetricValues.count).map { Double($0) * 1.5 - 2 }
+    var m = MetricValues(values: stored)
+    #expect(m.values == stored)
+    for metric in Metric.allCases {
+      #expect(m[metric] == stored[metric.index])
+      #expect(m[index: metric.index] == stored[metric.index])
+    }
+    m[.dongRatio] = .nan
+    #expect(m[.dongRatio].isNaN && m[.rank] == stored[Metric.rank.index])
+  }
+
   @Test func rankToleranceSeparatesTinySingularValues() {
     // σ = (1, 1e-9): below 1·max(n,d)·ε_f32 ≈ 2.4e-7, so numerical rank 1.
     let x: [Float] = [1, 0, 0, 1e-9]
