@@ -8,10 +8,10 @@ import Darwin
 /// allocate after warm-up.
 ///
 /// Each thread (the caller's, or a `concurrentPerform` worker's) owns one
-/// arena (``ScratchArena``). A kernel asks for a slot by purpose; a slot grows when a larger size
-/// is requested and is otherwise reused. Distinct purposes get distinct slots
-/// so that a kernel may call another (attention calls GEMM) without the callee
-/// overwriting the caller's buffer.
+/// arena (`ScratchArena`). A kernel asks for a slot by purpose; a slot grows
+/// when a larger size is requested and is otherwise reused. Distinct purposes
+/// get distinct slots so that a kernel may call another (attention calls
+/// GEMM) without the callee overwriting the caller's buffer.
 @usableFromInline
 internal enum ScratchSlot: Int, CaseIterable {
   case gemmPackedA, gemmPackedB, gemmEdgeTile
@@ -29,7 +29,7 @@ internal enum ScratchSlot: Int, CaseIterable {
 }
 
 /// Per-thread growable work buffers, one per case of a caller's `Slot`
-/// enum: the kernels' (``ScratchArena``) and, in client modules, their own
+/// enum: the kernels' (`ScratchArena`) and, in client modules, their own
 /// slots, so that code built on the kernels can keep its per-sample path
 /// free of heap allocations too.
 ///
