@@ -52,12 +52,8 @@ struct ProjectionOperand {
     return n > 0 && wide[0].isNaN ? n : rank
   }
 
-  /// The operand with its rows in token order (F = Pᵀ·L for a triangular factor).
-  var inTokenOrder: [Float] {
-    uninitializedFloats(matrix.count) { copyInTokenOrder(to: $0) }
-  }
-
-  /// Writes ``inTokenOrder`` to `target` (rows × inner).
+  /// Writes the operand with its rows in token order (F = Pᵀ·L for a
+  /// triangular factor) to `target` (rows × inner).
   func copyInTokenOrder(to target: UnsafeMutablePointer<Float>) {
     let width = inner
     matrix.withUnsafeBufferPointer { source in
