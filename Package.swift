@@ -22,9 +22,15 @@ let kernelSwiftSettings: [SwiftSetting] = [
   .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"]),
   .define("RANKKERNELS_AVX2"),
 ]
-let cpuGuardCSettings: [CSetting] = [.define("RANKKERNELS_REQUIRE_AVX2_FMA")]
+/// AVX-512F for the micro-kernels of `_RankKernelsAVX512` only; RankKernels
+/// calls them after the load-time check has found AVX-512F on the CPU.
+let avx512SwiftSettings: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx512f", "-Xcc", "-mfma"])]
+let cpuGuardCSettings: [CSetting] = [
+  .define("RANKKERNELS_REQUIRE_AVX2_FMA"), .define("RANKKERNELS_HAS_AVX512_MODULE"),
+]
 #else
 let kernelSwiftSettings: [SwiftSetting] = []
+let avx512SwiftSettings: [SwiftSetting] = []
 let cpuGuardCSettings: [CSetting] = []
 #endif
 
@@ -54,10 +60,18 @@ let package = Package(
       cSettings: cpuGuardCSettings
     ),
 
+    /// The AVX-512 micro-kernels, the only code compiled with -mavx512f (an
+    /// empty module off x86-64). Reached only through RankKernels' dispatch.
+    .target(
+      name: "_RankKernelsAVX512",
+      dependencies: ["_RankKernelsCPU"],
+      swiftSettings: avx512SwiftSettings
+    ),
+
     // MARK: Kernels
     .target(
       name: "RankKernels",
-      dependencies: ["_RankKernelsCPU"],
+      dependencies: ["_RankKernelsCPU", "_RankKernelsAVX512"],
       swiftSettings: kernelSwiftSettings,
       linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
     ),

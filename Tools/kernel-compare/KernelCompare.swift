@@ -144,7 +144,8 @@ func machineDescription() -> [String: String] {
   return [
     "cpu": CPUFeatures.cpuModel ?? "unknown",
     "isa": CPUFeatures.cpuHasAVX512F ? "AVX-512F, AVX2+FMA" : CPUFeatures.cpuHasAVX2FMA ? "AVX2+FMA (no AVX-512F)" : "no AVX2+FMA",
-    "kernels_built_for": CPUFeatures.builtWithAVX2FMA ? "AVX2+FMA" : "baseline",
+    "kernels_built_for": CPUFeatures.builtWithAVX2FMA ? (CPUFeatures.builtWithAVX512 ? "AVX2+FMA, AVX-512F" : "AVX2+FMA") : "baseline",
+    "kernels_run": CPUFeatures.kernelInstructionSet.name,
     "openblas": (Backends.openBLAS as? OpenBLASBackend)?.configuration ?? Backends.openBLASUnavailableReason.map { "unavailable (\($0))" } ?? "unavailable",
     "compiler": compiler,
     "logical_cpus": String(ProcessInfo.processInfo.activeProcessorCount),
@@ -152,9 +153,27 @@ func machineDescription() -> [String: String] {
 }
 
 func availableBackends() -> [any LinearAlgebraBackend] {
+  if let openBLAS = Backends.openBLAS as? OpenBLASBackend {
+    warnIfOpenBLASMissesAVX512(configuration: openBLAS.configuration ?? "")
+    return [Backends.swift, openBLAS]
+  }
   if let openBLAS = Backends.openBLAS { return [Backends.swift, openBLAS] }
   printError("kernel-compare: OpenBLAS unavailable (\(Backends.openBLASUnavailableReason ?? "?")); Swift only")
   return [Backends.swift]
+}
+
+/// OpenBLAS picks its kernels by CPU model, and a release older than the CPU
+/// falls back to old ones (0.3.21 runs "Prescott", SSE3, on Sapphire Rapids):
+/// a comparison against those would flatter the Swift kernels. Says so, and
+/// how to compare against its AVX-512 kernels instead.
+func warnIfOpenBLASMissesAVX512(configuration: String) {
+  guard CPUFeatures.cpuHasAVX512F else { return }
+  let avx512Cores = ["skylakex", "cooperlake", "sapphirerapids", "zen4", "zen5"]
+  let lowered = configuration.lowercased()
+  if avx512Cores.contains(where: { lowered.contains($0) }) { return }
+  printError(
+    "kernel-compare: warning: this CPU has AVX-512F but OpenBLAS runs other kernels (\(configuration)); "
+      + "set OPENBLAS_CORETYPE=SkylakeX to compare against its AVX-512 kernels")
 }
 
 func printError(_ message: String) {

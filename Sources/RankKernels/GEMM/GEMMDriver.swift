@@ -125,6 +125,8 @@ internal func blockedProduct(
     .gemmPackedB, count: (packPanelsJustInTime ? min(chunkColumns, ncMax) : ncMax) * kcMax, of: Float.self)
   let edgeTile = arena.buffer(.gemmEdgeTile, count: mr * nr, of: Float.self)
   let aTransposed = transA == .transpose, bTransposed = transB == .transpose
+  // Not for a triangular A: its depth per tile depends on the tile's rows.
+  let twelveRowTiles = !lowerTriangularA && GEMMMicroKernel.hasTwelveRowTile
 
   var jc = 0
   while jc < n {
@@ -167,6 +169,12 @@ internal func blockedProduct(
             let rows = min(mr, mc - ir)
             let aPanel = UnsafePointer(packedA + ir * kc)
             let cTile = c + (ic + ir) * ldc + jc + jr
+            if twelveRowTiles && columns == nr && mc - ir >= 2 * mr {
+              GEMMMicroKernel.tile12(
+                k: kc, packedA: aPanel, packedB: bPanel, ldb: panelStride, alpha: alpha, beta: betaHere, c: cTile, ldc: ldc)
+              ir += 2 * mr
+              continue
+            }
             let depth = lowerTriangularA ? min(kc, ic + ir + rows - pc) : kc
             if depth > 0 {
               multiplyTile(
@@ -205,6 +213,7 @@ private func serialSGEMMReadingBInPlace(
   let packedA = arena.buffer(.gemmPackedA, count: mPadded * kcMax, of: Float.self)
   let packedB = arena.buffer(.gemmPackedB, count: nr * kcMax, of: Float.self)
   let edgeTile = arena.buffer(.gemmEdgeTile, count: mr * nr, of: Float.self)
+  let twelveRowTiles = GEMMMicroKernel.hasTwelveRowTile
   var pc = 0
   while pc < k {
     let kc = min(kcMax, k - pc)
@@ -220,6 +229,12 @@ private func serialSGEMMReadingBInPlace(
         let rows = min(mr, m - ir)
         let aPanel = UnsafePointer(packedA + ir * kc)
         let cTile = c + ir * ldc + jr
+        if twelveRowTiles && columns == nr && m - ir >= 2 * mr {
+          GEMMMicroKernel.tile12(
+            k: kc, packedA: aPanel, packedB: source, ldb: ldb, alpha: alpha, beta: betaHere, c: cTile, ldc: ldc)
+          ir += 2 * mr
+          continue
+        }
         // Full panels in place (stride ldb); the partial one packed above.
         multiplyTile(
           rows: rows, columns: columns, k: kc, packedA: aPanel, b: columns == nr ? source : UnsafePointer(packedB),
@@ -252,8 +267,15 @@ private func smallSGEMM(
   do {
     // Read in place, B needs at most its partial last panel packed.
     let packedPanels = readsBInPlace ? (n % nr == 0 ? 0 : 1) : panels
-    let packedB = ScratchArena.current.buffer(.smallProductPanels, count: packedPanels * nr * k + mr * k + mr * nr, of: Float.self)
-    let stagedA = packedB + packedPanels * nr * k, edgeTile = stagedA + mr * k
+    // With the 12-row tile (AVX-512), rows 0..<12 of full panels go through
+    // it, packed as two micro-panels: twelve FMA chains instead of six.
+    let twelveRowTile = GEMMMicroKernel.hasTwelveRowTile && m >= 2 * mr
+    let packedTwelve = twelveRowTile ? 2 * mr * k : 0
+    let packedB = ScratchArena.current.buffer(
+      .smallProductPanels, count: packedPanels * nr * k + packedTwelve + mr * k + mr * nr, of: Float.self)
+    let firstTwelveRows = packedB + packedPanels * nr * k
+    let stagedA = firstTwelveRows + packedTwelve, edgeTile = stagedA + mr * k
+    if twelveRowTile { packA(transposed: false, a: a, lda: lda, mc: 2 * mr, kc: k, into: firstTwelveRows) }
     if readsBInPlace {
       // Only a partial last panel needs packing (zero-padded).
       if n % nr != 0 { packB(transposed: false, b: b + (panels - 1) * nr, ldb: ldb, kc: k, nc: n % nr, into: packedB) }
@@ -271,6 +293,12 @@ private func smallSGEMM(
         (panelB, panelStride) = (UnsafePointer(readsBInPlace ? packedB : packedB + panel * nr * k), nr)
       }
       var i0 = 0
+      if twelveRowTile && columns == nr {
+        GEMMMicroKernel.tile12(
+          k: k, packedA: UnsafePointer(firstTwelveRows), packedB: panelB, ldb: panelStride, alpha: alpha, beta: beta,
+          c: c + j0, ldc: ldc)
+        i0 = 2 * mr
+      }
       while i0 < m {
         let rows = min(mr, m - i0)
         let target = columns == nr ? c + i0 * ldc + j0 : edgeTile

@@ -6,7 +6,12 @@
 // 12 FMAs into 12 accumulators: 15 of the 16 ymm registers, enough independent
 // chains to cover FMA latency on Zen 1 (one ymm FMA per cycle) and Zen 3 (two).
 // Verify the generated code with `Tools/check-assembly.sh`.
+//
+// On a CPU with AVX-512F the tiles run as `_RankKernelsAVX512`'s kernels
+// instead (same tile, one zmm per row, bit-identical results); the choice is
+// `CPUFeatures.kernelInstructionSet`, made once at load time.
 
+import _RankKernelsAVX512
 import _RankKernelsCPU
 
 /// Register-tile geometry of the GEMM micro-kernel.
@@ -72,8 +77,22 @@ internal enum GEMMMicroKernel {
   /// Six row pointers advanced together, rather than `a[r·lda]` offsets: with
   /// the offsets, LLVM hoisted broadcasts of the next steps and spilled an
   /// accumulator to the stack on every iteration (~30 % slower).
-  @inline(never)
+  @inline(__always)
   static func tile6ReadingAInPlace(
+    k: Int, a: UnsafePointer<Float>, lda: Int, b packedB: UnsafePointer<Float>, ldb: Int,
+    alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    #if arch(x86_64)
+    if rankkernels_kernel_isa() == RANKKERNELS_KERNEL_ISA_AVX512 {
+      AVX512MicroKernel.tile6ReadingAInPlace(k, a, lda, packedB, ldb, alpha, beta, c, ldc)
+      return
+    }
+    #endif
+    tile6ReadingAInPlaceAVX2(k: k, a: a, lda: lda, b: packedB, ldb: ldb, alpha: alpha, beta: beta, c: c, ldc: ldc)
+  }
+
+  @inline(never)
+  static func tile6ReadingAInPlaceAVX2(
     k: Int, a: UnsafePointer<Float>, lda: Int, b packedB: UnsafePointer<Float>, ldb: Int,
     alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
@@ -165,16 +184,57 @@ internal enum GEMMMicroKernel {
     }
   }
 
-  /// The tile for a run-time row count 1...6. Each count is a separate
-  /// non-inlined function: kept small, the optimiser fully inlines its loads
-  /// and keeps the accumulators in registers (inlined into the large driver,
-  /// it hit the inliner's size budget and called `loadUnaligned` out of line).
+  /// True when the selected instruction set has the 12-row tile (`tile12`):
+  /// AVX-512. Read once per product by the drivers.
+  @inline(__always)
+  static var hasTwelveRowTile: Bool {
+    #if arch(x86_64)
+    return rankkernels_kernel_isa() == RANKKERNELS_KERNEL_ISA_AVX512
+    #else
+    return false
+    #endif
+  }
+
+  /// Rows r..<r+12 of a full 16-column tile from two consecutive packed 6-row
+  /// micro-panels (the second at `packedA + 6·k`), bit-identical to two
+  /// 6-row tiles. Only where `hasTwelveRowTile`.
+  @inline(__always)
+  static func tile12(
+    k: Int, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>, ldb: Int,
+    alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    #if arch(x86_64)
+    AVX512MicroKernel.tile12(k, packedA, rows * k, packedB, ldb, alpha, beta, c, ldc)
+    #else
+    preconditionFailure("no 12-row tile on this architecture")
+    #endif
+  }
+
+  /// The tile for a run-time row count 1...6, on the selected instruction
+  /// set. Each count is a separate non-inlined function: kept small, the
+  /// optimiser fully inlines its loads and keeps the accumulators in registers
+  /// (inlined into the large driver, it hit the inliner's size budget and
+  /// called `loadUnaligned` out of line).
   @inline(__always)
   static func tile(
     dynamicRows rows: Int, k: Int, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>, ldb: Int = 16,
     alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
     let kernel: TileFunction
+    #if arch(x86_64)
+    if rankkernels_kernel_isa() == RANKKERNELS_KERNEL_ISA_AVX512 {
+      switch rows {
+      case 6: kernel = AVX512MicroKernel.tile6
+      case 5: kernel = AVX512MicroKernel.tile5
+      case 4: kernel = AVX512MicroKernel.tile4
+      case 3: kernel = AVX512MicroKernel.tile3
+      case 2: kernel = AVX512MicroKernel.tile2
+      default: kernel = AVX512MicroKernel.tile1
+      }
+      kernel(k, packedA, packedB, ldb, alpha, beta, c, ldc)
+      return
+    }
+    #endif
     switch rows {
     case 6: kernel = tile6
     case 5: kernel = tile5

@@ -1,12 +1,21 @@
+import _RankKernelsAVX512
+import _RankKernelsCPU
+
 /// Measurements of the machine's own limits, so kernel figures can be stated
 /// as a fraction of what the hardware can do (used by `kernel-compare`).
 /// Not part of the stable API: `@_spi(Benchmarking) import RankKernels`.
 @_spi(Benchmarking) public enum MachineProbes {
-  /// Runs `iterations` steps of 12 independent 8-wide FMA chains (enough to
-  /// cover latency × throughput on AVX2 cores) and returns the flop count
-  /// performed, 12 · 8 · 2 per step. Time it to get peak FMA throughput.
+  /// Runs `iterations` steps of 12 independent FMA chains at the width of the
+  /// kernels' instruction set (16 floats with AVX-512, else 8: enough chains
+  /// to cover latency × throughput on either) and returns the flop count
+  /// performed, 12 · width · 2 per step. Time it to get peak FMA throughput.
   @inline(never)
   public static func fmaThroughputKernel(iterations: Int) -> (flops: Double, checksum: Float) {
+    #if arch(x86_64)
+    if rankkernels_kernel_isa() == RANKKERNELS_KERNEL_ISA_AVX512 {
+      return AVX512MicroKernel.fmaThroughputKernel(iterations: iterations)
+    }
+    #endif
     typealias V = SIMD8<Float>
     let x = V(repeating: 0.999_999), y = V(repeating: 1e-7)
     var a0 = V(repeating: 1), a1 = V(repeating: 2), a2 = V(repeating: 3), a3 = V(repeating: 4)
@@ -28,7 +37,8 @@
   @inline(never)
   public static func gemmMicroKernelCeiling(k: Int, repetitions: Int) -> Double {
     withTileOperands(aCount: GEMMMicroKernel.rows * k, k: k, repetitions: repetitions) { a, b, c in
-      GEMMMicroKernel.tile(rows: 6, k: k, packedA: a, packedB: b, alpha: 1, beta: 1, c: c, ldc: GEMMMicroKernel.columns)
+      GEMMMicroKernel.tile(
+        dynamicRows: 6, k: k, packedA: a, packedB: b, alpha: 1, beta: 1, c: c, ldc: GEMMMicroKernel.columns)
     }
   }
 
