@@ -106,6 +106,62 @@ public enum AVX512MicroKernel {
     bottom.store(count: 6, alpha: alpha, beta: beta, c: c + 6 * ldc, ldc: ldc)
   }
 
+  /// `tile12` with A read in place from a row-major block (row r at
+  /// `a + r·lda`, depth contiguous), for the small products, whose A is in
+  /// cache and feeds one or few tiles: packing it cost more than the tile.
+  @inline(never) public static func tile12ReadingAInPlace(
+    _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ alpha: Float, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+  ) {
+    var top = Rows(), bottom = Rows()
+    let row0 = a, row1 = a + lda, row2 = a + 2 * lda, row3 = a + 3 * lda, row4 = a + 4 * lda, row5 = a + 5 * lda
+    let row6 = a + 6 * lda, row7 = a + 7 * lda, row8 = a + 8 * lda, row9 = a + 9 * lda
+    let row10 = a + 10 * lda, row11 = a + 11 * lda
+    var b = UnsafeRawPointer(b)
+    let stride = ldb * MemoryLayout<Float>.stride
+    for p in 0..<k {
+      let bRow = b.loadUnaligned(as: V.self)
+      top.step(count: 6, row0[p], row1[p], row2[p], row3[p], row4[p], row5[p], bRow: bRow)
+      bottom.step(count: 6, row6[p], row7[p], row8[p], row9[p], row10[p], row11[p], bRow: bRow)
+      b += stride
+    }
+    top.store(count: 6, alpha: alpha, beta: beta, c: c, ldc: ldc)
+    bottom.store(count: 6, alpha: alpha, beta: beta, c: c + 6 * ldc, ldc: ldc)
+  }
+
+  /// Sixteen rows read in place (row r at `a + r·lda`), the attention
+  /// heads' m = 16: sixteen FMA chains and one pass over B, where 12 + 4 rows
+  /// left the 4-row pass latency-bound. The rows are addressed as four base
+  /// pointers plus 0, 1, 2, 3 row strides, so that they fit the general
+  /// registers (sixteen row pointers did not).
+  @inline(never) public static func tile16ReadingAInPlace(
+    _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ alpha: Float, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+  ) {
+    var rows0 = Rows(), rows4 = Rows(), rows8 = Rows(), rows12 = Rows()
+    let rowBytes = lda * MemoryLayout<Float>.stride
+    var base0 = UnsafeRawPointer(a), base4 = base0 + 4 * rowBytes
+    var base8 = base0 + 8 * rowBytes, base12 = base0 + 12 * rowBytes
+    var b = UnsafeRawPointer(b)
+    let stride = ldb * MemoryLayout<Float>.stride
+    for _ in 0..<k {
+      let bRow = b.loadUnaligned(as: V.self)
+      rows0.step(fourRowsAt: base0, rowBytes: rowBytes, bRow: bRow)
+      rows4.step(fourRowsAt: base4, rowBytes: rowBytes, bRow: bRow)
+      rows8.step(fourRowsAt: base8, rowBytes: rowBytes, bRow: bRow)
+      rows12.step(fourRowsAt: base12, rowBytes: rowBytes, bRow: bRow)
+      base0 += MemoryLayout<Float>.stride
+      base4 += MemoryLayout<Float>.stride
+      base8 += MemoryLayout<Float>.stride
+      base12 += MemoryLayout<Float>.stride
+      b += stride
+    }
+    rows0.store(count: 4, alpha: alpha, beta: beta, c: c, ldc: ldc)
+    rows4.store(count: 4, alpha: alpha, beta: beta, c: c + 4 * ldc, ldc: ldc)
+    rows8.store(count: 4, alpha: alpha, beta: beta, c: c + 8 * ldc, ldc: ldc)
+    rows12.store(count: 4, alpha: alpha, beta: beta, c: c + 12 * ldc, ldc: ldc)
+  }
+
   typealias V = SIMD16<Float>
 
   @inline(__always)
@@ -155,6 +211,15 @@ public enum AVX512MicroKernel {
       step(
         count: count, a[0], count > 1 ? a[1] : 0, count > 2 ? a[2] : 0, count > 3 ? a[3] : 0,
         count > 4 ? a[4] : 0, count > 5 ? a[5] : 0, bRow: bRow)
+    }
+
+    /// One k step of four rows at `base`, `base + rowBytes`, … (bytes).
+    @inline(__always)
+    mutating func step(fourRowsAt base: UnsafeRawPointer, rowBytes: Int, bRow: V) {
+      step(
+        count: 4, base.load(as: Float.self), base.load(fromByteOffset: rowBytes, as: Float.self),
+        base.load(fromByteOffset: 2 * rowBytes, as: Float.self), base.load(fromByteOffset: 3 * rowBytes, as: Float.self),
+        0, 0, bRow: bRow)
     }
 
     @inline(__always)

@@ -268,14 +268,10 @@ private func smallSGEMM(
     // Read in place, B needs at most its partial last panel packed.
     let packedPanels = readsBInPlace ? (n % nr == 0 ? 0 : 1) : panels
     // With the 12-row tile (AVX-512), rows 0..<12 of full panels go through
-    // it, packed as two micro-panels: twelve FMA chains instead of six.
+    // it, read in place: twelve FMA chains instead of six.
     let twelveRowTile = GEMMMicroKernel.hasTwelveRowTile && m >= 2 * mr
-    let packedTwelve = twelveRowTile ? 2 * mr * k : 0
-    let packedB = ScratchArena.current.buffer(
-      .smallProductPanels, count: packedPanels * nr * k + packedTwelve + mr * k + mr * nr, of: Float.self)
-    let firstTwelveRows = packedB + packedPanels * nr * k
-    let stagedA = firstTwelveRows + packedTwelve, edgeTile = stagedA + mr * k
-    if twelveRowTile { packA(transposed: false, a: a, lda: lda, mc: 2 * mr, kc: k, into: firstTwelveRows) }
+    let packedB = ScratchArena.current.buffer(.smallProductPanels, count: packedPanels * nr * k + mr * k + mr * nr, of: Float.self)
+    let stagedA = packedB + packedPanels * nr * k, edgeTile = stagedA + mr * k
     if readsBInPlace {
       // Only a partial last panel needs packing (zero-padded).
       if n % nr != 0 { packB(transposed: false, b: b + (panels - 1) * nr, ldb: ldb, kc: k, nc: n % nr, into: packedB) }
@@ -283,7 +279,10 @@ private func smallSGEMM(
       packB(transposed: true, b: b, ldb: ldb, kc: k, nc: n, into: packedB)
     }
     let fullRows = m / mr * mr
-    if fullRows < m { packA(transposed: false, a: a + fullRows * lda, lda: lda, mc: m - fullRows, kc: k, into: stagedA) }
+    // With m = 16 on AVX-512 the 16-row tile reads every row in place; only
+    // an edge panel still needs the last rows packed.
+    let sixteenRowTile = twelveRowTile && m == 16
+    if fullRows < m && !(sixteenRowTile && n % nr == 0) { packA(transposed: false, a: a + fullRows * lda, lda: lda, mc: m - fullRows, kc: k, into: stagedA) }
     for panel in 0..<panels {
       let j0 = panel * nr, columns = min(nr, n - j0)
       let panelB: UnsafePointer<Float>, panelStride: Int
@@ -294,9 +293,13 @@ private func smallSGEMM(
       }
       var i0 = 0
       if twelveRowTile && columns == nr {
-        GEMMMicroKernel.tile12(
-          k: k, packedA: UnsafePointer(firstTwelveRows), packedB: panelB, ldb: panelStride, alpha: alpha, beta: beta,
-          c: c + j0, ldc: ldc)
+        if sixteenRowTile {
+          GEMMMicroKernel.tile16ReadingAInPlace(
+            k: k, a: a, lda: lda, b: panelB, ldb: panelStride, alpha: alpha, beta: beta, c: c + j0, ldc: ldc)
+          continue
+        }
+        GEMMMicroKernel.tile12ReadingAInPlace(
+          k: k, a: a, lda: lda, b: panelB, ldb: panelStride, alpha: alpha, beta: beta, c: c + j0, ldc: ldc)
         i0 = 2 * mr
       }
       while i0 < m {

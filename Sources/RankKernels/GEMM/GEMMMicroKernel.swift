@@ -210,6 +210,34 @@ internal enum GEMMMicroKernel {
     #endif
   }
 
+  /// `tile12` with A's 12 rows read in place (row r at `a + r·lda`).
+  @inline(__always)
+  static func tile12ReadingAInPlace(
+    k: Int, a: UnsafePointer<Float>, lda: Int, b packedB: UnsafePointer<Float>, ldb: Int,
+    alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    #if arch(x86_64)
+    AVX512MicroKernel.tile12ReadingAInPlace(k, a, lda, packedB, ldb, alpha, beta, c, ldc)
+    #else
+    preconditionFailure("no 12-row tile on this architecture")
+    #endif
+  }
+
+  /// Rows 0..<16 of a full 16-column tile with A read in place (row r at
+  /// `a + r·lda`), bit-identical to 6 + 6 + 4-row tiles. Only where
+  /// `hasTwelveRowTile` (AVX-512, which has the registers for 16 rows).
+  @inline(__always)
+  static func tile16ReadingAInPlace(
+    k: Int, a: UnsafePointer<Float>, lda: Int, b packedB: UnsafePointer<Float>, ldb: Int,
+    alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    #if arch(x86_64)
+    AVX512MicroKernel.tile16ReadingAInPlace(k, a, lda, packedB, ldb, alpha, beta, c, ldc)
+    #else
+    preconditionFailure("no 16-row tile on this architecture")
+    #endif
+  }
+
   /// The tile for a run-time row count 1...6, on the selected instruction
   /// set. Each count is a separate non-inlined function: kept small, the
   /// optimiser fully inlines its loads and keeps the accumulators in registers
