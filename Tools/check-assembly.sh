@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the release build's hot loops for the code the kernels were written
-# for: the GEMM micro-kernel must use ymm FMAs, and no kernel may call libm's
+# for: the GEMM micro-kernel must use ymm FMAs, the AVX-512 ones zmm FMAs (and
+# nothing outside their module may touch zmm), and no kernel may call libm's
 # scalar fmaf (what SIMD addProduct becomes without -mfma).
 # Usage: Tools/check-assembly.sh [build-dir]   (after `swift build -c release`)
 set -euo pipefail
@@ -25,5 +26,18 @@ if [ "$calls" -ne 0 ]; then
 fi
 if [ "$outlined" -ne 0 ]; then
   echo "check-assembly: FAIL: SIMD loads compiled as calls (a kernel exceeded the inliner's budget)" >&2; exit 1
+fi
+# The AVX-512 micro-kernels: zmm FMAs in their module, and no zmm register
+# anywhere in RankKernels' own objects (what runs on every CPU).
+avx512="$build/_RankKernelsAVX512.build/AVX512MicroKernel.swift.o"
+[ -f "$avx512" ] || { echo "check-assembly: $avx512 not found" >&2; exit 2; }
+zmm_fma=$(objdump -d --no-show-raw-insn "$avx512" | grep -cE 'vfmadd[0-9]+ps.*%zmm' || true)
+zmm_elsewhere=$(objdump -d --no-show-raw-insn "$objects"/*.o | grep -c '%zmm' || true)
+echo "check-assembly: $zmm_fma zmm FMA instructions in the AVX-512 micro-kernels; $zmm_elsewhere zmm uses in RankKernels' own objects"
+if [ "$zmm_fma" -lt 64 ]; then
+  echo "check-assembly: FAIL: the AVX-512 micro-kernels have too few zmm FMAs (built without -mavx512f?)" >&2; exit 1
+fi
+if [ "$zmm_elsewhere" -ne 0 ]; then
+  echo "check-assembly: FAIL: AVX-512 code outside _RankKernelsAVX512 would run on CPUs without it" >&2; exit 1
 fi
 echo "check-assembly: OK"

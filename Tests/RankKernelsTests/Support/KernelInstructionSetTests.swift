@@ -1,0 +1,169 @@
+@_spi(Testing) import RankKernels
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Products that reach every dispatched tile: the small-product path (the
+/// 16-row and 12-row in-place tiles, remainders, edge panels), the few-rows
+/// path that reads B in place, and the blocked path (12-row packed tiles,
+/// depth blocks past KC = 384, row blocks past MC = 144), at awkward sizes.
+private let shapes: [(m: Int, n: Int, k: Int)] = [
+  (1, 1, 1), (7, 17, 65), (12, 16, 16), (13, 31, 17), (16, 16, 16), (16, 64, 16), (16, 16, 64),
+  (16, 17, 5), (18, 48, 33), (24, 64, 64), (16, 768, 16), (16, 40, 769), (127, 65, 17), (150, 130, 385),
+]
+
+/// The AVX-512 kernels against the AVX2 ones, bit for bit. Serialized: each
+/// test switches the process-wide instruction set and needs it to stay put
+/// while it runs (other suites' results do not depend on it).
+@Suite(
+  "AVX-512 and AVX2 kernels give identical bits", .serialized,
+  .enabled(if: CPUFeatures.cpuHasAVX512F && CPUFeatures.builtWithAVX512, "this CPU has no AVX-512F: only the AVX2 path can run")
+)
+struct KernelInstructionSetTests {
+  @Test(arguments: [Transpose.noTranspose, .transpose], [Transpose.noTranspose, .transpose])
+  func sgemmIsBitIdentical(transA: Transpose, transB: Transpose) {
+    for (m, n, k) in shapes {
+      for (alpha, beta, threads) in [(Float(1), Float(0), 1), (-0.75, 1.5, 2)] {
+        let a = randomMatrix(m, k, seed: 11), b = randomMatrix(k, n, seed: 12), c0 = randomMatrix(m, n, seed: 13)
+        let (lda, ldb) = (transA == .noTranspose ? k : m, transB == .noTranspose ? n : k)
+        let results = onBothInstructionSets {
+          var c = c0
+          sgemm(
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+            beta: beta, c: &c, ldc: n, threads: threads, backend: Backends.swift)
+          return c
+        }
+        #expect(bits(results.avx2) == bits(results.avx512), "sgemm \(transA) \(transB) \(m)×\(n)×\(k) beta \(beta)")
+      }
+    }
+  }
+
+  @Test func stridedBatchedAndTriangularProductsAreBitIdentical() {
+    let (m, n, k, batch) = (16, 16, 16, 12)
+    let a = randomMatrix(batch * m, k, seed: 21), b = randomMatrix(batch * k, n, seed: 22)
+    let batched = onBothInstructionSets {
+      var c = [Float](repeating: 0, count: batch * m * n)
+      a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+          c.withUnsafeMutableBufferPointer { c in
+            sgemmStridedBatched(
+              transB: .transpose, m: m, n: n, k: k, a: a.baseAddress!, lda: k, strideA: m * k, b: b.baseAddress!,
+              ldb: k, strideB: k * n, c: c.baseAddress!, ldc: n, strideC: m * n, batchCount: batch, threads: 2,
+              backend: Backends.swift)
+          }
+        }
+      }
+      return c
+    }
+    #expect(bits(batched.avx2) == bits(batched.avx512))
+
+    let (rows, columns, depth) = (130, 70, 100)
+    let lower = randomMatrix(rows, depth, seed: 23), right = randomMatrix(depth, columns, seed: 24)
+    let triangular = onBothInstructionSets {
+      var c = [Float](repeating: 0, count: rows * columns)
+      lower.withUnsafeBufferPointer { l in
+        right.withUnsafeBufferPointer { r in
+          c.withUnsafeMutableBufferPointer { c in
+            lowerTriangularProduct(
+              m: rows, n: columns, k: depth, a: l.baseAddress!, lda: depth, b: r.baseAddress!, ldb: columns,
+              c: c.baseAddress!, ldc: columns, threads: 2, backend: Backends.swift)
+          }
+        }
+      }
+      return c
+    }
+    #expect(bits(triangular.avx2) == bits(triangular.avx512))
+  }
+
+  /// Attention's in-place 6-row tiles (query strips, probability strips).
+  @Test(arguments: [(16, 64), (17, 32), (128, 64)])
+  func attentionIsBitIdentical(sequenceLength: Int, headDimension: Int) {
+    let shape = AttentionShape(batch: 1, sequenceLength: sequenceLength, heads: 3, headDimension: headDimension)
+    let width = shape.heads * headDimension, count = sequenceLength * width
+    let q = randomMatrix(sequenceLength, width, seed: 31), k = randomMatrix(sequenceLength, width, seed: 32)
+    let v = randomMatrix(sequenceLength, width, seed: 33)
+    let results = onBothInstructionSets {
+      var output = [Float](repeating: 0, count: count)
+      var probabilities = [Float](repeating: 0, count: shape.heads * sequenceLength * sequenceLength)
+      q.withUnsafeBufferPointer { q in
+        k.withUnsafeBufferPointer { k in
+          v.withUnsafeBufferPointer { v in
+            multiHeadAttention(
+              shape: shape, query: q.baseAddress!, key: k.baseAddress!, value: v.baseAddress!,
+              output: &output, probabilities: &probabilities, threads: 2)
+          }
+        }
+      }
+      return output + probabilities
+    }
+    #expect(bits(results.avx2) == bits(results.avx512))
+  }
+
+  @Test func theSwitchChangesWhatReportsAsRunning() {
+    let selected = onBothInstructionSets { [Float(CPUFeatures.kernelInstructionSet == .avx512 ? 1 : 0)] }
+    #expect(selected.avx2 == [0] && selected.avx512 == [1])
+  }
+}
+
+@Suite("Choosing the kernels' instruction set at load time")
+struct KernelInstructionSetChoiceTests {
+  /// Without RANKKERNELS_ISA the best the CPU supports runs.
+  @Test func defaultIsTheWidestTheCPUSupports() {
+    #if arch(x86_64)
+    guard getenv("RANKKERNELS_ISA") == nil else { return }
+    #expect(CPUFeatures.kernelInstructionSet == (CPUFeatures.cpuHasAVX512F ? .avx512 : .avx2))
+    #else
+    #expect(CPUFeatures.kernelInstructionSet == .portable)
+    #endif
+  }
+
+  @Test func anUnknownValueIsRefusedWithAMessage() async {
+    #if arch(x86_64)
+    let result = await #expect(processExitsWith: .exitCode(64), observing: [\.standardErrorContent]) {
+      setenv("RANKKERNELS_ISA", "sse2", 1)
+      rankKernelsRequireCPUFeaturesForTesting()
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("RANKKERNELS_ISA=sse2") && message.contains("avx2 or avx512"), "\(message)")
+    #endif
+  }
+
+  /// Forcing AVX-512 on a CPU without it (simulated) stops at load time
+  /// rather than dying on an illegal instruction later.
+  @Test func avx512OnACPUWithoutItIsRefusedWithAMessage() async {
+    #if arch(x86_64)
+    let result = await #expect(processExitsWith: .exitCode(70), observing: [\.standardErrorContent]) {
+      setenv("RANKKERNELS_ISA", "avx512", 1)
+      setenv("RANKKERNELS_SIMULATE_NO_AVX512", "1", 1)
+      rankKernelsRequireCPUFeaturesForTesting()
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("RANKKERNELS_ISA=avx512") && message.contains("AVX-512F"), "\(message)")
+    #endif
+  }
+
+  @Test func forcingAVX2IsHonoured() async {
+    #if arch(x86_64)
+    await #expect(processExitsWith: .success) {
+      setenv("RANKKERNELS_ISA", "avx2", 1)
+      rankKernelsRequireCPUFeaturesForTesting()
+      exit(CPUFeatures.kernelInstructionSet == .avx2 ? 0 : 1)
+    }
+    #endif
+  }
+}
+
+/// Runs `body` with the AVX2 kernels, then with the AVX-512 ones, and puts
+/// back the instruction set that was selected.
+private func onBothInstructionSets(_ body: () -> [Float]) -> (avx2: [Float], avx512: [Float]) {
+  let selected = CPUFeatures.kernelInstructionSet
+  defer { CPUFeatures.useKernelInstructionSetForTesting(selected) }
+  CPUFeatures.useKernelInstructionSetForTesting(.avx2)
+  let avx2 = body()
+  CPUFeatures.useKernelInstructionSetForTesting(.avx512)
+  return (avx2, body())
+}
+
+private func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
