@@ -263,6 +263,15 @@ private func smallSGEMM(
   let mr = GEMMMicroKernel.rows, nr = GEMMMicroKernel.columns
   let panels = (n + nr - 1) / nr
   let readsBInPlace = transB == .noTranspose
+  // The attention heads' commonest product on AVX-512 (16 rows, whole panels
+  // of an untransposed B) needs no scratch: skip the per-thread lookup.
+  if GEMMMicroKernel.hasTwelveRowTile && m == 16 && readsBInPlace && n % nr == 0 {
+    for j0 in stride(from: 0, to: n, by: nr) {
+      GEMMMicroKernel.tile16ReadingAInPlace(
+        k: k, a: a, lda: lda, b: b + j0, ldb: ldb, alpha: alpha, beta: beta, c: c + j0, ldc: ldc)
+    }
+    return
+  }
   // Per-thread scratch: a temporary allocation of this size would come from the heap.
   do {
     // Read in place, B needs at most its partial last panel packed.
