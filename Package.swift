@@ -60,18 +60,24 @@ let package = Package(
       cSettings: cpuGuardCSettings
     ),
 
-    /// The AVX-512 micro-kernels, the only code compiled with -mavx512f (an
-    /// empty module off x86-64). Reached only through RankKernels' dispatch.
+    /// Lanewise code (the random numbers' Philox and Box–Muller) written once
+    /// for any vector width; all `@inlinable`, so RankKernels specialises it
+    /// at 8 lanes with AVX2 and _RankKernelsAVX512 at 16 with AVX-512.
+    .target(name: "_RankKernelsLanes"),
+
+    /// The AVX-512 micro-kernels and random fills, the only code compiled with
+    /// -mavx512f (an empty module off x86-64). Reached only through
+    /// RankKernels' dispatch.
     .target(
       name: "_RankKernelsAVX512",
-      dependencies: ["_RankKernelsCPU"],
+      dependencies: ["_RankKernelsCPU", "_RankKernelsLanes"],
       swiftSettings: avx512SwiftSettings
     ),
 
     // MARK: Kernels
     .target(
       name: "RankKernels",
-      dependencies: ["_RankKernelsCPU", "_RankKernelsAVX512"],
+      dependencies: ["_RankKernelsCPU", "_RankKernelsLanes", "_RankKernelsAVX512"],
       swiftSettings: kernelSwiftSettings,
       linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
     ),

@@ -33,7 +33,15 @@ avx512="$build/_RankKernelsAVX512.build/AVX512MicroKernel.swift.o"
 [ -f "$avx512" ] || { echo "check-assembly: $avx512 not found" >&2; exit 2; }
 zmm_fma=$(objdump -d --no-show-raw-insn "$avx512" | grep -cE 'vfmadd[0-9]+ps.*%zmm' || true)
 zmm_elsewhere=$(objdump -d --no-show-raw-insn "$objects"/*.o | grep -c '%zmm' || true)
-echo "check-assembly: $zmm_fma zmm FMA instructions in the AVX-512 micro-kernels; $zmm_elsewhere zmm uses in RankKernels' own objects"
+# The 16-lane random fills: LLVM once narrowed their Box–Muller arithmetic to
+# ymm halves (see FloatLanes.storeGroups); Box–Muller has 29 zmm FMAs.
+random="$build/_RankKernelsAVX512.build/AVX512Random.swift.o"
+[ -f "$random" ] || { echo "check-assembly: $random not found" >&2; exit 2; }
+random_fma=$(objdump -d --no-show-raw-insn "$random" | grep -cE 'vfmadd[0-9]+ps.*%zmm' || true)
+echo "check-assembly: $zmm_fma zmm FMA instructions in the AVX-512 micro-kernels, $random_fma in the random fills; $zmm_elsewhere zmm uses in RankKernels' own objects"
+if [ "$random_fma" -lt 20 ]; then
+  echo "check-assembly: FAIL: the 16-lane random fills are not in zmm registers (narrowed to ymm?)" >&2; exit 1
+fi
 if [ "$zmm_fma" -lt 64 ]; then
   echo "check-assembly: FAIL: the AVX-512 micro-kernels have too few zmm FMAs (built without -mavx512f?)" >&2; exit 1
 fi

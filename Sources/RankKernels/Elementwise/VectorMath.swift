@@ -7,6 +7,8 @@
 // except exp's, fitted here (see `expOfReduced`); the
 // accuracy is stated per function and checked in VectorMathTests.
 
+import _RankKernelsLanes
+
 @usableFromInline typealias Float8 = SIMD8<Float>
 @usableFromInline typealias Int8x32 = SIMD8<Int32>
 
@@ -91,81 +93,18 @@ func expOfReduced(_ r: Float8) -> Float8 {
   return fma8(p, r2, r) + 1
 }
 
-/// Natural logarithm for positive normal x, relative error ≤ 2 ulp.
-///
-/// Branch- and mask-free: subtracting the bits of √½ before splitting off the
-/// exponent puts the mantissa m directly in [√½, √2) (musl's reduction), so no
-/// comparison is needed; the exponent becomes a float through the 1.5·2²³
-/// shift instead of an int→float conversion.
+/// Natural logarithm for positive normal x, relative error ≤ 2 ulp
+/// (`LaneMath.log`, shared with the 16-lane random fills).
 @inline(__always) @usableFromInline
-func log8(_ x: Float8) -> Float8 {
-  let sqrtHalfBits: Int32 = 0x3F35_04F3
-  let shifted = unsafeBitCast(x, to: Int8x32.self) &- sqrtHalfBits
-  let exponent = shifted &>> 23  // arithmetic shift: may be negative
-  let m = unsafeBitCast((shifted & 0x007F_FFFF) &+ sqrtHalfBits, to: Float8.self) - 1
-  let e = unsafeBitCast(exponent &+ 0x4B40_0000, to: Float8.self) - Float8(repeating: 12_582_912)
-  let z = m * m
-  var p = Float8(repeating: 7.037_683_6e-2)
-  p = fma8(p, m, Float8(repeating: -1.151_461_03e-1))
-  p = fma8(p, m, Float8(repeating: 1.167_699_87e-1))
-  p = fma8(p, m, Float8(repeating: -1.242_014_08e-1))
-  p = fma8(p, m, Float8(repeating: 1.424_932_28e-1))
-  p = fma8(p, m, Float8(repeating: -1.666_805_77e-1))
-  p = fma8(p, m, Float8(repeating: 2.000_071_48e-1))
-  p = fma8(p, m, Float8(repeating: -2.499_999_4e-1))
-  p = fma8(p, m, Float8(repeating: 3.333_333_1e-1))
-  var y = p * m * z
-  y = fma8(e, Float8(repeating: -2.121_944_4e-4), y)
-  y = fma8(z, Float8(repeating: -0.5), y)
-  return fma8(e, Float8(repeating: 0.693_359_375), m + y)
-}
+func log8(_ x: Float8) -> Float8 { LaneMath.log(x) }
 
-/// √x for positive normal x, relative error ≤ 2 ulp: a bit-level estimate of
-/// 1/√x refined by three Newton steps (SIMD's generic `squareRoot()` calls
-/// libm's sqrtf lane by lane).
+/// √x for positive normal x, relative error ≤ 2 ulp (`LaneMath.squareRoot`).
 @inline(__always) @usableFromInline
-func sqrt8(_ x: Float8) -> Float8 {
-  var r = unsafeBitCast(Int8x32(repeating: 0x5F37_5A86) &- (unsafeBitCast(x, to: Int8x32.self) &>> 1), to: Float8.self)
-  let half = x * 0.5
-  for _ in 0..<3 { r = r * fma8(-half * r, r, Float8(repeating: 1.5)) }
-  let root = x * r
-  // One Newton step on the root itself (Heron) recovers the last bits.
-  return fma8(fma8(-root, root, x), r * 0.5, root)
-}
+func sqrt8(_ x: Float8) -> Float8 { LaneMath.squareRoot(x) }
 
-/// (sin θ, cos θ) for |θ| ≤ 8π, absolute error ≤ 2e-7.
+/// (sin θ, cos θ) for |θ| ≤ 8π, absolute error ≤ 2e-7 (`LaneMath.sinCos`).
 @inline(__always) @usableFromInline
-func sinCos8(_ theta: Float8) -> (sin: Float8, cos: Float8) {
-  let shift = Float8(repeating: 12_582_912)
-  let shifted = fma8(theta, Float8(repeating: 0.636_619_77), shift)  // θ·2/π
-  let quadrant = unsafeBitCast(shifted, to: Int8x32.self) &- unsafeBitCast(shift, to: Int8x32.self)
-  let j = shifted - shift
-  // Cody–Waite: π/2 split in three parts so y = θ − j·π/2 is exact enough.
-  var y = fma8(j, Float8(repeating: -1.570_312_5), theta)
-  y = fma8(j, Float8(repeating: -4.837_512_97e-4), y)
-  y = fma8(j, Float8(repeating: -7.549_789_95e-8), y)
-  let y2 = y * y
-  var s = Float8(repeating: -1.951_529_59e-4)
-  s = fma8(s, y2, Float8(repeating: 8.332_160_87e-3))
-  s = fma8(s, y2, Float8(repeating: -1.666_665_46e-1))
-  let sinY = fma8(s * y2, y, y)
-  var c = Float8(repeating: 2.443_315_71e-5)
-  c = fma8(c, y2, Float8(repeating: -1.388_731_6e-3))
-  c = fma8(c, y2, Float8(repeating: 4.166_664_57e-2))
-  let cosY = fma8(c * y2, y2, fma8(y2, Float8(repeating: -0.5), Float8(repeating: 1)))
-  // Quadrant q: sin θ = [sin y, cos y, −sin y, −cos y][q], cos θ = sin(θ + π/2).
-  // Selections are bit masks (0 − (q & 1) is all ones for odd q): an integer
-  // `.!=` comparison builds its SIMDMask lane by lane through generic code.
-  let swap = unsafeBitCast(Int8x32(repeating: 0) &- (quadrant & 1), to: SIMD8<UInt32>.self)
-  let sinBits = unsafeBitCast(sinY, to: SIMD8<UInt32>.self), cosBits = unsafeBitCast(cosY, to: SIMD8<UInt32>.self)
-  let sinBase = (sinBits & ~swap) | (cosBits & swap)
-  let cosBase = (cosBits & ~swap) | (sinBits & swap)
-  let sinSign = unsafeBitCast((quadrant & 2) &<< 30, to: SIMD8<UInt32>.self)
-  let cosSign = unsafeBitCast(((quadrant &+ 1) & 2) &<< 30, to: SIMD8<UInt32>.self)
-  let sinResult = unsafeBitCast(sinBase ^ sinSign, to: Float8.self)
-  let cosResult = unsafeBitCast(cosBase ^ cosSign, to: Float8.self)
-  return (sinResult, cosResult)
-}
+func sinCos8(_ theta: Float8) -> (sin: Float8, cos: Float8) { LaneMath.sinCos(theta) }
 
 /// erfc(x), relative error ≤ 1.2e-7 + exp's error for all finite x
 /// (Numerical Recipes' Chebyshev fit, `erfcc`).

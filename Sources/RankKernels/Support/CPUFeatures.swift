@@ -18,12 +18,14 @@ public enum CPUFeatures {
   public static var builtWithAVX512: Bool { rankkernels_built_with_avx512() != 0 }
 
   /// The instruction set the Swift kernels' dispatched hot loops (the GEMM
-  /// and attention micro-tiles) run with, chosen once before `main`:
+  /// and attention micro-tiles, ``RandomStream``'s fills) run with, chosen
+  /// once before `main`:
   /// `RANKKERNELS_ISA` (`avx2` or `avx512`) when set, else ``KernelInstructionSet/avx512``
   /// where the CPU has AVX-512F, else ``KernelInstructionSet/avx2``.
   ///
   /// Results are bit-identical whichever runs: each element of a product is
-  /// the same chain of fused multiply-adds in the same order. A bad value of
+  /// the same chain of fused multiply-adds in the same order, each random
+  /// number the same operations on the same bits. A bad value of
   /// `RANKKERNELS_ISA`, or `avx512` on a CPU without it, stops the process
   /// at load time with a one-line message (exit status 64 or 70).
   public static var kernelInstructionSet: KernelInstructionSet {
@@ -94,7 +96,8 @@ public enum KernelInstructionSet: String, Sendable, Hashable, CaseIterable {
   case portable
   /// x86-64 with AVX2 and FMA: 8-float ymm vectors (the kernels' baseline).
   case avx2
-  /// x86-64 with AVX-512F: the GEMM micro-tiles in 16-float zmm vectors.
+  /// x86-64 with AVX-512F: the GEMM micro-tiles and the random fills in
+  /// 16-float zmm vectors.
   case avx512
 
   /// As `RANKKERNELS_ISA` spells it, or "portable".

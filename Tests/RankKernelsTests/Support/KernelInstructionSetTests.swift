@@ -14,7 +14,7 @@ private let shapes: [(m: Int, n: Int, k: Int)] = [
   (16, 17, 5), (18, 48, 33), (24, 64, 64), (16, 768, 16), (16, 40, 769), (127, 65, 17), (150, 130, 385),
 ]
 
-/// The AVX-512 kernels against the AVX2 ones, bit for bit. Serialized: each
+/// The AVX-512 kernels and random fills against the AVX2 ones, bit for bit. Serialized: each
 /// test switches the process-wide instruction set and needs it to stay put
 /// while it runs (other suites' results do not depend on it).
 @Suite(
@@ -99,6 +99,25 @@ struct KernelInstructionSetTests {
       return output + probabilities
     }
     #expect(bits(results.avx2) == bits(results.avx512))
+  }
+
+  /// The 16-lane random fills: odd and even first groups, partial groups at
+  /// either end, one and two threads, a family stream.
+  @Test(arguments: [(0, 1), (5, 31), (32, 64), (40, 1000), (199, 5000), (65_539, 70_001)])
+  func randomNumbersAreBitIdentical(start: Int, count: Int) {
+    for (threads, stream) in [(1, RandomStream(seed: 5, stream: 3)), (2, RandomStream(seed: 9, stream: 1, family: 2))] {
+      let results = onBothInstructionSets {
+        var values = [Float](repeating: 0, count: 2 * count)
+        values.withUnsafeMutableBufferPointer { buffer in
+          stream.fillNormal(
+            buffer.baseAddress!, count: count, startingAt: UInt64(start), mean: 0.5, standardDeviation: 2,
+            threads: threads)
+          stream.fillUniform(buffer.baseAddress! + count, count: count, startingAt: UInt64(start), threads: threads)
+        }
+        return values
+      }
+      #expect(bits(results.avx2) == bits(results.avx512), "start \(start), count \(count), threads \(threads)")
+    }
   }
 
   @Test func theSwitchChangesWhatReportsAsRunning() {

@@ -1,0 +1,82 @@
+// Lanewise code written once for any vector width, and specialised by each
+// client module with that module's target flags: RankKernels instantiates it
+// at 8 lanes (AVX2), _RankKernelsAVX512 at 16 (AVX-512). Every function here
+// is `@inlinable` and always inlined, so this module's own (flagless,
+// generic) copies never run. Per lane, both instantiations perform the same
+// operations in the same order, so they give the same bits.
+
+/// A vector of `Float` lanes with same-width integer views, for the
+/// bit-level tricks of the elementary functions and the random numbers.
+public protocol FloatLanes: SIMD where Scalar == Float {
+  /// The lanes' bit patterns as signed integers (arithmetic shifts).
+  associatedtype SignedBits: SIMD where SignedBits.Scalar == Int32
+  /// The lanes' bit patterns as unsigned integers.
+  associatedtype Bits: SIMD where Bits.Scalar == UInt32
+  /// Pairs of adjacent 32-bit lanes as 64-bit lanes (half as many lanes), for
+  /// Philox's 32 × 32 → 64-bit products.
+  associatedtype PairedBits: SIMD where PairedBits.Scalar == UInt64
+
+  /// 0, 1, 2, …: each lane's index.
+  static var laneIndices: Bits { get }
+
+  /// Stores four vectors holding `scalarCount / 8` consecutive groups of 32
+  /// random numbers: lanes 8g ..< 8g + 8 of `values.j` go to floats
+  /// 32g + 8j ..< 32g + 8j + 8 of `destination` (the layout of
+  /// `RandomStream`: eight Philox blocks per group, word j of each).
+  /// `staging`: 4 · `scalarCount` floats of scratch where the width needs it
+  /// (16 lanes; see that conformance), else unused.
+  static func storeGroups(
+    _ values: (Self, Self, Self, Self), to destination: UnsafeMutableRawPointer, staging: UnsafeMutableRawPointer?)
+}
+
+extension SIMD8: FloatLanes where Scalar == Float {
+  public typealias SignedBits = SIMD8<Int32>
+  public typealias Bits = SIMD8<UInt32>
+  public typealias PairedBits = SIMD4<UInt64>
+
+  @inlinable
+  public static var laneIndices: SIMD8<UInt32> { SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7) }
+
+  @inlinable @inline(__always)
+  public static func storeGroups(
+    _ values: (Self, Self, Self, Self), to destination: UnsafeMutableRawPointer, staging: UnsafeMutableRawPointer?
+  ) {
+    destination.storeBytes(of: values.0, as: Self.self)
+    destination.storeBytes(of: values.1, toByteOffset: 32, as: Self.self)
+    destination.storeBytes(of: values.2, toByteOffset: 64, as: Self.self)
+    destination.storeBytes(of: values.3, toByteOffset: 96, as: Self.self)
+  }
+}
+
+extension SIMD16: FloatLanes where Scalar == Float {
+  public typealias SignedBits = SIMD16<Int32>
+  public typealias Bits = SIMD16<UInt32>
+  public typealias PairedBits = SIMD8<UInt64>
+
+  @inlinable
+  public static var laneIndices: SIMD16<UInt32> { SIMD16<UInt32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) }
+
+  /// Through `staging`, 64 floats of memory the caller owns and LLVM cannot
+  /// see through (a parameter of a non-inlined function): whole vectors are
+  /// stored there, then their 8-float halves copied to their groups. Storing
+  /// the halves straight from registers (or lane shuffles of them) let LLVM
+  /// narrow all the arithmetic that feeds them to 8-lane vectors, and the
+  /// 16-lane fill ran no faster than the 8-lane one.
+  @inlinable @inline(__always)
+  public static func storeGroups(
+    _ values: (Self, Self, Self, Self), to destination: UnsafeMutableRawPointer, staging: UnsafeMutableRawPointer?
+  ) {
+    guard let staging else { preconditionFailure("16-lane group stores need staging memory") }
+    staging.storeBytes(of: values.0, as: Self.self)
+    staging.storeBytes(of: values.1, toByteOffset: 64, as: Self.self)
+    staging.storeBytes(of: values.2, toByteOffset: 128, as: Self.self)
+    staging.storeBytes(of: values.3, toByteOffset: 192, as: Self.self)
+    for word in 0..<4 {
+      let low = staging.load(fromByteOffset: 64 * word, as: SIMD8<Float>.self)
+      let high = staging.load(fromByteOffset: 64 * word + 32, as: SIMD8<Float>.self)
+      destination.storeBytes(of: low, toByteOffset: 32 * word, as: SIMD8<Float>.self)
+      destination.storeBytes(of: high, toByteOffset: 128 + 32 * word, as: SIMD8<Float>.self)
+    }
+  }
+
+}
