@@ -34,6 +34,12 @@ let avx512SwiftSettings: [SwiftSetting] = []
 let cpuGuardCSettings: [CSetting] = []
 #endif
 
+/// The lanewise modules are compiled optimised in every configuration: their
+/// code is generic over the vector width, and unspecialised generic SIMD code
+/// at -Onone runs through witness tables lane by lane (a debug `swift test`
+/// took twice as long with the random numbers there).
+let alwaysOptimised: [SwiftSetting] = [.unsafeFlags(["-O"])]
+
 let package = Package(
   name: "RankKernels",
   products: [
@@ -61,9 +67,10 @@ let package = Package(
     ),
 
     /// Lanewise code (the random numbers' Philox and Box–Muller) written once
-    /// for any vector width; all `@inlinable`, so RankKernels specialises it
-    /// at 8 lanes with AVX2 and _RankKernelsAVX512 at 16 with AVX-512.
-    .target(name: "_RankKernelsLanes"),
+    /// for any vector width: instantiated here at 8 lanes with AVX2 (the
+    /// entry points RankKernels calls), and `@inlinable`, so that
+    /// _RankKernelsAVX512 specialises it at 16 lanes with AVX-512.
+    .target(name: "_RankKernelsLanes", swiftSettings: kernelSwiftSettings + alwaysOptimised),
 
     /// The AVX-512 micro-kernels and random fills, the only code compiled with
     /// -mavx512f (an empty module off x86-64). Reached only through
@@ -71,7 +78,7 @@ let package = Package(
     .target(
       name: "_RankKernelsAVX512",
       dependencies: ["_RankKernelsCPU", "_RankKernelsLanes"],
-      swiftSettings: avx512SwiftSettings
+      swiftSettings: avx512SwiftSettings + alwaysOptimised
     ),
 
     // MARK: Kernels

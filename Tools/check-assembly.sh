@@ -13,7 +13,8 @@ objects="$build/RankKernels.build"
 kernel="$objects/GEMMMicroKernel.swift.o"
 [ -f "$kernel" ] || { echo "check-assembly: $kernel not found; run swift build -c release first" >&2; exit 2; }
 fma=$(objdump -d --no-show-raw-insn "$kernel" | grep -cE 'vfmadd[0-9]+ps[^,]*%ymm' || true)
-calls=$(objdump -dr "$objects"/*.o | grep -cE 'R_X86_64_(PLT32|PC32)[[:space:]]+fmaf?\b' || true)
+lanes="$build/_RankKernelsLanes.build"
+calls=$(objdump -dr "$objects"/*.o "$lanes"/*.o | grep -cE 'R_X86_64_(PLT32|PC32)[[:space:]]+fmaf?\b' || true)
 # An out-of-line SIMD load means a hot loop outgrew the inliner's budget (it
 # happened to the GEMM packing when the driver grew: 10-30 % slower).
 outlined=$(objdump -dr "$objects"/*.o | grep -cE 'R_X86_64_(PLT32|PC32).*loadUnaligned' || true)

@@ -23,7 +23,11 @@ runs=(
 for index in "${!runs[@]}"; do
   # shellcheck disable=SC2086
   for isa in avx2 avx512; do
-    RANKKERNELS_ISA=$isa "$bin" ${runs[$index]} --seed 7 --per-sample --output "$work/$index-$isa" --quiet > /dev/null
+    if ! RANKKERNELS_ISA=$isa "$bin" ${runs[$index]} --seed 7 --per-sample --output "$work/$index-$isa" --quiet \
+      > /dev/null 2> "$work/stderr.txt"; then
+      echo "check-isa-identity: FAIL: RANKKERNELS_ISA=$isa ${runs[$index]}: $(cat "$work/stderr.txt")" >&2
+      exit 1
+    fi
   done
   [ -s "$work/$index-avx2/samples.csv" ] || { echo "check-isa-identity: FAIL: no samples.csv for: ${runs[$index]}" >&2; exit 1; }
   if ! cmp -s "$work/$index-avx2/samples.csv" "$work/$index-avx512/samples.csv"; then

@@ -1,9 +1,9 @@
-// Lanewise code written once for any vector width, and specialised by each
-// client module with that module's target flags: RankKernels instantiates it
-// at 8 lanes (AVX2), _RankKernelsAVX512 at 16 (AVX-512). Every function here
-// is `@inlinable` and always inlined, so this module's own (flagless,
-// generic) copies never run. Per lane, both instantiations perform the same
-// operations in the same order, so they give the same bits.
+// Lanewise code written once for any vector width. This module (compiled with
+// the kernels' AVX2 flags, optimised in every configuration) instantiates it
+// at 8 lanes for RankKernels; the generic code is `@inlinable`, so that
+// _RankKernelsAVX512 specialises it at 16 lanes with its AVX-512 flags. Per
+// lane, both instantiations perform the same operations in the same order,
+// so they give the same bits.
 
 /// A vector of `Float` lanes with same-width integer views, for the
 /// bit-level tricks of the elementary functions and the random numbers.

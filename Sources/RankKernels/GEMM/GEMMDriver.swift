@@ -267,8 +267,8 @@ private func smallSGEMM(
   // of an untransposed B) needs no scratch: skip the per-thread lookup.
   if GEMMMicroKernel.hasTwelveRowTile && m == 16 && readsBInPlace && n % nr == 0 {
     for j0 in stride(from: 0, to: n, by: nr) {
-      GEMMMicroKernel.tile16ReadingAInPlace(
-        k: k, a: a, lda: lda, b: b + j0, ldb: ldb, alpha: alpha, beta: beta, c: c + j0, ldc: ldc)
+      GEMMMicroKernel.wideTileReadingAInPlace(
+        rows: 16, k: k, a: a, lda: lda, b: b + j0, ldb: ldb, alpha: alpha, beta: beta, c: c + j0, ldc: ldc)
     }
     return
   }
@@ -303,12 +303,12 @@ private func smallSGEMM(
       var i0 = 0
       if twelveRowTile && columns == nr {
         if sixteenRowTile {
-          GEMMMicroKernel.tile16ReadingAInPlace(
-            k: k, a: a, lda: lda, b: panelB, ldb: panelStride, alpha: alpha, beta: beta, c: c + j0, ldc: ldc)
+          GEMMMicroKernel.wideTileReadingAInPlace(
+            rows: 16, k: k, a: a, lda: lda, b: panelB, ldb: panelStride, alpha: alpha, beta: beta, c: c + j0, ldc: ldc)
           continue
         }
-        GEMMMicroKernel.tile12ReadingAInPlace(
-          k: k, a: a, lda: lda, b: panelB, ldb: panelStride, alpha: alpha, beta: beta, c: c + j0, ldc: ldc)
+        GEMMMicroKernel.wideTileReadingAInPlace(
+          rows: 12, k: k, a: a, lda: lda, b: panelB, ldb: panelStride, alpha: alpha, beta: beta, c: c + j0, ldc: ldc)
         i0 = 2 * mr
       }
       while i0 < m {

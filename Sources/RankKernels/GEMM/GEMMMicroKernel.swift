@@ -210,31 +210,21 @@ internal enum GEMMMicroKernel {
     #endif
   }
 
-  /// `tile12` with A's 12 rows read in place (row r at `a + r·lda`).
+  /// Rows 0..<`rows` (12 or 16) of a full 16-column tile with A read in
+  /// place (row r at `a + r·lda`), bit-identical to 6-row (and 4-row) tiles:
+  /// the small products' M = 16 in one pass, or their first 12 rows. Only
+  /// where `hasTwelveRowTile` (AVX-512, which has the registers for them).
   @inline(__always)
-  static func tile12ReadingAInPlace(
-    k: Int, a: UnsafePointer<Float>, lda: Int, b packedB: UnsafePointer<Float>, ldb: Int,
+  static func wideTileReadingAInPlace(
+    rows: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b packedB: UnsafePointer<Float>, ldb: Int,
     alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
     #if arch(x86_64)
-    AVX512MicroKernel.tile12ReadingAInPlace(k, a, lda, packedB, ldb, alpha, beta, c, ldc)
+    precondition(rows == 12 || rows == 16, "the wide in-place tiles have 12 or 16 rows")
+    let kernel = rows == 16 ? AVX512MicroKernel.tile16ReadingAInPlace : AVX512MicroKernel.tile12ReadingAInPlace
+    kernel(k, a, lda, packedB, ldb, alpha, beta, c, ldc)
     #else
-    preconditionFailure("no 12-row tile on this architecture")
-    #endif
-  }
-
-  /// Rows 0..<16 of a full 16-column tile with A read in place (row r at
-  /// `a + r·lda`), bit-identical to 6 + 6 + 4-row tiles. Only where
-  /// `hasTwelveRowTile` (AVX-512, which has the registers for 16 rows).
-  @inline(__always)
-  static func tile16ReadingAInPlace(
-    k: Int, a: UnsafePointer<Float>, lda: Int, b packedB: UnsafePointer<Float>, ldb: Int,
-    alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
-  ) {
-    #if arch(x86_64)
-    AVX512MicroKernel.tile16ReadingAInPlace(k, a, lda, packedB, ldb, alpha, beta, c, ldc)
-    #else
-    preconditionFailure("no 16-row tile on this architecture")
+    preconditionFailure("no wide tiles on this architecture")
     #endif
   }
 

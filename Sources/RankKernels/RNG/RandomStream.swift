@@ -41,8 +41,7 @@ public struct RandomStream: Sendable, Hashable {
         return
       }
       #endif
-      RandomLanes.fillUniformGroups(
-        Float8.self, destination, firstBlock: 8 * firstGroup, groupCount: groupCount, address: address)
+      RandomLanes.fillUniformGroups8(destination, firstBlock: 8 * firstGroup, groupCount: groupCount, address: address)
     }
   }
 
@@ -63,8 +62,8 @@ public struct RandomStream: Sendable, Hashable {
         return
       }
       #endif
-      RandomLanes.fillNormalGroups(
-        Float8.self, destination, firstBlock: 8 * firstGroup, groupCount: groupCount, address: address, mean: mean,
+      RandomLanes.fillNormalGroups8(
+        destination, firstBlock: 8 * firstGroup, groupCount: groupCount, address: address, mean: mean,
         standardDeviation: standardDeviation)
     }
   }
