@@ -162,6 +162,44 @@ public enum AVX512MicroKernel {
     rows12.store(count: 4, alpha: alpha, beta: beta, c: c + 12 * ldc, ldc: ldc)
   }
 
+  /// Rows 0..<16 of two adjacent full panels (32 columns of C) with A read
+  /// in place, as two passes of 8 rows × 32 columns: sixteen FMA chains per
+  /// pass, and per k step 2 loads of B and 8 broadcasts of A for 16 FMAs
+  /// (the 16-row tile needs 1 and 16). Each element's chain is unchanged.
+  @inline(never) public static func tile16x32ReadingAInPlace(
+    _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ alpha: Float, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+  ) {
+    let rowBytes = lda * MemoryLayout<Float>.stride
+    let stride = ldb * MemoryLayout<Float>.stride
+    for half in 0..<2 {
+      var left0 = Rows(), left4 = Rows(), right0 = Rows(), right4 = Rows()
+      var base0 = UnsafeRawPointer(a + 8 * half * lda), base4 = base0 + 4 * rowBytes
+      var bRows = UnsafeRawPointer(b)
+      for _ in 0..<k {
+        let bLeft = bRows.loadUnaligned(as: V.self), bRight = bRows.loadUnaligned(fromByteOffset: 64, as: V.self)
+        let a0 = base0.load(as: Float.self), a1 = base0.load(fromByteOffset: rowBytes, as: Float.self)
+        let a2 = base0.load(fromByteOffset: 2 * rowBytes, as: Float.self)
+        let a3 = base0.load(fromByteOffset: 3 * rowBytes, as: Float.self)
+        let a4 = base4.load(as: Float.self), a5 = base4.load(fromByteOffset: rowBytes, as: Float.self)
+        let a6 = base4.load(fromByteOffset: 2 * rowBytes, as: Float.self)
+        let a7 = base4.load(fromByteOffset: 3 * rowBytes, as: Float.self)
+        left0.step(count: 4, a0, a1, a2, a3, 0, 0, bRow: bLeft)
+        right0.step(count: 4, a0, a1, a2, a3, 0, 0, bRow: bRight)
+        left4.step(count: 4, a4, a5, a6, a7, 0, 0, bRow: bLeft)
+        right4.step(count: 4, a4, a5, a6, a7, 0, 0, bRow: bRight)
+        base0 += MemoryLayout<Float>.stride
+        base4 += MemoryLayout<Float>.stride
+        bRows += stride
+      }
+      let top = c + 8 * half * ldc
+      left0.store(count: 4, alpha: alpha, beta: beta, c: top, ldc: ldc)
+      right0.store(count: 4, alpha: alpha, beta: beta, c: top + 16, ldc: ldc)
+      left4.store(count: 4, alpha: alpha, beta: beta, c: top + 4 * ldc, ldc: ldc)
+      right4.store(count: 4, alpha: alpha, beta: beta, c: top + 4 * ldc + 16, ldc: ldc)
+    }
+  }
+
   typealias V = SIMD16<Float>
 
   @inline(__always)

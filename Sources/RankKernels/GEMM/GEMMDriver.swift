@@ -266,7 +266,13 @@ private func smallSGEMM(
   // The attention heads' commonest product on AVX-512 (16 rows, whole panels
   // of an untransposed B) needs no scratch: skip the per-thread lookup.
   if GEMMMicroKernel.hasTwelveRowTile && m == 16 && readsBInPlace && n % nr == 0 {
-    for j0 in stride(from: 0, to: n, by: nr) {
+    var j0 = 0
+    while j0 + 2 * nr <= n {
+      GEMMMicroKernel.doubleTileReadingAInPlace(
+        k: k, a: a, lda: lda, b: b + j0, ldb: ldb, alpha: alpha, beta: beta, c: c + j0, ldc: ldc)
+      j0 += 2 * nr
+    }
+    if j0 < n {
       GEMMMicroKernel.wideTileReadingAInPlace(
         rows: 16, k: k, a: a, lda: lda, b: b + j0, ldb: ldb, alpha: alpha, beta: beta, c: c + j0, ldc: ldc)
     }

@@ -11,7 +11,8 @@ import Glibc
 /// depth blocks past KC = 384, row blocks past MC = 144), at awkward sizes.
 private let shapes: [(m: Int, n: Int, k: Int)] = [
   (1, 1, 1), (7, 17, 65), (12, 16, 16), (13, 31, 17), (16, 16, 16), (16, 64, 16), (16, 16, 64),
-  (16, 17, 5), (18, 48, 33), (24, 64, 64), (16, 768, 16), (16, 40, 769), (127, 65, 17), (150, 130, 385),
+  (16, 17, 5), (16, 48, 16), (16, 32, 64), (18, 48, 33), (24, 64, 64), (16, 768, 16), (16, 40, 769), (127, 65, 17),
+  (150, 130, 385),
 ]
 
 /// The AVX-512 kernels and random fills against the AVX2 ones, bit for bit. Serialized: each
