@@ -7,7 +7,10 @@
 #include "AllocationCounter.h"
 
 #include <errno.h>
+#include <execinfo.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
@@ -25,9 +28,24 @@ extern void *__libc_valloc(size_t);
 
 static _Thread_local int counting;
 static _Thread_local uint64_t count;
+/// ALLOCATION_COUNTER_BACKTRACE=1: each counted allocation writes its call
+/// stack to stderr (to find what still allocates; symbolise with
+/// swift-demangle). Read once per begin; `tracing` also guards against the
+/// allocations backtrace() itself may make.
+static _Thread_local int tracing, traceRequested;
 
 static inline void note(void) {
-  if (counting) count += 1;
+  if (!counting || tracing) return;
+  count += 1;
+  if (traceRequested) {
+    tracing = 1;
+    void *frames[24];
+    int depth = backtrace(frames, 24);
+    static const char separator[] = "--- counted allocation\n";
+    write(2, separator, sizeof separator - 1);
+    backtrace_symbols_fd(frames + 1, depth - 1, 2);
+    tracing = 0;
+  }
 }
 
 void *malloc(size_t size) { note(); return __libc_malloc(size); }
@@ -47,7 +65,16 @@ int posix_memalign(void **out, size_t alignment, size_t size) {
 }
 
 bool allocation_counting_is_available(void) { return true; }
-void allocation_counting_begin(void) { count = 0; counting = 1; }
+void allocation_counting_begin(void) {
+  const char *trace = getenv("ALLOCATION_COUNTER_BACKTRACE");
+  traceRequested = trace != NULL && trace[0] == '1';
+  if (traceRequested) {  // load the unwinder now, outside the counted span
+    void *frame;
+    backtrace(&frame, 1);
+  }
+  count = 0;
+  counting = 1;
+}
 uint64_t allocation_counting_end(void) { counting = 0; return count; }
 
 #else

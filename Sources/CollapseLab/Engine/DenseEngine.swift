@@ -27,18 +27,24 @@ struct DenseProjector: WeightProjector {
     ProjectionOperand(matrix: y, rows: rows)
   }
   func project(_ operand: ProjectionOperand, columns: Int, purpose: StreamPurpose) -> [Float] {
-    let matrix: [Float]
+    operand.times(matrix(purpose), columns: columns)
+  }
+
+  func project(_ operand: ProjectionOperand, columns: Int, purpose: StreamPurpose, into product: UnsafeMutablePointer<Float>) {
+    matrix(purpose).withUnsafeBufferPointer { operand.times($0.baseAddress!, columns: columns, into: product) }
+  }
+
+  private func matrix(_ purpose: StreamPurpose) -> [Float] {
     switch purpose {
-    case .query: matrix = weights.query
-    case .key: matrix = weights.key
-    case .value: matrix = weights.value
-    case .output: matrix = weights.output
-    case .feedForwardIn: matrix = weights.feedForwardIn
-    case .feedForwardOut: matrix = weights.feedForwardOut
-    case .gates: matrix = weights.gate
-    case .feedForwardGate: matrix = weights.feedForwardGate
+    case .query: weights.query
+    case .key: weights.key
+    case .value: weights.value
+    case .output: weights.output
+    case .feedForwardIn: weights.feedForwardIn
+    case .feedForwardOut: weights.feedForwardOut
+    case .gates: weights.gate
+    case .feedForwardGate: weights.feedForwardGate
     default: preconditionFailure("no weight matrix for \(purpose)")
     }
-    return operand.times(matrix, columns: columns)
   }
 }

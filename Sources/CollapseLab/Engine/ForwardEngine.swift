@@ -14,6 +14,12 @@ public protocol ForwardEngine: Sendable {
   /// `run` for engines whose samples can fail (reading saved states): what
   /// `MonteCarloRun` calls. Engines that cannot fail take the default.
   func checkedRun(sample: UInt64, configuration: ModelConfiguration, seed: UInt64) throws -> [[MetricValues]]
+  /// `checkedRun` written to `results` (caller-owned, sized by
+  /// `SampleMetrics.count(for:)`): what `MonteCarloRun` calls. The Gram,
+  /// sketch and dense engines override it to make no heap allocation after
+  /// a warm-up sample on the calling thread (their intermediates live in
+  /// per-thread scratch); the default calls `checkedRun` and copies.
+  func checkedRun(sample: UInt64, configuration: ModelConfiguration, seed: UInt64, into results: SampleMetrics) throws
 }
 
 extension ForwardEngine {
@@ -22,6 +28,10 @@ extension ForwardEngine {
 
   public func checkedRun(sample: UInt64, configuration: ModelConfiguration, seed: UInt64) throws -> [[MetricValues]] {
     run(sample: sample, configuration: configuration, seed: seed)
+  }
+
+  public func checkedRun(sample: UInt64, configuration: ModelConfiguration, seed: UInt64, into results: SampleMetrics) throws {
+    results.assign(try checkedRun(sample: sample, configuration: configuration, seed: seed))
   }
 }
 

@@ -15,6 +15,8 @@ protocol WeightProjector {
   func prepare(_ y: [Float], rows: Int, gram: [Double]?) -> ProjectionOperand
   /// Y (rows × inner) · W_purpose (inner × columns).
   func project(_ operand: ProjectionOperand, columns: Int, purpose: StreamPurpose) -> [Float]
+  /// ``project(_:columns:purpose:)`` written to `product` (rows × columns).
+  func project(_ operand: ProjectionOperand, columns: Int, purpose: StreamPurpose, into product: UnsafeMutablePointer<Float>)
   /// The attention sublayer before the output bias, concat_h(g_h ⊙ softmax(Q_h·K_hᵀ/√d_k)·V_h)·W_O
   /// with Q = Y·W_Q + b_Q etc., and the statistics of its attention probabilities. `gates`
   /// (n × H, PG-OP) scale head h's output at token i by gates[i·H + h]; nil: no gates.
@@ -24,6 +26,11 @@ protocol WeightProjector {
 }
 
 extension WeightProjector {
+  func project(_ operand: ProjectionOperand, columns: Int, purpose: StreamPurpose, into product: UnsafeMutablePointer<Float>) {
+    let values = project(operand, columns: columns, purpose: purpose)
+    values.withUnsafeBufferPointer { product.update(from: $0.baseAddress!, count: $0.count) }
+  }
+
   func attentionSublayer(
     _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration: ModelConfiguration
   ) -> (output: [Float], attention: AttentionStatistics) {
@@ -64,47 +71,52 @@ func standardAttentionSublayer(
 }
 
 /// The heads' outputs before W_O, concat_h(g_h ⊙ softmax(Q_h·K_hᵀ/√d_k)·V_h)
-/// (n × d), through explicit Q, K and V products, and their attention statistics.
+/// (n × d), through explicit Q, K and V products, and their attention
+/// statistics. Q, K, V, the mask and the entropies live in per-thread
+/// scratch; the heads' outputs come from the thread's `RecycledArrays`.
 func standardAttendedHeads(
   _ operand: ProjectionOperand, projector: some WeightProjector, gates: [Float]?, weights w: LayerWeights,
   configuration c: ModelConfiguration
 ) -> (heads: [Float], attention: AttentionStatistics) {
   let n = c.sequenceLength, d = c.modelDimension, kv = c.keyValueWidth
-  var q = projector.project(operand, columns: d, purpose: .query)
-  var k = projector.project(operand, columns: kv, purpose: .key)
-  var v = projector.project(operand, columns: kv, purpose: .value)
-  addBias(&q, w.biasQuery, rows: n, columns: d)
-  addBias(&k, w.biasKey, rows: n, columns: kv)
-  addBias(&v, w.biasValue, rows: n, columns: kv)
+  let scratch = SampleScratch.current
+  let q = scratch.buffer(.standardQuery, count: n * d, of: Float.self)
+  var k = scratch.buffer(.standardKey, count: n * kv, of: Float.self)
+  var v = scratch.buffer(.standardValue, count: n * kv, of: Float.self)
+  projector.project(operand, columns: d, purpose: .query, into: q)
+  projector.project(operand, columns: kv, purpose: .key, into: k)
+  projector.project(operand, columns: kv, purpose: .value, into: v)
+  addBias(q, w.biasQuery, rows: n, columns: d)
+  addBias(k, w.biasKey, rows: n, columns: kv)
+  addBias(v, w.biasValue, rows: n, columns: kv)
   if c.rotaryDimensions > 0 {
     let rotary = RotaryTable.shared(for: c)
-    rotary.apply(to: &q, heads: c.heads)
-    rotary.apply(to: &k, heads: c.keyValueHeads)
+    rotary.apply(to: q, heads: c.heads)
+    rotary.apply(to: k, heads: c.keyValueHeads)
   }
   if c.keyValueHeads != c.heads {
-    k = repeatingHeads(k, rows: n, from: c.keyValueHeads, to: c.heads, headWidth: c.headDimension)
-    v = repeatingHeads(v, rows: n, from: c.keyValueHeads, to: c.heads, headWidth: c.headDimension)
+    let wideKeys = scratch.buffer(.standardRepeatedKey, count: n * d, of: Float.self)
+    let wideValues = scratch.buffer(.standardRepeatedValue, count: n * d, of: Float.self)
+    repeatingHeads(k, rows: n, from: c.keyValueHeads, to: c.heads, headWidth: c.headDimension, into: wideKeys)
+    repeatingHeads(v, rows: n, from: c.keyValueHeads, to: c.heads, headWidth: c.headDimension, into: wideValues)
+    (k, v) = (wideKeys, wideValues)
   }
-  let mask = c.block.mask.additiveMask(sequenceLength: n)
-  var attended = [Float](repeating: 0, count: n * d)
-  var entropies = [Float](repeating: 0, count: c.heads * n)
+  let mask = scratch.buffer(.attentionMask, count: n * n, of: Float.self)
+  let masked = c.block.mask.writeAdditiveMask(sequenceLength: n, into: mask)
+  let entropies = scratch.buffer(.standardEntropies, count: c.heads * n, of: Float.self)
   var probabilities = [Float](repeating: 0, count: c.attentionSpectra ? c.heads * n * n : 0)
-  attended.withUnsafeMutableBufferPointer { out in
-    entropies.withUnsafeMutableBufferPointer { e in
-      probabilities.withUnsafeMutableBufferPointer { p in
-        withOptionalPointer(mask) { maskPointer in
-          multiHeadAttention(
-            shape: AttentionShape(batch: 1, sequenceLength: n, heads: c.heads, headDimension: c.headDimension),
-            query: q, key: k, value: v, mask: maskPointer, output: out.baseAddress!, probabilities: c.attentionSpectra ? p.baseAddress! : nil,
-            rowEntropy: e.baseAddress!, threads: 1)
-        }
-      }
+  var attended = RecycledArrays.current.headOutput(count: n * d) { out in
+    probabilities.withUnsafeMutableBufferPointer { p in
+      multiHeadAttention(
+        shape: AttentionShape(batch: 1, sequenceLength: n, heads: c.heads, headDimension: c.headDimension),
+        query: q, key: k, value: v, mask: masked ? mask : nil, output: out, probabilities: c.attentionSpectra ? p.baseAddress! : nil,
+        rowEntropy: entropies, threads: 1)
     }
   }
   if let gates { applyHeadGates(&attended, gates: gates, rows: n, headCount: c.heads, headWidth: c.headDimension) }
-  let attention = entropies.withUnsafeBufferPointer {
-    AttentionStatistics(rowEntropies: $0, probabilities: c.attentionSpectra ? probabilities : nil, heads: c.heads, sequenceLength: n)
-  }
+  let attention = AttentionStatistics(
+    rowEntropies: UnsafeBufferPointer(start: entropies, count: c.heads * n), probabilities: c.attentionSpectra ? probabilities : nil,
+    heads: c.heads, sequenceLength: n)
   return (attended, attention)
 }
 
@@ -117,15 +129,13 @@ func withOptionalPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) 
 /// Grouped-query attention's sharing made explicit: a rows × (from·headWidth)
 /// matrix of key or value heads widened to rows × (to·headWidth), query head
 /// h reading head ⌊h / (to/from)⌋ (HF's `repeat_kv`).
-func repeatingHeads(_ x: [Float], rows: Int, from: Int, to: Int, headWidth: Int) -> [Float] {
+func repeatingHeads(
+  _ x: UnsafePointer<Float>, rows: Int, from: Int, to: Int, headWidth: Int, into out: UnsafeMutablePointer<Float>
+) {
   let group = to / from, inWidth = from * headWidth, outWidth = to * headWidth
-  return uninitializedFloats(rows * outWidth) { out in
-    x.withUnsafeBufferPointer { source in
-      for i in 0..<rows {
-        for h in 0..<to {
-          (out + i * outWidth + h * headWidth).update(from: source.baseAddress! + i * inWidth + (h / group) * headWidth, count: headWidth)
-        }
-      }
+  for i in 0..<rows {
+    for h in 0..<to {
+      (out + i * outWidth + h * headWidth).update(from: x + i * inWidth + (h / group) * headWidth, count: headWidth)
     }
   }
 }
@@ -169,18 +179,16 @@ struct RotaryTable: Sendable {
   }
 
   /// Rotates every head of a rows × (heads·headWidth) matrix in place.
-  func apply(to x: inout [Float], heads: Int) {
+  func apply(to buffer: UnsafeMutablePointer<Float>, heads: Int) {
     let half = rotary / 2, width = heads * headWidth
-    x.withUnsafeMutableBufferPointer { buffer in
-      for i in 0..<rows {
-        for h in 0..<heads {
-          let base = i * width + h * headWidth
-          for j in 0..<half {
-            let c = cosines[i * half + j], s = sines[i * half + j]
-            let a = buffer[base + j], b = buffer[base + j + half]
-            buffer[base + j] = a * c - b * s
-            buffer[base + j + half] = b * c + a * s
-          }
+    for i in 0..<rows {
+      for h in 0..<heads {
+        let base = i * width + h * headWidth
+        for j in 0..<half {
+          let c = cosines[i * half + j], s = sines[i * half + j]
+          let a = buffer[base + j], b = buffer[base + j + half]
+          buffer[base + j] = a * c - b * s
+          buffer[base + j + half] = b * c + a * s
         }
       }
     }
@@ -189,11 +197,15 @@ struct RotaryTable: Sendable {
 
 /// y[i, j] += bias[j] for a rows × columns matrix; nothing when bias is nil.
 func addBias(_ y: inout [Float], _ bias: [Float]?, rows: Int, columns: Int) {
+  guard bias != nil else { return }
+  y.withUnsafeMutableBufferPointer { addBias($0.baseAddress!, bias, rows: rows, columns: columns) }
+}
+
+/// ``addBias(_:_:rows:columns:)`` on `y` (rows × columns) in place.
+func addBias(_ y: UnsafeMutablePointer<Float>, _ bias: [Float]?, rows: Int, columns: Int) {
   guard let bias else { return }
-  y.withUnsafeMutableBufferPointer { target in
-    bias.withUnsafeBufferPointer { b in
-      for i in 0..<rows { for j in 0..<columns { target[i * columns + j] += b[j] } }
-    }
+  bias.withUnsafeBufferPointer { b in
+    for i in 0..<rows { for j in 0..<columns { y[i * columns + j] += b[j] } }
   }
 }
 
@@ -351,32 +363,46 @@ func applyNorm(_ kind: NormKind, _ x: inout [Float], rows: Int, columns: Int, ga
 func feedForwardHidden<Projector: WeightProjector>(
   _ operand: ProjectionOperand, projector: Projector, weights w: LayerWeights, configuration c: ModelConfiguration
 ) -> [Float] {
-  let n = operand.rows, dff = c.feedForwardDimension
-  var hidden = projector.project(operand, columns: dff, purpose: .feedForwardIn)
-  addBias(&hidden, w.biasFeedForwardIn, rows: n, columns: dff)
-  if c.activation == .swiglu {
-    var gate = projector.project(operand, columns: dff, purpose: .feedForwardGate)
-    addBias(&gate, w.biasFeedForwardGate, rows: n, columns: dff)
-    hidden.withUnsafeMutableBufferPointer { h in
-      gate.withUnsafeBufferPointer { g in swiglu(gate: g.baseAddress!, up: h.baseAddress!, count: h.count, output: h.baseAddress!) }
-    }
-  } else {
-    applyActivation(c.activation, to: &hidden)
+  uninitializedFloats(operand.rows * c.feedForwardDimension) {
+    feedForwardHidden(operand, projector: projector, weights: w, configuration: c, into: $0)
   }
-  return hidden
+}
+
+/// ``feedForwardHidden(_:projector:weights:configuration:)`` written to
+/// `hidden` (rows × d_ff); SwiGLU's gate product goes to per-thread scratch.
+func feedForwardHidden<Projector: WeightProjector>(
+  _ operand: ProjectionOperand, projector: Projector, weights w: LayerWeights, configuration c: ModelConfiguration,
+  into hidden: UnsafeMutablePointer<Float>
+) {
+  let n = operand.rows, dff = c.feedForwardDimension
+  projector.project(operand, columns: dff, purpose: .feedForwardIn, into: hidden)
+  addBias(hidden, w.biasFeedForwardIn, rows: n, columns: dff)
+  if c.activation == .swiglu {
+    let gate = SampleScratch.current.buffer(.feedForwardGate, count: n * dff, of: Float.self)
+    projector.project(operand, columns: dff, purpose: .feedForwardGate, into: gate)
+    addBias(gate, w.biasFeedForwardGate, rows: n, columns: dff)
+    swiglu(gate: gate, up: hidden, count: n * dff, output: hidden)
+  } else {
+    applyActivation(c.activation, to: hidden, count: n * dff)
+  }
 }
 
 /// The feed-forward nonlinearity in place.
 func applyActivation(_ activation: FeedForwardActivation, to values: inout [Float]) {
   values.withUnsafeMutableBufferPointer { buffer in
     guard let base = buffer.baseAddress else { return }
-    switch activation {
-    case .gelu: gelu(base, count: buffer.count, approximation: .none, output: base)
-    case .geluTanh: gelu(base, count: buffer.count, approximation: .tanh, output: base)
-    // Not max(0, x): Swift.max(0, NaN) is 0 and would hide a NaN (PyTorch keeps it).
-    case .relu: for i in buffer.indices where buffer[i] < 0 { buffer[i] = 0 }
-    case .swiglu: preconditionFailure("SwiGLU gates a second product; feedForwardHidden applies it")
-    }
+    applyActivation(activation, to: base, count: buffer.count)
+  }
+}
+
+/// ``applyActivation(_:to:)`` on `count` values at `values`.
+func applyActivation(_ activation: FeedForwardActivation, to values: UnsafeMutablePointer<Float>, count: Int) {
+  switch activation {
+  case .gelu: gelu(values, count: count, approximation: .none, output: values)
+  case .geluTanh: gelu(values, count: count, approximation: .tanh, output: values)
+  // Not max(0, x): Swift.max(0, NaN) is 0 and would hide a NaN (PyTorch keeps it).
+  case .relu: for i in 0..<count where values[i] < 0 { values[i] = 0 }
+  case .swiglu: preconditionFailure("SwiGLU gates a second product; feedForwardHidden applies it")
   }
 }
 

@@ -44,78 +44,103 @@ public struct GramEngine: ForwardEngine {
   public var kind: EngineKind { .gram }
 
   public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
+    SampleMetrics.collecting(for: c) { run(sample: sample, configuration: c, seed: seed, into: $0) }
+  }
+
+  public func checkedRun(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, into results: SampleMetrics) {
+    run(sample: sample, configuration: c, seed: seed, into: results)
+  }
+
+  /// ``run(sample:configuration:seed:)`` written to `results`. After a
+  /// warm-up sample of the same configuration on the calling thread it makes
+  /// no heap allocation: the states live in the thread's `GramWorkspace`,
+  /// everything else in its `SampleScratch`.
+  public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, into results: SampleMetrics) {
     precondition(gramInexactReason(c) == nil, "the Gram engine is not exact for this configuration: \(gramInexactReason(c)!)")
     let n = c.sequenceLength, d = c.modelDimension
+    // The thread's states, moved out for the sample (so that they stay
+    // uniquely referenced and are updated in place) and back after it.
+    let workspace = GramWorkspace.current
+    var states = GramWorkspace.States()
+    swap(&states, &workspace.states)
+    defer { swap(&states, &workspace.states) }
+
     let frame = haarFrameOrthogonalToOnes(sample: sample, configuration: c, seed: seed)
     func measured(_ state: GramState, attention: AttentionStatistics) -> MetricValues {
-      state.withEntries(frame: frame) { entries in
+      state.withEntries(frame: frame, columns: d) { entries in
         measure(
           entries, rows: n, columns: d, attentionEntropy: attention.entropy, attention: attention,
           rankToleranceFactor: c.rankToleranceFactor, rankMethod: .gram, gram: state.gram)
       }
     }
-    let input = GramState.gaussianInput(sample: sample, configuration: c, seed: seed)
-    let inputMetrics = measured(input, attention: .absent)
-    var results = c.variants.map { _ in metricsByLayer(first: inputMetrics, layers: c.layers) }
-    var states = c.variants.map { _ in input }
-    // Biases and norm parameters are zero and one here; the layer's weights
-    // carry nothing the projector does not draw itself.
-    let weights = LayerWeights(modelDimension: 0, feedForwardDimension: 0)
+    states.input.drawGaussianInput(sample: sample, configuration: c, seed: seed)
+    let inputMetrics = measured(states.input, attention: .absent)
+    if states.variants.count != c.variants.count { states.variants = Array(repeating: GramState(), count: c.variants.count) }
+    for v in c.variants.indices {
+      results[variant: v, layer: 0] = inputMetrics
+      states.variants[v].assign(states.input)
+    }
+    let weights = workspace.noWeights
     for layer in stride(from: 1, through: c.layers, by: 1) {
       for (v, variant) in c.variants.enumerated() {
         let projector = SketchProjector(
           sample: sample, layer: layer, variant: v, seed: seed, configuration: c, varianceScale: varianceScaleForTesting,
           gammaTries: 1)
-        let attention = gramLayer(variant, state: &states[v], projector: projector, weights: weights, configuration: c)
+        let attention = gramLayer(
+          variant, state: &states.variants[v], normed: &states.normed, projector: projector, weights: weights, configuration: c)
         if layer == c.layers, let kind = c.block.finalNorm, variant.preLayerNorm || variant.parallelLayerNorm {
-          states[v].normalize(kind, modelDimension: d, eps: c.layerNormEpsilon)
+          states.variants[v].normalize(kind, modelDimension: d, eps: c.layerNormEpsilon)
         }
-        results[v].append(measured(states[v], attention: attention))
+        results[variant: v, layer: layer] = measured(states.variants[v], attention: attention)
       }
     }
-    return results
   }
 
-  /// One block on a Gram-space state, in the order of `encoderLayer`.
+  /// One block on a Gram-space state, in the order of `encoderLayer`;
+  /// `normed` is the caller's state for the norm of `x` that some steps read.
   private func gramLayer(
-    _ variant: Variant, state x: inout GramState, projector: SketchProjector, weights w: LayerWeights,
-    configuration c: ModelConfiguration
+    _ variant: Variant, state x: inout GramState, normed: inout GramState, projector: SketchProjector,
+    weights w: LayerWeights, configuration c: ModelConfiguration
   ) -> AttentionStatistics {
     let n = c.sequenceLength, d = c.modelDimension
     let eps = c.layerNormEpsilon, kind = c.block.normKind
-    func normed(_ state: GramState) -> GramState {
-      var copy = state
-      copy.normalize(kind, modelDimension: d, eps: eps)
-      return copy
+    /// `normed` set to the norm of `state`.
+    func normalized(_ state: GramState) -> GramState {
+      normed.assign(state)
+      normed.normalize(kind, modelDimension: d, eps: eps)
+      return normed
     }
-    /// The MLP's hidden layer (n × d_ff, entries: the nonlinearity needs them) on `input`.
-    func feedForwardHidden(_ input: GramState) -> [Float] {
-      CollapseLab.feedForwardHidden(ProjectionOperand(factoring: input.gram, rows: n), projector: projector, weights: w, configuration: c)
+    /// The MLP's hidden layer (n × d_ff, entries: the nonlinearity needs
+    /// them) on `input`, in per-thread scratch, made ready for the residual product.
+    func feedForwardOperand(_ input: GramState) -> ProjectionOperand {
+      let hidden = SampleScratch.current.buffer(.feedForwardHidden, count: n * c.feedForwardDimension, of: Float.self)
+      CollapseLab.feedForwardHidden(
+        ProjectionOperand(factoring: input.gram, rows: n), projector: projector, weights: w, configuration: c, into: hidden)
+      return projector.prepare(hidden, rows: n, columns: c.feedForwardDimension)
     }
     let normsFirst = variant.preLayerNorm || variant.parallelLayerNorm
-    // No binding keeps x's arrays: from the first `add` on, x is updated in
-    // place, in arrays that are this variant's alone.
-    let operand = ProjectionOperand(factoring: normsFirst ? normed(x).gram : x.gram, rows: n)
+    let operand = ProjectionOperand(factoring: normsFirst ? normalized(x).gram : x.gram, rows: n)
     let gates = variant.positionGates ? projector.positionGates(operand, weights: w, configuration: c) : nil
     let (heads, attention) = projector.attendedHeads(operand, gates: gates, weights: w, configuration: c)
     let headsOperand = projector.prepare(heads, rows: n, gram: nil)
     let outputDraw = ResidualDraw(projector: projector, purpose: .output, configuration: c)
     let feedForwardDraw = ResidualDraw(projector: projector, purpose: .feedForwardOut, configuration: c)
     if variant.parallelLayerNorm {
-      // The MLP reads the block's input, so it goes first (its numbers come from its own streams).
-      let hidden = variant.mlp ? feedForwardHidden(normed(x)) : nil
+      // The MLP reads the block's input, so it goes first (its numbers come
+      // from its own streams; its factor is taken before `add` reuses scratch).
+      let hidden = variant.mlp ? feedForwardOperand(normalized(x)) : nil
       if !variant.attentionResidual { x.setToZero() }
       x.add(headsOperand, outputDraw, modelDimension: d)
-      if let hidden { x.add(projector.prepare(hidden, rows: n, gram: nil), feedForwardDraw, modelDimension: d) }
+      if let hidden { x.add(hidden, feedForwardDraw, modelDimension: d) }
       return attention
     }
     if !variant.attentionResidual { x.setToZero() }
     x.add(headsOperand, outputDraw, modelDimension: d)
     if variant.postLayerNorm { x.normalize(kind, modelDimension: d, eps: eps) }
     if variant.mlp {
-      let hidden = feedForwardHidden(variant.preLayerNorm ? normed(x) : x)
+      let hidden = feedForwardOperand(variant.preLayerNorm ? normalized(x) : x)
       if !variant.feedForwardResidual { x.setToZero() }
-      x.add(projector.prepare(hidden, rows: n, gram: nil), feedForwardDraw, modelDimension: d)
+      x.add(hidden, feedForwardDraw, modelDimension: d)
       if variant.postLayerNorm { x.normalize(kind, modelDimension: d, eps: eps) }
     }
     return attention
@@ -180,6 +205,35 @@ struct GramState {
   private(set) var gram: [Double]
   var rows: Int { alongOnes.count }
 
+  /// The state of no tokens (empty arrays: no allocation); `assign` or
+  /// `drawGaussianInput` sizes it.
+  init() {
+    alongOnes = []
+    lower = []
+    order = []
+    rank = 0
+    gram = []
+  }
+
+  /// Resizes the arrays for n tokens; keeps them (and their contents) when they have that size.
+  private mutating func resize(rows n: Int) {
+    if alongOnes.count != n { alongOnes = [Float](repeating: 0, count: n) }
+    if lower.count != n * n { lower = [Float](repeating: 0, count: n * n) }
+    if order.count != n { order = [Int](repeating: 0, count: n) }
+    if gram.count != n * n { gram = [Double](repeating: 0, count: n * n) }
+  }
+
+  /// Sets this state to `other`, copying into its own arrays (no allocation
+  /// when they are uniquely referenced and of the same size).
+  mutating func assign(_ other: GramState) {
+    resize(rows: other.rows)
+    alongOnes.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: other.alongOnes) }
+    lower.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: other.lower) }
+    order.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: other.order) }
+    gram.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: other.gram) }
+    rank = other.rank
+  }
+
   /// Sets X to the zero matrix in place.
   mutating func setToZero() {
     alongOnes.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
@@ -189,12 +243,7 @@ struct GramState {
     rank = 0
   }
 
-  /// [a | F] in token order, n × (n + 1).
-  private var coordinates: [Float] {
-    uninitializedFloats(rows * (rows + 1)) { writeCoordinates(to: $0) }
-  }
-
-  /// Writes ``coordinates`` to `out` (n × (n + 1)).
+  /// Writes [a | F] in token order (n × (n + 1)) to `out`.
   private func writeCoordinates(to out: UnsafeMutablePointer<Float>) {
     let n = rows
     for j in 0..<n {
@@ -208,8 +257,8 @@ struct GramState {
   /// [u | Ω]ᵀ ((n + 1) × d, row-major) of ``haarFrameOrthogonalToOnes``: one
   /// product, no row permutation and no separate pass to add a·uᵀ. Passes
   /// `body` per-thread scratch, valid until the next call on this thread.
-  func withEntries<R>(frame: [Float], _ body: (UnsafePointer<Float>) -> R) -> R {
-    let n = rows, d = frame.count / (n + 1)
+  func withEntries<R>(frame: UnsafePointer<Float>, columns d: Int, _ body: (UnsafePointer<Float>) -> R) -> R {
+    let n = rows
     let scratch = SampleScratch.current
     let coordinates = scratch.buffer(.entryCoordinates, count: n * (n + 1), of: Float.self)
     writeCoordinates(to: coordinates)
@@ -218,20 +267,30 @@ struct GramState {
     return body(entries)
   }
 
-  /// The input X₀ (iid N(0, 1), n × d): a ~ N(0, I_n) and F·Fᵀ ~ Wishart(d − 1, I_n),
-  /// F = Rᵀ for a Bartlett factor R; the two are independent.
-  static func gaussianInput(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> GramState {
+  /// Sets this state to the input X₀ (iid N(0, 1), n × d): a ~ N(0, I_n) and
+  /// F·Fᵀ ~ Wishart(d − 1, I_n), F = Rᵀ for a Bartlett factor R; the two are independent.
+  mutating func drawGaussianInput(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) {
     let n = c.sequenceLength
-    let a = uninitializedFloats(n) { sampleStream(seed: seed, sample: sample, layer: 0, .input).fillNormal($0, count: n) }
-    let r = bartlettFactors(
+    resize(rows: n)
+    alongOnes.withUnsafeMutableBufferPointer {
+      sampleStream(seed: seed, sample: sample, layer: 0, .input).fillNormal($0.baseAddress!, count: n)
+    }
+    let scratch = SampleScratch.current
+    let r = scratch.buffer(.inputBartlett, count: n * n, of: Float.self)
+    bartlettFactors(
       count: 1, size: n, degrees: c.modelDimension - 1,
       normals: sampleStream(seed: seed, sample: sample, layer: 0, .inputComplement),
-      uniforms: sampleStream(seed: seed, sample: sample, layer: 0, .inputComplementUniforms), tries: 1)
-    var lower = [Float](repeating: 0, count: n * n)
-    for i in 0..<n { for k in 0...i { lower[i * n + k] = r[k * n + i] } }
-    var state = GramState(alongOnes: a, lower: lower, order: Array(0..<n), rank: n, gram: [])
-    state.gram = state.coordinates.withUnsafeBufferPointer { gramOfRows($0.baseAddress!, rows: n, columns: n + 1) }
-    return state
+      uniforms: sampleStream(seed: seed, sample: sample, layer: 0, .inputComplementUniforms), tries: 1, into: r)
+    lower.withUnsafeMutableBufferPointer { l in
+      for i in 0..<n { for k in 0..<n { l[i * n + k] = k <= i ? r[k * n + i] : 0 } }
+    }
+    order.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = i } }
+    rank = n
+    let coordinates = scratch.buffer(.inputCoordinates, count: n * (n + 1), of: Float.self)
+    writeCoordinates(to: coordinates)
+    gram.withUnsafeMutableBufferPointer {
+      gramMatrix(rows: n, columns: n + 1, x: coordinates, ldx: n + 1, gram: $0.baseAddress!, ldg: max(1, n))
+    }
   }
 
   /// X + Y·W for W (d × d) iid N(0, s²), fresh, given Y's factor `operand`
@@ -313,10 +372,13 @@ struct GramState {
 /// [u | Ω]ᵀ ((n + 1) × d, row-major): row 0 is u = 1_d/√d, rows 1…n are Ωᵀ,
 /// n orthonormal rows orthogonal to 1_d, Haar distributed (the Q of the QR
 /// factors, with R's diagonal positive, of a Gaussian d × n matrix
-/// projected off 1_d). One per sample.
-func haarFrameOrthogonalToOnes(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [Float] {
+/// projected off 1_d). One per sample, in per-thread scratch (valid until
+/// the next call on this thread).
+func haarFrameOrthogonalToOnes(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> UnsafePointer<Float> {
   let n = c.sequenceLength, d = c.modelDimension
-  var z = uninitializedFloats(d * n) { sampleStream(seed: seed, sample: sample, layer: 0, .onesComplementFrame).fillNormal($0, count: d * n) }
+  let scratch = SampleScratch.current
+  let z = scratch.buffer(.haarGaussian, count: d * n, of: Float.self)
+  sampleStream(seed: seed, sample: sample, layer: 0, .onesComplementFrame).fillNormal(z, count: d * n)
   // Project each column off u = 1/√d: subtract its mean.
   for k in 0..<n {
     var mean = 0.0
@@ -324,16 +386,30 @@ func haarFrameOrthogonalToOnes(sample: UInt64, configuration c: ModelConfigurati
     let shift = Float(mean / Double(d))
     for i in 0..<d { z[i * n + k] -= shift }
   }
-  var q = [Float](repeating: 0, count: d * n), r = [Float](repeating: 0, count: n * n)
-  q.withUnsafeMutableBufferPointer { qBuffer in
-    r.withUnsafeMutableBufferPointer { rBuffer in
-      householderQR(m: d, n: n, a: z, lda: n, r: rBuffer.baseAddress!, ldr: n, q: qBuffer.baseAddress!, ldq: n)
-    }
-  }
+  let q = scratch.buffer(.haarQ, count: d * n, of: Float.self), r = scratch.buffer(.haarR, count: n * n, of: Float.self)
+  householderQR(m: d, n: n, a: z, lda: n, r: r, ldr: n, q: q, ldq: n)
   // Transpose to n × d below u so that [a | F]·[u | Ω]ᵀ is a row-major product.
-  return uninitializedFloats((n + 1) * d) { out in
-    let inverseRoot = 1 / Float(d).squareRoot()
-    for i in 0..<d { out[i] = inverseRoot }
-    for i in 0..<d { for k in 0..<n { out[(k + 1) * d + i] = q[i * n + k] } }
-  }
+  let out = scratch.buffer(.haarFrame, count: (n + 1) * d, of: Float.self)
+  let inverseRoot = 1 / Float(d).squareRoot()
+  for i in 0..<d { out[i] = inverseRoot }
+  for i in 0..<d { for k in 0..<n { out[(k + 1) * d + i] = q[i * n + k] } }
+  return UnsafePointer(out)
 }
+
+/// The Gram engine's per-thread states, kept between samples so that a
+/// sample reuses the arrays of the one before.
+final class GramWorkspace {
+  struct States {
+    /// The sample's input, each variant's state, and the norm of a state that a step reads.
+    var input = GramState(), variants: [GramState] = [], normed = GramState()
+  }
+  var states = States()
+  /// Biases and norm parameters are zero and one here; the layers' weights
+  /// carry nothing the projector does not draw itself.
+  let noWeights = LayerWeights(modelDimension: 0, feedForwardDimension: 0)
+
+  /// The calling thread's workspace.
+  static var current: GramWorkspace { gramWorkspace.value }
+}
+
+private let gramWorkspace = ThreadLocal { GramWorkspace() }

@@ -81,26 +81,24 @@ struct ProjectionOperand {
   }
 }
 
-/// Moves row i to row order[i] along the permutation's cycles, one row of
-/// scratch (no second matrix: at n = 128 a fresh one cost page faults).
+/// Moves row i to row order[i] along the permutation's cycles, with one
+/// row's carry in per-thread scratch (no second matrix: at n = 128 a fresh
+/// one cost page faults).
 func permuteRowsInPlace(_ matrix: UnsafeMutablePointer<Float>, rows: Int, columns width: Int, to order: [Int]) {
-  withUnsafeTemporaryAllocation(of: Bool.self, capacity: rows) { placedBuffer in
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * width) { rowBuffer in
-      let placed = placedBuffer.baseAddress!, carried = rowBuffer.baseAddress!, swapped = carried + width
-      placed.initialize(repeating: false, count: rows)
-      let base = matrix
-      for start in 0..<rows where !placed[start] && order[start] != start {
-        carried.update(from: base + start * width, count: width)
-        var i = start
-        repeat {
-          let target = order[i]
-          swapped.update(from: base + target * width, count: width)
-          (base + target * width).update(from: carried, count: width)
-          carried.update(from: swapped, count: width)
-          placed[i] = true
-          i = target
-        } while i != start
-      }
-    }
+  let scratch = SampleScratch.current
+  let placed = scratch.buffer(.permutationPlaced, count: rows, of: Bool.self)
+  let carried = scratch.buffer(.permutationRows, count: 2 * width, of: Float.self), swapped = carried + width
+  placed.initialize(repeating: false, count: rows)
+  for start in 0..<rows where !placed[start] && order[start] != start {
+    carried.update(from: matrix + start * width, count: width)
+    var i = start
+    repeat {
+      let target = order[i]
+      swapped.update(from: matrix + target * width, count: width)
+      (matrix + target * width).update(from: carried, count: width)
+      carried.update(from: swapped, count: width)
+      placed[i] = true
+      i = target
+    } while i != start
   }
 }

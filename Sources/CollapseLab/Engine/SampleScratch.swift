@@ -31,6 +31,17 @@ enum SampleScratchSlot: Int, CaseIterable {
   case singularValues, affineRowMeans, affineCentredGram
   /// `SketchProjector.project`: the Gaussian factor G.
   case projectionGaussians
+  /// `permuteRowsInPlace`: which rows are placed, and the carried and swapped rows.
+  case permutationPlaced, permutationRows
+  /// `feedForwardHidden(…into:)`: SwiGLU's gate product; the Gram engine's hidden layer.
+  case feedForwardGate, feedForwardHidden
+  /// The Gram engine's input (`GramState.drawGaussianInput`): its Bartlett
+  /// factor and [a | F]; the sample's Haar frame, the Gaussian it comes
+  /// from, and that Gaussian's Q and R.
+  case inputBartlett, inputCoordinates, haarFrame, haarGaussian, haarQ, haarR
+  /// `standardAttendedHeads`: Q, K, V, K and V widened to every query head
+  /// (grouped-query heads), the mask, the rows' entropies.
+  case standardQuery, standardKey, standardValue, standardRepeatedKey, standardRepeatedValue, attentionMask, standardEntropies
 }
 
 typealias SampleScratch = WorkBuffers<SampleScratchSlot>
@@ -77,7 +88,8 @@ final class RecycledArrays {
   }
 
   /// An array of `count` floats that `fill` must write completely, for the
-  /// heads' outputs T of the attention shortcut (the next layer's T reuses it).
+  /// heads' outputs before W_O: the attention shortcut's T or the explicit
+  /// heads' (`standardAttendedHeads`); the next layer's reuses it.
   func headOutput(count: Int, _ fill: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
     let slot = nextHeadOutput
     nextHeadOutput = (nextHeadOutput + 1) % headOutputs.count

@@ -59,6 +59,14 @@ struct SketchProjector: WeightProjector {
     return y.withUnsafeBufferPointer { ProjectionOperand(factoringRowsOf: $0.baseAddress!, rows: n, columns: k) }
   }
 
+  /// ``prepare(_:rows:gram:)`` for Y (n × k) in memory the caller owns:
+  /// the factor's arrays come from `RecycledArrays`, so nothing is allocated
+  /// unless n > k (Y itself is then the operand, copied).
+  func prepare(_ y: UnsafePointer<Float>, rows n: Int, columns k: Int) -> ProjectionOperand {
+    if n > k { return ProjectionOperand(matrix: Array(UnsafeBufferPointer(start: y, count: n * k)), rows: n) }
+    return ProjectionOperand(factoringRowsOf: y, rows: n, columns: k)
+  }
+
   /// This variant's stream for one purpose. The variant goes in the top bits:
   /// streams disjoint from the dense engine's and from other variants'
   /// (`sampleStream` keeps sample bits out of the tag bits).
@@ -67,6 +75,10 @@ struct SketchProjector: WeightProjector {
   }
 
   func project(_ operand: ProjectionOperand, columns m: Int, purpose: StreamPurpose) -> [Float] {
+    uninitializedFloats(operand.rows * m) { project(operand, columns: m, purpose: purpose, into: $0) }
+  }
+
+  func project(_ operand: ProjectionOperand, columns m: Int, purpose: StreamPurpose, into product: UnsafeMutablePointer<Float>) {
     let stream = stream(purpose)
     // n × m Gaussian G for a factor, or the k × m weight matrix itself when
     // the operand is Y (n > k). A rank-r factor meets only G's first r rows
@@ -76,6 +88,6 @@ struct SketchProjector: WeightProjector {
     let std = configuration.weightScale(for: purpose) * varianceScale
     let gaussian = SampleScratch.current.buffer(.projectionGaussians, count: inner * m, of: Float.self)
     stream.fillNormal(gaussian, count: inner * m, standardDeviation: std)
-    return uninitializedFloats(operand.rows * m) { operand.times(gaussian, columns: m, into: $0) }
+    operand.times(gaussian, columns: m, into: product)
   }
 }

@@ -71,8 +71,16 @@ public enum AttentionMask: Hashable, Sendable, Codable, CustomStringConvertible 
   public func additiveMask(sequenceLength n: Int) -> [Float]? {
     if self == .bidirectional { return nil }
     var mask = [Float](repeating: 0, count: n * n)
-    for i in 0..<n { for j in 0..<n where !allows(query: i, key: j) { mask[i * n + j] = -.infinity } }
+    mask.withUnsafeMutableBufferPointer { _ = writeAdditiveMask(sequenceLength: n, into: $0.baseAddress!) }
     return mask
+  }
+
+  /// Writes ``additiveMask(sequenceLength:)`` to `mask` (n × n); returns
+  /// false, writing nothing, when every key is allowed.
+  func writeAdditiveMask(sequenceLength n: Int, into mask: UnsafeMutablePointer<Float>) -> Bool {
+    if self == .bidirectional { return false }
+    for i in 0..<n { for j in 0..<n { mask[i * n + j] = allows(query: i, key: j) ? 0 : -.infinity } }
+    return true
   }
 
   public init(from decoder: any Decoder) throws {

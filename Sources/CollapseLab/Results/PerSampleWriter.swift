@@ -25,7 +25,7 @@ final class PerSampleWriter: @unchecked Sendable {
     written = keep
   }
 
-  func append(samples: Range<Int>, results: [[[MetricValues]]], configuration c: ModelConfiguration) throws {
+  func append(samples: Range<Int>, results: [SampleMetrics], configuration c: ModelConfiguration) throws {
     var text = ""
     let scale = c.rankToleranceFactor * Double(max(c.sequenceLength, c.modelDimension)) * Double(Float.ulpOfOne)
     // The text window a sample ran on (empty unless the input is a text's windows).
@@ -33,7 +33,8 @@ final class PerSampleWriter: @unchecked Sendable {
     for (offset, sample) in samples.enumerated() {
       let window = windows.map { String(sample % $0) } ?? ""
       for (v, variant) in c.variantLabels.enumerated() {
-        for (layer, metrics) in results[offset][v].enumerated() {
+        for layer in 0...c.layers {
+          let metrics = results[offset][variant: v, layer: layer]
           text += "\(sample),\(window),\(variant),\(layer),"
           text += metrics.values.map { $0.isNaN ? "" : "\($0)" }.joined(separator: ",")
           text += ",\(metrics[.sigmaMax] * scale)\n"

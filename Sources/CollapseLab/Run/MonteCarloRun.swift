@@ -89,12 +89,17 @@ public struct MonteCarloRun: Sendable {
       }
       let batch = pending.take(batchBlocks)
       let batchResults = try computeBlocks(batch.map(sampleRange(of:)), threads: options.threads)
-      for (block, results) in zip(batch, batchResults) {
+      defer { withExtendedLifetime(batchResults) {} }  // the views below point into it
+      var offset = 0
+      for block in batch {
         let samples = sampleRange(of: block)
+        let results = (offset..<(offset + samples.count)).map(batchResults.sample)
+        offset += samples.count
         var table = identity.emptyTable
         for values in results {
-          for (v, perLayer) in values.enumerated() {
-            for (layer, metrics) in perLayer.enumerated() {
+          for v in 0..<values.variants {
+            for layer in 0...values.layers {
+              let metrics = values[variant: v, layer: layer]
               for m in 0..<MetricValues.count {
                 let value = metrics[index: m]
                 let entry = identity.entry(variant: v, layer: layer, metric: m)
@@ -137,21 +142,14 @@ public struct MonteCarloRun: Sendable {
   }
 
   /// The samples of several blocks, computed in parallel (each worker takes
-  /// the next unclaimed sample), returned per block in sample order.
+  /// the next unclaimed sample) into one buffer, in sample order.
   /// The first failure of a sample (`ForwardEngine.checkedRun`) is thrown
   /// once the workers stop; nothing of the batch is kept.
-  private func computeBlocks(_ blocks: [Range<Int>], threads: Int) throws -> [[[[MetricValues]]]] {
+  private func computeBlocks(_ blocks: [Range<Int>], threads: Int) throws -> BatchMetrics {
     let samples = blocks.flatMap { Array($0) }
-    let results = UnsafeMutableBufferPointer<[[MetricValues]]>.allocate(capacity: samples.count)
-    results.initialize(repeating: [])
-    // Deinitialise before freeing: without it every sample's metric arrays
-    // stayed retained (the ~7 KB per sample that peak RSS grew by).
-    defer {
-      results.deinitialize()
-      results.deallocate()
-    }
-    let shared = SendableBuffer(results)
-    let engine = self.engine, configuration = identity.configuration, seed = identity.seed
+    let configuration = identity.configuration
+    let results = BatchMetrics(samples: samples.count, configuration: configuration)
+    let engine = self.engine, seed = identity.seed
     let next = Atomic<Int>(0)
     let failure = Mutex<(any Error)?>(nil)
     DispatchQueue.concurrentPerform(iterations: min(max(1, threads), samples.count)) { _ in
@@ -159,7 +157,7 @@ public struct MonteCarloRun: Sendable {
         let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
         if index >= samples.count { break }
         do {
-          shared.buffer[index] = try engine.checkedRun(sample: UInt64(samples[index]), configuration: configuration, seed: seed)
+          try engine.checkedRun(sample: UInt64(samples[index]), configuration: configuration, seed: seed, into: results.sample(index))
         } catch {
           failure.withLock { if $0 == nil { $0 = error } }
           next.store(samples.count, ordering: .relaxed)  // the other workers stop too
@@ -168,11 +166,29 @@ public struct MonteCarloRun: Sendable {
       }
     }
     if let error = failure.withLock({ $0 }) { throw error }
-    var offset = 0
-    return blocks.map { block in
-      defer { offset += block.count }
-      return Array(results[offset..<(offset + block.count)])
-    }
+    return results
+  }
+}
+
+/// The metrics of a batch of samples in one buffer, each sample's a
+/// `SampleMetrics` view; workers write disjoint samples.
+private final class BatchMetrics: @unchecked Sendable {
+  private let storage: UnsafeMutableBufferPointer<MetricValues>
+  private let variants: Int, layers: Int
+
+  init(samples: Int, configuration c: ModelConfiguration) {
+    variants = c.variants.count
+    layers = c.layers
+    storage = .allocate(capacity: samples * SampleMetrics.count(for: c))
+    storage.initialize(repeating: MetricValues(repeating: .nan))
+  }
+
+  deinit { storage.deallocate() }
+
+  /// The view of sample `offset` of the batch, valid while the batch lives.
+  func sample(_ offset: Int) -> SampleMetrics {
+    let count = variants * (layers + 1)
+    return SampleMetrics(UnsafeMutableBufferPointer(rebasing: storage[(offset * count)..<((offset + 1) * count)]), variants: variants, layers: layers)
   }
 }
 
@@ -206,7 +222,4 @@ struct PendingBlocks {
   }
 }
 
-struct SendableBuffer<T>: @unchecked Sendable {
-  var buffer: UnsafeMutableBufferPointer<T>
-  init(_ buffer: UnsafeMutableBufferPointer<T>) { self.buffer = buffer }
-}
+

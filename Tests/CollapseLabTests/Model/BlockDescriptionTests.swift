@@ -146,8 +146,8 @@ struct BlockDescriptionTests {
     let other: [Float] = (0..<dk).map { Float(($0 * 3) % 7) - 3 }
     var x = Array(repeating: row, count: 5).flatMap { $0 }
     var y = Array(repeating: other, count: 5).flatMap { $0 }
-    table.apply(to: &x, heads: 1)
-    table.apply(to: &y, heads: 1)
+    x.withUnsafeMutableBufferPointer { table.apply(to: $0.baseAddress!, heads: 1) }
+    y.withUnsafeMutableBufferPointer { table.apply(to: $0.baseAddress!, heads: 1) }
     #expect(Array(x[0..<dk]) == row)
     func dot(_ i: Int, _ j: Int) -> Double { (0..<dk).reduce(0.0) { $0 + Double(x[i * dk + $1]) * Double(y[j * dk + $1]) } }
     #expect(abs(dot(3, 1) - dot(2, 0)) < 1e-4 * abs(dot(2, 0)) + 1e-4)
@@ -157,7 +157,9 @@ struct BlockDescriptionTests {
   /// Grouped-query heads widen K and V as HF's repeat_kv does.
   @Test func keyValueHeadsAreRepeatedPerGroup() {
     let x: [Float] = [1, 2, 3, 4]  // one row, two heads of width 2
-    #expect(repeatingHeads(x, rows: 1, from: 2, to: 4, headWidth: 2) == [1, 2, 1, 2, 3, 4, 3, 4])
+    var widened = [Float](repeating: .nan, count: 8)
+    widened.withUnsafeMutableBufferPointer { repeatingHeads(x, rows: 1, from: 2, to: 4, headWidth: 2, into: $0.baseAddress!) }
+    #expect(widened == [1, 2, 1, 2, 3, 4, 3, 4])
   }
 
   @Test func rmsNormMatchesItsDefinition() {

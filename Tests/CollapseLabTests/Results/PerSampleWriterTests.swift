@@ -11,13 +11,21 @@ struct PerSampleWriterTests {
     var state = RunState(identity: identity, shard: .whole)
     let url = directory.appendingPathComponent("samples.csv")
     let results = (0..<32).map { DenseEngine().run(sample: UInt64($0), configuration: c, seed: 1) }
+    // The writer reads the run's per-sample views of one batch buffer.
+    let perSample = SampleMetrics.count(for: c)
+    let storage = UnsafeMutableBufferPointer<MetricValues>.allocate(capacity: 32 * perSample)
+    defer { storage.deallocate() }
+    let views = (0..<32).map {
+      SampleMetrics(UnsafeMutableBufferPointer(rebasing: storage[($0 * perSample)..<(($0 + 1) * perSample)]), variants: c.variants.count, layers: c.layers)
+    }
+    for (view, values) in zip(views, results) { view.assign(values) }
 
     let writer = try #require(try PerSampleWriter(directory: directory, state: state, identity: identity))
     let header = try String(contentsOf: url, encoding: .utf8)
     #expect(header == "sample,window,variant,layer," + Metric.allCases.map(\.rawValue).joined(separator: ",") + ",rank_tolerance\n")
-    try writer.append(samples: 0..<16, results: Array(results[0..<16]), configuration: c)
+    try writer.append(samples: 0..<16, results: Array(views[0..<16]), configuration: c)
     let firstBlock = try writer.flush()
-    try writer.append(samples: 16..<32, results: Array(results[16..<32]), configuration: c)
+    try writer.append(samples: 16..<32, results: Array(views[16..<32]), configuration: c)
     let bothBlocks = try writer.flush()
     // One row per (sample, variant, layer), each with every metric and the tolerance.
     let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
