@@ -11,9 +11,21 @@ public struct DenseEngine: ForwardEngine {
   public var kind: EngineKind { .dense }
 
   public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
+    SampleMetrics.collecting(for: c) { run(sample: sample, configuration: c, seed: seed, into: $0) }
+  }
+
+  public func checkedRun(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, into results: SampleMetrics) {
+    run(sample: sample, configuration: c, seed: seed, into: results)
+  }
+
+  /// ``run(sample:configuration:seed:)`` written to `results`; the weights
+  /// are redrawn into the thread's `EncoderWorkspace` (no allocation after
+  /// a warm-up sample, without random biases or norm parameters).
+  public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, into results: SampleMetrics) {
     let needsMLP = c.variants.contains { $0.mlp }
-    let weights = LayerWeights(modelDimension: c.modelDimension, feedForwardDimension: needsMLP ? c.feedForwardDimension : 0)
-    return runEncoder(sample: sample, configuration: c, seed: seed, projectorUsesGram: false) { layer in
+    let weights = EncoderWorkspace.current.weights
+    weights.forgetDrawnGroup()
+    runEncoder(sample: sample, configuration: c, seed: seed, projectorUsesGram: false, into: results) { layer in
       weights.draw(sample: sample, layer: layer, configuration: c, seed: seed, includeMatrices: true, includeMLP: needsMLP)
       return (weights, { _ in DenseProjector(weights: weights) })
     }

@@ -20,9 +20,11 @@ protocol WeightProjector {
   /// The attention sublayer before the output bias, concat_h(g_h ⊙ softmax(Q_h·K_hᵀ/√d_k)·V_h)·W_O
   /// with Q = Y·W_Q + b_Q etc., and the statistics of its attention probabilities. `gates`
   /// (n × H, PG-OP) scale head h's output at token i by gates[i·H + h]; nil: no gates.
+  /// Writes the output to `output` (n × d).
   func attentionSublayer(
-    _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration: ModelConfiguration
-  ) -> (output: [Float], attention: AttentionStatistics)
+    _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration: ModelConfiguration,
+    into output: UnsafeMutablePointer<Float>
+  ) -> AttentionStatistics
 }
 
 extension WeightProjector {
@@ -32,9 +34,10 @@ extension WeightProjector {
   }
 
   func attentionSublayer(
-    _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration: ModelConfiguration
-  ) -> (output: [Float], attention: AttentionStatistics) {
-    standardAttentionSublayer(operand, projector: self, gates: gates, weights: weights, configuration: configuration)
+    _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration: ModelConfiguration,
+    into output: UnsafeMutablePointer<Float>
+  ) -> AttentionStatistics {
+    standardAttentionSublayer(operand, projector: self, gates: gates, weights: weights, configuration: configuration, into: output)
   }
 
   /// PG-OP's gates sigmoid(Y·W_gate + b_gate), n × H.
@@ -63,11 +66,11 @@ func applyHeadGates(_ heads: inout [Float], gates: [Float], rows: Int, headCount
 /// block's grouped-query heads, RoPE and mask.
 func standardAttentionSublayer(
   _ operand: ProjectionOperand, projector: some WeightProjector, gates: [Float]?, weights w: LayerWeights,
-  configuration c: ModelConfiguration
-) -> (output: [Float], attention: AttentionStatistics) {
+  configuration c: ModelConfiguration, into output: UnsafeMutablePointer<Float>
+) -> AttentionStatistics {
   let (attended, attention) = standardAttendedHeads(operand, projector: projector, gates: gates, weights: w, configuration: c)
-  let output = projector.project(projector.prepare(attended, rows: c.sequenceLength, gram: nil), columns: c.modelDimension, purpose: .output)
-  return (output, attention)
+  projector.project(projector.prepare(attended, rows: c.sequenceLength, gram: nil), columns: c.modelDimension, purpose: .output, into: output)
+  return attention
 }
 
 /// The heads' outputs before W_O, concat_h(g_h ⊙ softmax(Q_h·K_hᵀ/√d_k)·V_h)
@@ -209,6 +212,20 @@ func addBias(_ y: UnsafeMutablePointer<Float>, _ bias: [Float]?, rows: Int, colu
   }
 }
 
+/// Makes `array` hold `count` elements: kept as it is (contents too) when it
+/// has that count, else a new zero array.
+func resize<T: Numeric>(_ array: inout [T], count: Int) {
+  if array.count != count { array = [T](repeating: 0, count: count) }
+}
+
+/// Copies `source` into `target`'s own storage (no allocation when `target`
+/// is uniquely referenced and of the same count; assigning the array would
+/// share storage, and the next write would copy it).
+func assign<T: Numeric>(_ target: inout [T], from source: [T]) {
+  resize(&target, count: source.count)
+  target.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: source) }
+}
+
 /// y += x elementwise (same counts).
 func addInPlace(_ y: inout [Float], _ x: [Float]) {
   precondition(y.count == x.count)
@@ -238,22 +255,57 @@ func runEncoder(
   finalNorm givenFinalNorm: (gamma: [Float]?, beta: [Float]?)? = nil,
   prepareLayer: (Int) -> (LayerWeights, (Int) -> any WeightProjector)
 ) -> [[MetricValues]] {
+  SampleMetrics.collecting(for: c) { results in
+    runEncoder(
+      sample: sample, configuration: c, seed: seed, projectorUsesGram: projectorUsesGram, input: given, finalNorm: givenFinalNorm,
+      into: results, prepareLayer: prepareLayer)
+  }
+}
+
+/// ``runEncoder(sample:configuration:seed:projectorUsesGram:input:finalNorm:prepareLayer:)``
+/// written to `results`. The states, their Gram matrices and the layer's
+/// intermediates live in the thread's `EncoderWorkspace`, so that with a
+/// Gaussian input (or a given one), no random biases or norm parameters, and
+/// projectors that allocate nothing, a sample allocates nothing after a
+/// warm-up sample of the same configuration.
+func runEncoder(
+  sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, projectorUsesGram: Bool, input given: [Float]? = nil,
+  finalNorm givenFinalNorm: (gamma: [Float]?, beta: [Float]?)? = nil, into results: SampleMetrics,
+  prepareLayer: (Int) -> (LayerWeights, (Int) -> any WeightProjector)
+) {
   let n = c.sequenceLength, d = c.modelDimension
   let wantsGram = n <= d && (projectorUsesGram || c.rankMethod == .gram)
-  func measured(_ state: [Float], attention: AttentionStatistics) -> (MetricValues, [Double]?) {
-    state.withUnsafeBufferPointer { x in
-      let gram = wantsGram ? gramOfRows(x.baseAddress!, rows: n, columns: d) : nil
-      let metrics = measure(
+  // The thread's arrays, moved out for the sample (uniquely referenced, so
+  // updated in place) and back after it.
+  let workspace = EncoderWorkspace.current
+  var arrays = EncoderWorkspace.Arrays()
+  swap(&arrays, &workspace.arrays)
+  defer { swap(&arrays, &workspace.arrays) }
+  /// The metrics of `state`; its Gram matrix (when wanted) goes to `gram`.
+  func measured(_ state: [Float], gram: inout [Double], attention: AttentionStatistics) -> MetricValues {
+    if wantsGram {
+      resize(&gram, count: n * n)
+      state.withUnsafeBufferPointer { x in
+        gram.withUnsafeMutableBufferPointer { gramMatrix(rows: n, columns: d, x: x.baseAddress!, ldx: d, gram: $0.baseAddress!, ldg: max(1, n)) }
+      }
+    }
+    return state.withUnsafeBufferPointer { x in
+      measure(
         x.baseAddress!, rows: n, columns: d, attentionEntropy: attention.entropy, attention: attention,
-        rankToleranceFactor: c.rankToleranceFactor, rankMethod: c.rankMethod, gram: gram)
-      return (metrics, gram)
+        rankToleranceFactor: c.rankToleranceFactor, rankMethod: c.rankMethod, gram: wantsGram ? gram : nil)
     }
   }
-  let input = given ?? sampleInput(sample: sample, configuration: c, seed: seed)
-  let (inputMetrics, inputGram) = measured(input, attention: .absent)
-  var results = c.variants.map { _ in metricsByLayer(first: inputMetrics, layers: c.layers) }
-  var states = c.variants.map { _ in input }
-  var grams = c.variants.map { _ in inputGram }
+  if let given { assign(&arrays.input, from: given) } else { sampleInput(sample: sample, configuration: c, seed: seed, into: &arrays.input) }
+  let inputMetrics = measured(arrays.input, gram: &arrays.inputGram, attention: .absent)
+  if arrays.states.count != c.variants.count {
+    arrays.states = Array(repeating: [], count: c.variants.count)
+    arrays.grams = Array(repeating: [], count: c.variants.count)
+  }
+  for v in c.variants.indices {
+    results[variant: v, layer: 0] = inputMetrics
+    assign(&arrays.states[v], from: arrays.input)
+    if wantsGram { assign(&arrays.grams[v], from: arrays.inputGram) }
+  }
   let finalNorm = c.block.finalNorm.map { kind in
     (kind, givenFinalNorm ?? LayerWeights.finalNormParameters(sample: sample, configuration: c, seed: seed))
   }
@@ -261,26 +313,44 @@ func runEncoder(
     let (weights, projectorFor) = prepareLayer(layer)
     for (v, variant) in c.variants.enumerated() {
       let attention = encoderLayer(
-        variant, state: &states[v], stateGram: projectorUsesGram ? grams[v] : nil, weights: weights,
-        projector: projectorFor(v), configuration: c)
+        variant, state: &arrays.states[v], stateGram: projectorUsesGram && wantsGram ? arrays.grams[v] : nil, weights: weights,
+        projector: projectorFor(v), configuration: c, buffers: &arrays.layer)
       if layer == c.layers, let (kind, parameters) = finalNorm, variant.preLayerNorm || variant.parallelLayerNorm {
-        applyNorm(kind, &states[v], rows: n, columns: d, gamma: parameters.gamma, beta: parameters.beta, eps: c.layerNormEpsilon)
+        applyNorm(kind, &arrays.states[v], rows: n, columns: d, gamma: parameters.gamma, beta: parameters.beta, eps: c.layerNormEpsilon)
       }
-      let (metrics, gram) = measured(states[v], attention: attention)
-      results[v].append(metrics)
-      grams[v] = gram
+      results[variant: v, layer: layer] = measured(arrays.states[v], gram: &arrays.grams[v], attention: attention)
     }
   }
-  return results
 }
 
-/// A variant's per-layer results, holding the input's and room for the
-/// `layers` to come (appending would grow it four times over 12 layers).
-func metricsByLayer(first: MetricValues, layers: Int) -> [MetricValues] {
-  var metrics: [MetricValues] = []
-  metrics.reserveCapacity(layers + 1)
-  metrics.append(first)
-  return metrics
+/// The encoder path's per-thread arrays (`runEncoder`), kept between samples
+/// so that a sample reuses the storage of the one before.
+final class EncoderWorkspace {
+  struct Arrays {
+    /// X₀ and its Gram matrix; each variant's state and its Gram matrix.
+    var input: [Float] = [], inputGram: [Double] = []
+    var states: [[Float]] = [], grams: [[Double]] = []
+    var layer = EncoderLayerBuffers()
+  }
+  var arrays = Arrays()
+  /// The random-model engines' layer parameters, redrawn in place.
+  let weights = LayerWeights(modelDimension: 0, feedForwardDimension: 0)
+
+  /// The calling thread's workspace.
+  static var current: EncoderWorkspace { encoderWorkspace.value }
+}
+
+private let encoderWorkspace = ThreadLocal { EncoderWorkspace() }
+
+/// The intermediates of one block (`encoderLayer`), n × d unless marked.
+struct EncoderLayerBuffers {
+  /// A norm of the state or of the running sum, which a sublayer reads
+  /// while the un-normed one is kept for the residual.
+  var normed: [Float] = []
+  /// The attention sublayer's output, then the block's running sum.
+  var sum: [Float] = []
+  /// The MLP's hidden layer (n × d_ff) and its output.
+  var hidden: [Float] = [], feedForward: [Float] = []
 }
 
 /// One block in place; returns what its attention probabilities say.
@@ -290,49 +360,79 @@ func encoderLayer(
   _ variant: Variant, state x: inout [Float], stateGram: [Double]? = nil, weights w: LayerWeights,
   projector: any WeightProjector, configuration c: ModelConfiguration
 ) -> AttentionStatistics {
-  let n = c.sequenceLength, d = c.modelDimension
+  var buffers = EncoderLayerBuffers()
+  return encoderLayer(variant, state: &x, stateGram: stateGram, weights: w, projector: projector, configuration: c, buffers: &buffers)
+}
+
+/// ``encoderLayer(_:state:stateGram:weights:projector:configuration:)`` with
+/// its intermediates in `b`; the new state is swapped into `x` (the old
+/// one's storage goes to `b` for the next block).
+func encoderLayer(
+  _ variant: Variant, state x: inout [Float], stateGram: [Double]? = nil, weights w: LayerWeights,
+  projector: any WeightProjector, configuration c: ModelConfiguration, buffers b: inout EncoderLayerBuffers
+) -> AttentionStatistics {
+  let n = c.sequenceLength, d = c.modelDimension, dff = c.feedForwardDimension
   let eps = c.layerNormEpsilon, kind = c.block.normKind
   func norm(_ y: inout [Float], _ gamma: [Float]?, _ beta: [Float]?) {
     applyNorm(kind, &y, rows: n, columns: d, gamma: gamma, beta: beta, eps: eps)
   }
-  func feedForward(_ input: [Float]) -> [Float] {
-    let hidden = feedForwardHidden(projector.prepare(input, rows: n, gram: nil), projector: projector, weights: w, configuration: c)
-    var output = projector.project(projector.prepare(hidden, rows: n, gram: nil), columns: d, purpose: .feedForwardOut)
-    CollapseLab.addBias(&output, w.biasFeedForwardOut, rows: n, columns: d)
-    return output
+  /// b.normed = N(y).
+  func setNormed(_ y: [Float], _ gamma: [Float]?, _ beta: [Float]?) {
+    assign(&b.normed, from: y)
+    norm(&b.normed, gamma, beta)
   }
-  let normsFirst = variant.preLayerNorm || variant.parallelLayerNorm
-  var attentionInput = x
-  if normsFirst { norm(&attentionInput, w.gamma1, w.beta1) }
-  let attentionOperand = projector.prepare(attentionInput, rows: n, gram: normsFirst ? nil : stateGram)
-  let gates = variant.positionGates ? projector.positionGates(attentionOperand, weights: w, configuration: c) : nil
-  var (sublayer, attention) = projector.attentionSublayer(attentionOperand, gates: gates, weights: w, configuration: c)
-  CollapseLab.addBias(&sublayer, w.biasOutput, rows: n, columns: d)
+  /// The MLP on `input`, bias added, in b.feedForward.
+  func feedForward(_ input: [Float]) {
+    resize(&b.hidden, count: n * dff)
+    resize(&b.feedForward, count: n * d)
+    let inputOperand = projector.prepare(input, rows: n, gram: nil)
+    b.hidden.withUnsafeMutableBufferPointer {
+      feedForwardHidden(inputOperand, projector: projector, weights: w, configuration: c, into: $0.baseAddress!)
+    }
+    let hiddenOperand = projector.prepare(b.hidden, rows: n, gram: nil)
+    b.feedForward.withUnsafeMutableBufferPointer {
+      projector.project(hiddenOperand, columns: d, purpose: .feedForwardOut, into: $0.baseAddress!)
+    }
+    addBias(&b.feedForward, w.biasFeedForwardOut, rows: n, columns: d)
+  }
+  /// The attention sublayer on the state (normed first if the variant says so), output in b.sum.
+  func attend(normsFirst: Bool) -> AttentionStatistics {
+    if normsFirst { setNormed(x, w.gamma1, w.beta1) }
+    let operand = projector.prepare(normsFirst ? b.normed : x, rows: n, gram: normsFirst ? nil : stateGram)
+    let gates = variant.positionGates ? projector.positionGates(operand, weights: w, configuration: c) : nil
+    resize(&b.sum, count: n * d)
+    return b.sum.withUnsafeMutableBufferPointer {
+      projector.attentionSublayer(operand, gates: gates, weights: w, configuration: c, into: $0.baseAddress!)
+    }
+  }
+  let attention = attend(normsFirst: variant.preLayerNorm || variant.parallelLayerNorm)
+  addBias(&b.sum, w.biasOutput, rows: n, columns: d)
   if variant.parallelLayerNorm {
     // out = [x +] attn(N₁(x)) [+ mlp(N₂(x))], summed as GPT-NeoX does: mlp + attn, then + x.
-    var h = sublayer
     if variant.mlp {
-      var mlpInput = x
-      norm(&mlpInput, w.gamma2, w.beta2)
-      h = feedForward(mlpInput)
-      addInPlace(&h, sublayer)
+      setNormed(x, w.gamma2, w.beta2)
+      feedForward(b.normed)
+      addInPlace(&b.feedForward, b.sum)
+      swap(&b.feedForward, &b.sum)
     }
-    if variant.attentionResidual { addInPlace(&h, x) }
-    x = h
+    if variant.attentionResidual { addInPlace(&b.sum, x) }
+    swap(&x, &b.sum)
     return attention
   }
-  var h = sublayer
-  if variant.attentionResidual { addInPlace(&h, x) }
-  if variant.postLayerNorm { norm(&h, w.gamma1, w.beta1) }
+  if variant.attentionResidual { addInPlace(&b.sum, x) }
+  if variant.postLayerNorm { norm(&b.sum, w.gamma1, w.beta1) }
   if variant.mlp {
-    var mlpInput = h
-    if variant.preLayerNorm { norm(&mlpInput, w.gamma2, w.beta2) }
-    var output = feedForward(mlpInput)
-    if variant.feedForwardResidual { addInPlace(&output, h) }
-    h = output
-    if variant.postLayerNorm { norm(&h, w.gamma2, w.beta2) }
+    if variant.preLayerNorm {
+      setNormed(b.sum, w.gamma2, w.beta2)
+      feedForward(b.normed)
+    } else {
+      feedForward(b.sum)
+    }
+    if variant.feedForwardResidual { addInPlace(&b.feedForward, b.sum) }
+    swap(&b.feedForward, &b.sum)
+    if variant.postLayerNorm { norm(&b.sum, w.gamma2, w.beta2) }
   }
-  x = h
+  swap(&x, &b.sum)
   return attention
 }
 

@@ -23,6 +23,10 @@ final class LayerWeights {
     feedForwardIn = [Float](repeating: 0, count: d * dff); feedForwardOut = feedForwardIn
   }
 
+  /// Forgets which weight group was drawn last, so that the next `draw`
+  /// draws: for an instance reused across samples and configurations.
+  func forgetDrawnGroup() { drawnGroup = nil }
+
   /// Draws the parameters of layer `layer` (1-based); the weight matrices only
   /// if `includeMatrices` (the sketch engine never materialises them), the
   /// MLP's and the PG-OP gates' only if some variant has them.
@@ -62,7 +66,11 @@ final class LayerWeights {
       }
       return values
     }
-    if needsGates && c.randomBiases { biasGate = normals(c.heads, .gateBiases) }
+    // Parameters this configuration does not draw are reset: the instance
+    // may have served another configuration on this thread.
+    biasGate = needsGates && c.randomBiases ? normals(c.heads, .gateBiases) : nil
+    (biasQuery, biasKey, biasValue, biasOutput, biasFeedForwardOut, biasFeedForwardIn, biasFeedForwardGate) = (nil, nil, nil, nil, nil, nil, nil)
+    (gamma1, beta1, gamma2, beta2) = (nil, nil, nil, nil)
     if c.randomBiases {
       // q, k, v, o, MLP out, MLP in (W_up), then W_gate's: BERT's layout when H_kv = H.
       let all = normals(2 * d + 2 * kv + d + dff + (gated ? dff : 0), .biases)

@@ -37,6 +37,16 @@ func sampleInput(sample: UInt64, configuration c: ModelConfiguration, seed: UInt
   }
 }
 
+/// ``sampleInput(sample:configuration:seed:)`` in `x`'s storage: a Gaussian
+/// input is drawn in place (no allocation when `x` has the size already).
+func sampleInput(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, into x: inout [Float]) {
+  guard c.inputRank == nil, c.input == .gaussian else { return assign(&x, from: sampleInput(sample: sample, configuration: c, seed: seed)) }
+  resize(&x, count: c.sequenceLength * c.modelDimension)
+  x.withUnsafeMutableBufferPointer {
+    sampleStream(seed: seed, sample: sample, layer: 0, .input).fillNormal($0.baseAddress!, count: $0.count, standardDeviation: 1)
+  }
+}
+
 /// `count` normals of standard deviation `std` from the input streams (layer 0) of a sample.
 private func inputNormals(_ count: Int, _ purpose: StreamPurpose, _ std: Float, sample: UInt64, seed: UInt64) -> [Float] {
   var values = [Float](repeating: 0, count: count)

@@ -27,11 +27,12 @@ import Darwin
 
 extension SketchProjector {
   func attentionSublayer(
-    _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration c: ModelConfiguration
-  ) -> (output: [Float], attention: AttentionStatistics) {
+    _ operand: ProjectionOperand, gates: [Float]?, weights: LayerWeights, configuration c: ModelConfiguration,
+    into output: UnsafeMutablePointer<Float>
+  ) -> AttentionStatistics {
     let (t, attention) = attendedHeads(operand, gates: gates, weights: weights, configuration: c)
-    let output = project(prepare(t, rows: operand.rows, gram: nil), columns: c.modelDimension, purpose: .output)
-    return (output, attention)
+    project(prepare(t, rows: operand.rows, gram: nil), columns: c.modelDimension, purpose: .output, into: output)
+    return attention
   }
 
   /// A matrix whose Gram matrix has the law of the heads' outputs' before

@@ -30,9 +30,21 @@ public struct SketchEngine: ForwardEngine {
   public var kind: EngineKind { .sketch }
 
   public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
+    SampleMetrics.collecting(for: c) { run(sample: sample, configuration: c, seed: seed, into: $0) }
+  }
+
+  public func checkedRun(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, into results: SampleMetrics) {
+    run(sample: sample, configuration: c, seed: seed, into: results)
+  }
+
+  /// ``run(sample:configuration:seed:)`` written to `results`, in the
+  /// thread's `EncoderWorkspace` (no allocation after a warm-up sample,
+  /// without random biases or norm parameters).
+  public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, into results: SampleMetrics) {
     precondition(c.weightDistribution == .gaussian, "the sketch engine needs Gaussian weights")
-    let weights = LayerWeights(modelDimension: c.modelDimension, feedForwardDimension: 0)
-    return runEncoder(sample: sample, configuration: c, seed: seed, projectorUsesGram: true) { layer in
+    let weights = EncoderWorkspace.current.weights
+    weights.forgetDrawnGroup()
+    runEncoder(sample: sample, configuration: c, seed: seed, projectorUsesGram: true, into: results) { layer in
       weights.draw(sample: sample, layer: layer, configuration: c, seed: seed, includeMatrices: false, includeMLP: false)
       return (weights, { variant in
         SketchProjector(

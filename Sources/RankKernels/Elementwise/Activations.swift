@@ -181,8 +181,9 @@ private func applyInTwoStages<Stage>(
   first: (Float8) -> Stage, second: (Float8, Stage) -> Float8
 ) {
   let blockVectors = 32
-  let stages = UnsafeMutablePointer<Stage>.allocate(capacity: blockVectors)
-  defer { stages.deallocate() }
+  // Per-thread scratch: a heap buffer per call was one allocation per
+  // GELU call on the Monte Carlo samples' path.
+  let stages = ScratchArena.current.buffer(.activationStages, count: blockVectors, of: Stage.self)
   var i = 0
   while i &+ 8 <= count {
     let vectors = min(blockVectors, (count &- i) / 8)

@@ -26,6 +26,8 @@ internal enum ScratchSlot: Int, CaseIterable {
   case choleskyWork, choleskyLower, choleskyOrder
   /// `CentringStatistics`' column sums and mean row.
   case centringColumnSums
+  /// The two-stage elementwise maps' (GELU's tanh form) first-stage results.
+  case activationStages
 }
 
 /// Per-thread growable work buffers, one per case of a caller's `Slot`

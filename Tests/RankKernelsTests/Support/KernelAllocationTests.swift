@@ -55,6 +55,8 @@ struct KernelAllocationTests {
       },
       Case(name: "layerNorm 128x768") { layerNorm(rows: 128, columns: 768, input: x.a, gamma: nil, beta: nil, eps: 1e-12, output: x.c) },
       Case(name: "gelu 128x3072") { gelu(x.a, count: 128 * 3072, output: x.c) },
+      Case(name: "gelu 128x3072, tanh form") { gelu(x.a, count: 128 * 3072, approximation: .tanh, output: x.c) },
+      Case(name: "swiglu 128x3072") { swiglu(gate: x.a, up: x.b, count: 128 * 3072, output: x.c) },
       Case(name: "fillNormal 16x3072") { RandomStream(seed: 3, stream: 5).fillNormal(x.c, count: 16 * 3072) },
       Case(name: "symmetricEigenvalues 128") { symmetricEigenvalues(n: 128, a: x.gram, lda: 128, into: x.values) },
       Case(name: "singularValues 128x128") { singularValues(m: 128, n: 128, a: x.a, lda: 768, into: x.values) },
