@@ -83,7 +83,7 @@ internal enum GEMMMicroKernel {
     alpha: Float, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
     #if arch(x86_64)
-    if rankkernels_kernel_isa() == RANKKERNELS_KERNEL_ISA_AVX512 {
+    if CPUFeatures.runsAVX512Kernels {
       AVX512MicroKernel.tile6ReadingAInPlace(k, a, lda, packedB, ldb, alpha, beta, c, ldc)
       return
     }
@@ -189,7 +189,7 @@ internal enum GEMMMicroKernel {
   @inline(__always)
   static var hasTwelveRowTile: Bool {
     #if arch(x86_64)
-    return rankkernels_kernel_isa() == RANKKERNELS_KERNEL_ISA_AVX512
+    return CPUFeatures.runsAVX512Kernels
     #else
     return false
     #endif
@@ -256,7 +256,7 @@ internal enum GEMMMicroKernel {
   ) {
     let kernel: TileFunction
     #if arch(x86_64)
-    if rankkernels_kernel_isa() == RANKKERNELS_KERNEL_ISA_AVX512 {
+    if CPUFeatures.runsAVX512Kernels {
       switch rows {
       case 6: kernel = AVX512MicroKernel.tile6
       case 5: kernel = AVX512MicroKernel.tile5

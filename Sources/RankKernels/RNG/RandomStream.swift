@@ -36,7 +36,7 @@ public struct RandomStream: Sendable, Hashable {
   ) {
     fill(buffer, count: count, start: start, threads: threads) { destination, firstGroup, groupCount, address in
       #if arch(x86_64)
-      if rankkernels_kernel_isa() == RANKKERNELS_KERNEL_ISA_AVX512 {
+      if CPUFeatures.runsAVX512Kernels {
         AVX512Random.fillUniformGroups(destination, firstGroup: firstGroup, groupCount: groupCount, address: address)
         return
       }
@@ -55,7 +55,7 @@ public struct RandomStream: Sendable, Hashable {
   ) {
     fill(buffer, count: count, start: start, threads: threads) { destination, firstGroup, groupCount, address in
       #if arch(x86_64)
-      if rankkernels_kernel_isa() == RANKKERNELS_KERNEL_ISA_AVX512 {
+      if CPUFeatures.runsAVX512Kernels {
         AVX512Random.fillNormalGroups(
           destination, firstGroup: firstGroup, groupCount: groupCount, address: address, mean: mean,
           standardDeviation: standardDeviation)

@@ -36,6 +36,12 @@ public enum CPUFeatures {
     }
   }
 
+  /// Whether the AVX-512 kernels run: the one test of the dispatch that
+  /// the products, the random fills and the probes make (a relaxed load of
+  /// the choice made before `main`).
+  @inline(__always)
+  static var runsAVX512Kernels: Bool { rankkernels_kernel_isa() == RANKKERNELS_KERNEL_ISA_AVX512 }
+
   /// Switches the kernels' instruction set, for tests that run both paths
   /// and compare them. Safe while other threads run kernels (their results
   /// do not depend on the path), but a test that needs a given path must not

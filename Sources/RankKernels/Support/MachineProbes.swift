@@ -13,7 +13,7 @@ import _RankKernelsLanes
   @inline(never)
   public static func fmaThroughputKernel(iterations: Int) -> (flops: Double, checksum: Float) {
     #if arch(x86_64)
-    if rankkernels_kernel_isa() == RANKKERNELS_KERNEL_ISA_AVX512 {
+    if CPUFeatures.runsAVX512Kernels {
       return AVX512MicroKernel.fmaThroughputKernel(iterations: iterations)
     }
     #endif
