@@ -39,7 +39,14 @@ zmm_elsewhere=$(objdump -d --no-show-raw-insn "$objects"/*.o | grep -c '%zmm' ||
 random="$build/_RankKernelsAVX512.build/AVX512Random.swift.o"
 [ -f "$random" ] || { echo "check-assembly: $random not found" >&2; exit 2; }
 random_fma=$(objdump -d --no-show-raw-insn "$random" | grep -cE 'vfmadd[0-9]+ps.*%zmm' || true)
-echo "check-assembly: $zmm_fma zmm FMA instructions in the AVX-512 micro-kernels, $random_fma in the random fills; $zmm_elsewhere zmm uses in RankKernels' own objects"
+# The Float64 Gram accumulation: sixteen zmm accumulators (4 × 4 products).
+gram="$build/_RankKernelsAVX512.build/AVX512Gram.swift.o"
+[ -f "$gram" ] || { echo "check-assembly: $gram not found" >&2; exit 2; }
+gram_fma=$(objdump -d --no-show-raw-insn "$gram" | grep -cE 'vfmadd[0-9]+pd.*%zmm' || true)
+echo "check-assembly: $zmm_fma zmm FMA instructions in the AVX-512 micro-kernels, $random_fma in the random fills, $gram_fma in the Gram accumulation; $zmm_elsewhere zmm uses in RankKernels' own objects"
+if [ "$gram_fma" -lt 16 ]; then
+  echo "check-assembly: FAIL: the AVX-512 Gram accumulation is not in zmm registers" >&2; exit 1
+fi
 if [ "$random_fma" -lt 20 ]; then
   echo "check-assembly: FAIL: the 16-lane random fills are not in zmm registers (narrowed to ymm?)" >&2; exit 1
 fi

@@ -1,3 +1,5 @@
+import _RankKernelsAVX512
+
 /// The Gram matrix G = X·Xᵀ (`rows × rows`, Float64) of a Float32 matrix X
 /// (`rows × columns`, row-major, leading dimension `ldx`).
 ///
@@ -11,7 +13,9 @@
 /// (≈ 3e-7·σ₁ for 768 columns, worst case; typically smaller).
 ///
 /// Both triangles of `gram` (leading dimension `ldg` ≥ rows) are written.
-/// Single-threaded; per-thread scratch of `rows × 256` doubles.
+/// Single-threaded; per-thread scratch of `rows × 128` doubles. Where the
+/// AVX-512 kernels run, the accumulation runs at zmm width with the same
+/// per-element sums (bit-identical).
 public func gramMatrix(
   rows n: Int, columns k: Int, x: UnsafePointer<Float>, ldx: Int,
   gram: UnsafeMutablePointer<Double>, ldg: Int
@@ -37,7 +41,15 @@ public func gramMatrix(
       for j in 0..<width { target[j] = Double(source[j]) }
       for j in width..<padded { target[j] = 0 }
     }
+    #if arch(x86_64)
+    if CPUFeatures.runsAVX512Kernels {
+      AVX512Gram.accumulate(rows: n, wide: wide, width: padded, gram: gram, ldg: ldg)
+    } else {
+      accumulateGram(rows: n, wide: wide, width: padded, gram: gram, ldg: ldg)
+    }
+    #else
     accumulateGram(rows: n, wide: wide, width: padded, gram: gram, ldg: ldg)
+    #endif
     start += width
   }
   for i in 0..<n { for j in 0..<i { gram[i * ldg + j] = gram[j * ldg + i] } }

@@ -79,6 +79,23 @@ struct KernelInstructionSetTests {
   }
 
   /// Attention's in-place 6-row tiles (query strips, probability strips).
+  /// The Float64 Gram matrices of the rank metrics and the engines' factors,
+  /// at awkward row counts (the 4-row and 3-row blocks' edges) and widths
+  /// (the 128-column chunks' tails).
+  @Test(arguments: [(1, 1), (2, 9), (5, 17), (7, 65), (16, 768), (17, 3072), (65, 127), (128, 769)])
+  func gramMatricesAreBitIdentical(rows: Int, columns: Int) {
+    // Entries scaled over 2⁻²⁰…2²⁰: Float32 products are exact in Float64, and
+    // sums of uniform entries would be too, so any summation order would give
+    // the same bits; spread over 40 binades, the Float64 sums round.
+    let x = randomMatrix(rows, columns, seed: 21).enumerated().map { $1 * Float(sign: .plus, exponent: ($0 * 7919) % 41 - 20, significand: 1) }
+    let results = onBothInstructionSets {
+      var gram = [Double](repeating: .nan, count: rows * (rows + 3))
+      gram.withUnsafeMutableBufferPointer { gramMatrix(rows: rows, columns: columns, x: x, ldx: columns, gram: $0.baseAddress!, ldg: rows + 3) }
+      return gram
+    }
+    #expect(results.avx2.map(\.bitPattern) == results.avx512.map(\.bitPattern), "gramMatrix \(rows)×\(columns)")
+  }
+
   @Test(arguments: [(16, 64), (17, 32), (128, 64)])
   func attentionIsBitIdentical(sequenceLength: Int, headDimension: Int) {
     let shape = AttentionShape(batch: 1, sequenceLength: sequenceLength, heads: 3, headDimension: headDimension)
@@ -177,7 +194,7 @@ struct KernelInstructionSetChoiceTests {
 
 /// Runs `body` with the AVX2 kernels, then with the AVX-512 ones, and puts
 /// back the instruction set that was selected.
-private func onBothInstructionSets(_ body: () -> [Float]) -> (avx2: [Float], avx512: [Float]) {
+private func onBothInstructionSets<Value>(_ body: () -> Value) -> (avx2: Value, avx512: Value) {
   let selected = CPUFeatures.kernelInstructionSet
   defer { CPUFeatures.useKernelInstructionSetForTesting(selected) }
   CPUFeatures.useKernelInstructionSetForTesting(.avx2)
