@@ -43,7 +43,14 @@ random_fma=$(objdump -d --no-show-raw-insn "$random" | grep -cE 'vfmadd[0-9]+ps.
 gram="$build/_RankKernelsAVX512.build/AVX512Gram.swift.o"
 [ -f "$gram" ] || { echo "check-assembly: $gram not found" >&2; exit 2; }
 gram_fma=$(objdump -d --no-show-raw-insn "$gram" | grep -cE 'vfmadd[0-9]+pd.*%zmm' || true)
-echo "check-assembly: $zmm_fma zmm FMA instructions in the AVX-512 micro-kernels, $random_fma in the random fills, $gram_fma in the Gram accumulation; $zmm_elsewhere zmm uses in RankKernels' own objects"
+# GELU's erf form at 16 lanes: 19 FMAs (fused negated ones included).
+elementwise="$build/_RankKernelsAVX512.build/AVX512Elementwise.swift.o"
+[ -f "$elementwise" ] || { echo "check-assembly: $elementwise not found" >&2; exit 2; }
+gelu_fma=$(objdump -d --no-show-raw-insn "$elementwise" | grep -cE 'vf(n)?m(add|sub)[0-9]+ps.*%zmm' || true)
+echo "check-assembly: $zmm_fma zmm FMA instructions in the AVX-512 micro-kernels, $random_fma in the random fills, $gram_fma in the Gram accumulation, $gelu_fma in GELU; $zmm_elsewhere zmm uses in RankKernels' own objects"
+if [ "$gelu_fma" -lt 15 ]; then
+  echo "check-assembly: FAIL: the 16-lane GELU is not in zmm registers (narrowed to ymm?)" >&2; exit 1
+fi
 if [ "$gram_fma" -lt 16 ]; then
   echo "check-assembly: FAIL: the AVX-512 Gram accumulation is not in zmm registers" >&2; exit 1
 fi

@@ -1,3 +1,6 @@
+import _RankKernelsAVX512
+import _RankKernelsLanes
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -40,14 +43,24 @@ public func gelu(
 /// scalar path inside the vector loop made the compiler split the whole
 /// vector formula into scalar and 128-bit pieces, at half the speed.
 private func geluErf(_ input: UnsafePointer<Float>, count: Int, output: UnsafeMutablePointer<Float>) {
+  // Where the AVX-512 kernels run, whole 16-lane vectors go through the same
+  // lanewise code at that width (the same bits), the rest through this loop.
+  var largest: UInt32 = 0
+  var done = 0
+  #if arch(x86_64)
+  if CPUFeatures.runsAVX512Kernels {
+    done = count - count % 16
+    largest = AVX512Elementwise.geluErf(input, count: done, output: output)
+  }
+  #endif
   var largestBits = SIMD8<UInt32>()
-  applyElementwise(input, count: count, output: output) { x in
+  applyElementwise(input + done, count: count - done, output: output + done) { x in
     largestBits = largerBits(largestBits, x)
     return geluErf8(x)
   }
   // Read as unsigned integers, the bit patterns above −6's are the inputs
   // below −6 (and negative NaNs, which the pass leaves alone).
-  if largestBits.max() > (-6 as Float).bitPattern {
+  if max(largest, largestBits.max()) > (-6 as Float).bitPattern {
     for j in 0..<count where output[j] < -6 { output[j] = geluErfTail(output[j]) }
   }
 }
@@ -60,76 +73,14 @@ private func largerBits(_ largest: SIMD8<UInt32>, _ x: Float8) -> SIMD8<UInt32> 
   return largest.replacing(with: bits, where: bits .> largest)
 }
 
-/// x·Φ(x) written as max(x, 0) − |x|·Q(|x|), Q(u) = ½·erfc(u/√2) = 1 − Φ(u):
-/// one FMA for both signs, and no 1 − Q rounded on its own. Q(u) =
-/// e^(−u²/2)·R(u), R = N/D a (4, 4) rational in u fitted on [0, 6]
-/// (Tools/fits/gelu_erf_fit.py: relative error 1.8e-8 with its Float32
-/// coefficients, all positive, so neither polynomial cancels). The kernel
-/// holds 2αN and αD with α = 1.625: near u = 0, where Q ≈ ½ and the result's
-/// ulp is finest relative to Q, their values then sit high in their binades,
-/// where a rounding costs least relative to the value; and the quotient is
-/// 2R, so the final FMA takes −u/2, which is exact.
-///
-/// e^(−u²/2) = 2ⁿ·e^r: n = round(−u²/(2 ln 2)) from u², r = −u²/2 − n·ln 2 by
-/// an FMA of −u/2 and u against the exact n·ln2_hi (Cody–Waite), so the
-/// square is never rounded on its own (that alone would cost u²/2 ulp: 18 at
-/// u = 6); then e^r·R = R + (e^r − 1)·R in one FMA, and 2ⁿ by adding n to the
-/// exponent bits (the product is at least 0.09 and n ≥ −26, so it stays
-/// normal). R's division depends on u alone, so its latency runs beside the
-/// exponential's chain. Beyond u = 6, Q(u)·u is below half an ulp of u, so
-/// positive x give x; for x < −6 (GELU below 6e-9 in magnitude, down to
-/// subnormals) the addend is x itself, so they come back unchanged for the
-/// caller's scalar Float64 pass; NaN gives NaN.
-///
+/// x·Φ(x) for eight lanes: `LaneMath.geluErf` (its comment derives it).
 /// 22 multiplies and FMAs and a division per 8 elements, all else integer
-/// operations on the bit patterns (|x|, the clamp, the addend's selection,
-/// 2ⁿ). The multiplies alone need 11 cycles per 8 elements on the two FMA
-/// pipes; the loop measures about 12.4, the same in every restructuring
-/// tried (PERF.md), so the integer operations that share those pipes are
-/// the likely rest.
+/// operations on the bit patterns. The multiplies alone need 11 cycles per 8
+/// elements on the two FMA pipes; the loop measures about 12.4, the same in
+/// every restructuring tried (PERF.md), so the integer operations that share
+/// those pipes are the likely rest.
 @inline(__always)
-private func geluErf8(_ x: Float8) -> Float8 {
-  let bits = unsafeBitCast(x, to: SIMD8<Int32>.self)
-  // min(|x|, 6) as integers: for non-negative floats the orders agree.
-  let magnitudeBits = bits & 0x7FFF_FFFF
-  let sixBits = SIMD8<Int32>(repeating: Int32(bitPattern: (6 as Float).bitPattern))
-  let u = unsafeBitCast(magnitudeBits.replacing(with: sixBits, where: magnitudeBits .> sixBits), to: Float8.self)
-  let minusHalfU = -0.5 * u
-  let u2 = u * u
-  // n = round(−u²/(2 ln 2)) by the 1.5·2²³ shift; its integer sits in the low bits.
-  let roundingShift = Float8(repeating: 12_582_912)
-  let shifted = fma8(u2, Float8(repeating: -0.721_347_52), roundingShift)
-  let n = shifted - roundingShift
-  // −n·ln2_hi (9 + 5 significant bits: exact) straight from the shifted
-  // value, off the subtraction's path; ln2_lo = ln 2 − ln2_hi.
-  let ln2High: Float = 0.693_359_375
-  let minusNLn2High = fma8(shifted, Float8(repeating: -ln2High), Float8(repeating: 12_582_912 * ln2High))
-  var r = fma8(minusHalfU, u, minusNLn2High)
-  r = fma8(n, Float8(repeating: 2.121_944_4e-4), r)
-  // e^r − 1 = r + r²·P(r), P of degree 4 as in ``expOfReduced(_:)``.
-  let r2 = r * r
-  let p01 = fma8(r, Float8(repeating: 0.166_665_18), Float8(repeating: 0.499_999_88))
-  let p23 = fma8(r, Float8(repeating: 0.008_368_919), Float8(repeating: 0.041_669_533))
-  let expMinusOne = fma8(fma8(fma8(r2, Float8(repeating: 0.001_375_140_9), p23), r2, p01), r2, r)
-  // 2αN and αD in Estrin's form: pairs of terms, then u².
-  let numeratorLow = fma8(u, Float8(repeating: 1.003_526), Float8(repeating: 1.625))
-  let numeratorHigh = fma8(u, Float8(repeating: 0.036_125_716), Float8(repeating: 0.299_694_36))
-  let numerator = fma8(fma8(u2, Float8(repeating: 4.217_256e-6), numeratorHigh), u2, numeratorLow)
-  let denominatorLow = fma8(u, Float8(repeating: 2.300_087_2), Float8(repeating: 1.625))
-  let denominatorHigh = fma8(u, Float8(repeating: 0.373_337_6), Float8(repeating: 1.322_413))
-  let denominator = fma8(fma8(u2, Float8(repeating: 0.045_439_504), denominatorHigh), u2, denominatorLow)
-  let twiceR = numerator / denominator
-  let scaled = fma8(expMinusOne, twiceR, twiceR)
-  // (bits of shifted) << 23 is n << 23: the shift's own bits move out.
-  let exponent = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &<< 23
-  let twiceQ = unsafeBitCast(unsafeBitCast(scaled, to: SIMD8<Int32>.self) &+ exponent, to: Float8.self)
-  // The addend: x for x ≥ 0 and for x < −6 (as signed integers, the bit
-  // patterns above −6's), 0 between. For x < −6, u = 6 makes the product
-  // −5.9e-9, below half an ulp of x, so x comes back unchanged.
-  let minusSixBits = SIMD8<Int32>(repeating: Int32(bitPattern: (-6 as Float).bitPattern))
-  let addend = unsafeBitCast(SIMD8<Int32>().replacing(with: bits, where: bits .> minusSixBits), to: Float8.self)
-  return fma8(minusHalfU, twiceQ, addend)
-}
+private func geluErf8(_ x: Float8) -> Float8 { LaneMath.geluErf(x) }
 
 /// GELU(x) for x < −6 in Float64 (libm's erfc), rounded once: 0 at −inf.
 @inline(never)

@@ -96,6 +96,32 @@ struct KernelInstructionSetTests {
     #expect(results.avx2.map(\.bitPattern) == results.avx512.map(\.bitPattern), "gramMatrix \(rows)×\(columns)")
   }
 
+  /// GELU's erf form: whole 16-lane vectors take the AVX-512 loop, the rest
+  /// the 8-lane one; values from the far tails (below −6: the scalar pass),
+  /// the clamp at 6, zeros, subnormals, infinities and NaNs, in place too.
+  @Test(arguments: [1, 7, 15, 16, 17, 33, 769, 3072])
+  func geluIsBitIdentical(count: Int) {
+    let specials: [Float] = [
+      0, -0, 6, -6, 6.000_001, -6.000_001, -9.9, -40, .leastNonzeroMagnitude, -77 * .leastNonzeroMagnitude, .infinity, -.infinity, .nan, -.nan,
+      .greatestFiniteMagnitude, -.leastNormalMagnitude,
+    ]
+    let x = randomMatrix(1, count, seed: 31).enumerated().map { i, value in
+      i % 5 == 4 ? specials[(i / 5) % specials.count] : value * 12
+    }
+    for inPlace in [false, true] {
+      let results = onBothInstructionSets {
+        var values = x, output = [Float](repeating: .nan, count: count)
+        if inPlace {
+          values.withUnsafeMutableBufferPointer { gelu($0.baseAddress!, count: count, output: $0.baseAddress!) }
+          return values
+        }
+        output.withUnsafeMutableBufferPointer { gelu(x, count: count, output: $0.baseAddress!) }
+        return output
+      }
+      #expect(bits(results.avx2) == bits(results.avx512), "gelu, \(count) values, in place: \(inPlace)")
+    }
+  }
+
   @Test(arguments: [(16, 64), (17, 32), (128, 64)])
   func attentionIsBitIdentical(sequenceLength: Int, headDimension: Int) {
     let shape = AttentionShape(batch: 1, sequenceLength: sequenceLength, heads: 3, headDimension: headDimension)
