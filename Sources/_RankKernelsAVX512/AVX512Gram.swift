@@ -54,22 +54,17 @@ public enum AVX512Gram {
           offset &+= 64
         }
         let c1 = j1 > j, c2 = j2 > j1, c3 = j3 > j2
-        add(s00, row: i, rowIsReal: true, column: j, columnIsReal: true)
-        add(s01, row: i, rowIsReal: true, column: j1, columnIsReal: c1)
-        add(s02, row: i, rowIsReal: true, column: j2, columnIsReal: c2)
-        add(s03, row: i, rowIsReal: true, column: j3, columnIsReal: c3)
-        add(s10, row: i1, rowIsReal: i1 > i, column: j, columnIsReal: true)
-        add(s11, row: i1, rowIsReal: i1 > i, column: j1, columnIsReal: c1)
-        add(s12, row: i1, rowIsReal: i1 > i, column: j2, columnIsReal: c2)
-        add(s13, row: i1, rowIsReal: i1 > i, column: j3, columnIsReal: c3)
-        add(s20, row: i2, rowIsReal: i2 > i1, column: j, columnIsReal: true)
-        add(s21, row: i2, rowIsReal: i2 > i1, column: j1, columnIsReal: c1)
-        add(s22, row: i2, rowIsReal: i2 > i1, column: j2, columnIsReal: c2)
-        add(s23, row: i2, rowIsReal: i2 > i1, column: j3, columnIsReal: c3)
-        add(s30, row: i3, rowIsReal: i3 > i2, column: j, columnIsReal: true)
-        add(s31, row: i3, rowIsReal: i3 > i2, column: j1, columnIsReal: c1)
-        add(s32, row: i3, rowIsReal: i3 > i2, column: j2, columnIsReal: c2)
-        add(s33, row: i3, rowIsReal: i3 > i2, column: j3, columnIsReal: c3)
+        /// Adds one row's four sums to the real columns j, j1, j2, j3.
+        @inline(__always) func addRow(_ s0: Vector, _ s1: Vector, _ s2: Vector, _ s3: Vector, row: Int, rowIsReal: Bool) {
+          add(s0, row: row, rowIsReal: rowIsReal, column: j, columnIsReal: true)
+          add(s1, row: row, rowIsReal: rowIsReal, column: j1, columnIsReal: c1)
+          add(s2, row: row, rowIsReal: rowIsReal, column: j2, columnIsReal: c2)
+          add(s3, row: row, rowIsReal: rowIsReal, column: j3, columnIsReal: c3)
+        }
+        addRow(s00, s01, s02, s03, row: i, rowIsReal: true)
+        addRow(s10, s11, s12, s13, row: i1, rowIsReal: i1 > i)
+        addRow(s20, s21, s22, s23, row: i2, rowIsReal: i2 > i1)
+        addRow(s30, s31, s32, s33, row: i3, rowIsReal: i3 > i2)
         j += 4
       }
       i += 4

@@ -6,17 +6,9 @@ import RankKernels
 /// All variants of one sample share the same input and the same weights
 /// (paired comparison: differences between variants are not sampling noise).
 /// Kernels run single-threaded: parallelism is over samples.
-public struct DenseEngine: ForwardEngine {
+public struct DenseEngine: InPlaceForwardEngine {
   public init() {}
   public var kind: EngineKind { .dense }
-
-  public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
-    SampleMetrics.collecting(for: c) { run(sample: sample, configuration: c, seed: seed, into: $0) }
-  }
-
-  public func checkedRun(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, into results: SampleMetrics) {
-    run(sample: sample, configuration: c, seed: seed, into: results)
-  }
 
   /// ``run(sample:configuration:seed:)`` written to `results`; the weights
   /// are redrawn into the thread's `EncoderWorkspace` (no allocation after

@@ -15,10 +15,10 @@ public protocol ForwardEngine: Sendable {
   /// `MonteCarloRun` calls. Engines that cannot fail take the default.
   func checkedRun(sample: UInt64, configuration: ModelConfiguration, seed: UInt64) throws -> [[MetricValues]]
   /// `checkedRun` written to `results` (caller-owned, sized by
-  /// `SampleMetrics.count(for:)`): what `MonteCarloRun` calls. The Gram,
-  /// sketch and dense engines override it to make no heap allocation after
-  /// a warm-up sample on the calling thread (their intermediates live in
-  /// per-thread scratch); the default calls `checkedRun` and copies.
+  /// `SampleMetrics.count(for:)`): what `MonteCarloRun` calls.
+  /// ``InPlaceForwardEngine``s compute into it directly (no heap allocation
+  /// after a warm-up sample on the calling thread); the default calls
+  /// `checkedRun` and copies.
   func checkedRun(sample: UInt64, configuration: ModelConfiguration, seed: UInt64, into results: SampleMetrics) throws
 }
 
@@ -32,6 +32,28 @@ extension ForwardEngine {
 
   public func checkedRun(sample: UInt64, configuration: ModelConfiguration, seed: UInt64, into results: SampleMetrics) throws {
     results.assign(try checkedRun(sample: sample, configuration: configuration, seed: seed))
+  }
+}
+
+/// An engine whose samples are computed straight into caller-owned memory:
+/// it provides `run(sample:configuration:seed:into:)`, and the array-returning
+/// `run` and `MonteCarloRun`'s `checkedRun(…into:)` follow from it. The Gram,
+/// sketch and dense engines are these.
+public protocol InPlaceForwardEngine: ForwardEngine {
+  /// ``ForwardEngine/run(sample:configuration:seed:)`` written to `results`
+  /// (sized by `SampleMetrics.count(for:)`). After a warm-up sample of the
+  /// same configuration on the calling thread it makes no heap allocation
+  /// (without random biases or norm parameters, on a Gaussian input).
+  func run(sample: UInt64, configuration: ModelConfiguration, seed: UInt64, into results: SampleMetrics)
+}
+
+extension InPlaceForwardEngine {
+  public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
+    SampleMetrics.collecting(for: c) { run(sample: sample, configuration: c, seed: seed, into: $0) }
+  }
+
+  public func checkedRun(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, into results: SampleMetrics) {
+    run(sample: sample, configuration: c, seed: seed, into: results)
   }
 }
 

@@ -123,12 +123,6 @@ func standardAttendedHeads(
   return (attended, attention)
 }
 
-/// Calls `body` with a pointer to `values`' storage, or nil.
-func withOptionalPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
-  guard let values else { return body(nil) }
-  return values.withUnsafeBufferPointer { body($0.baseAddress!) }
-}
-
 /// Grouped-query attention's sharing made explicit: a rows × (from·headWidth)
 /// matrix of key or value heads widened to rows × (to·headWidth), query head
 /// h reading head ⌊h / (to/from)⌋ (HF's `repeat_kv`).

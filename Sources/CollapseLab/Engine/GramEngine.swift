@@ -33,7 +33,7 @@ import RankKernels
 /// post and parallel norms, RMSNorm, final norms, SwiGLU and PG-OP gates are
 /// covered. Each variant draws its own numbers (tagged streams, as in the
 /// sketch engine), so variants are not paired within a sample.
-public struct GramEngine: ForwardEngine {
+public struct GramEngine: InPlaceForwardEngine {
   /// Multiplies the standard deviation of every weight; 1 except in the test
   /// that shows a wrong variance scaling is detected.
   let varianceScaleForTesting: Float
@@ -42,14 +42,6 @@ public struct GramEngine: ForwardEngine {
   init(varianceScaleForTesting: Float) { self.varianceScaleForTesting = varianceScaleForTesting }
 
   public var kind: EngineKind { .gram }
-
-  public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
-    SampleMetrics.collecting(for: c) { run(sample: sample, configuration: c, seed: seed, into: $0) }
-  }
-
-  public func checkedRun(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, into results: SampleMetrics) {
-    run(sample: sample, configuration: c, seed: seed, into: results)
-  }
 
   /// ``run(sample:configuration:seed:)`` written to `results`. After a
   /// warm-up sample of the same configuration on the calling thread it makes
@@ -217,20 +209,19 @@ struct GramState {
 
   /// Resizes the arrays for n tokens; keeps them (and their contents) when they have that size.
   private mutating func resize(rows n: Int) {
-    if alongOnes.count != n { alongOnes = [Float](repeating: 0, count: n) }
-    if lower.count != n * n { lower = [Float](repeating: 0, count: n * n) }
-    if order.count != n { order = [Int](repeating: 0, count: n) }
-    if gram.count != n * n { gram = [Double](repeating: 0, count: n * n) }
+    CollapseLab.resize(&alongOnes, count: n)
+    CollapseLab.resize(&lower, count: n * n)
+    CollapseLab.resize(&order, count: n)
+    CollapseLab.resize(&gram, count: n * n)
   }
 
   /// Sets this state to `other`, copying into its own arrays (no allocation
   /// when they are uniquely referenced and of the same size).
   mutating func assign(_ other: GramState) {
-    resize(rows: other.rows)
-    alongOnes.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: other.alongOnes) }
-    lower.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: other.lower) }
-    order.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: other.order) }
-    gram.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: other.gram) }
+    CollapseLab.assign(&alongOnes, from: other.alongOnes)
+    CollapseLab.assign(&lower, from: other.lower)
+    CollapseLab.assign(&order, from: other.order)
+    CollapseLab.assign(&gram, from: other.gram)
     rank = other.rank
   }
 

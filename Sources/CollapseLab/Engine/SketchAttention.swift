@@ -82,15 +82,14 @@ extension SketchProjector {
     let entropies = scratch.buffer(.attentionEntropies, count: heads * n, of: Float.self)
     var probabilities = [Float](repeating: 0, count: c.attentionSpectra ? heads * n * n : 0)
     // A mask acts on the scores, which the shortcut has exactly in law: it applies unchanged.
-    let mask = c.block.mask.additiveMask(sequenceLength: n)
+    let mask = scratch.buffer(.attentionMask, count: n * n, of: Float.self)
+    let masked = c.block.mask.writeAdditiveMask(sequenceLength: n, into: mask)
     var t = RecycledArrays.current.headOutput(count: n * width) { out in
       probabilities.withUnsafeMutableBufferPointer { p in
-        withOptionalPointer(mask) { maskPointer in
-          multiHeadAttention(
-            shape: AttentionShape(batch: 1, sequenceLength: n, heads: heads, headDimension: n),
-            query: query, key: key, value: value, mask: maskPointer, scale: 1 / Float(dk).squareRoot(),
-            output: out, probabilities: c.attentionSpectra ? p.baseAddress! : nil, rowEntropy: entropies, threads: 1)
-        }
+        multiHeadAttention(
+          shape: AttentionShape(batch: 1, sequenceLength: n, heads: heads, headDimension: n),
+          query: query, key: key, value: value, mask: masked ? mask : nil, scale: 1 / Float(dk).squareRoot(),
+          output: out, probabilities: c.attentionSpectra ? p.baseAddress! : nil, rowEntropy: entropies, threads: 1)
       }
     }
     // PG-OP: diag(g_h)·T_h has the Gram matrix of the gated head outputs

@@ -19,7 +19,7 @@ import RankKernels
 /// own Q), so each variant draws its own G's: per-variant distributions are
 /// exact, but variants are not paired within a sample as in the dense engine.
 /// Input, biases and LayerNorm parameters are drawn as in `DenseEngine`.
-public struct SketchEngine: ForwardEngine {
+public struct SketchEngine: InPlaceForwardEngine {
   /// Multiplies the standard deviation of every G; 1 except in the test that
   /// shows a wrong variance scaling is detected.
   let varianceScaleForTesting: Float
@@ -28,14 +28,6 @@ public struct SketchEngine: ForwardEngine {
   init(varianceScaleForTesting: Float) { self.varianceScaleForTesting = varianceScaleForTesting }
 
   public var kind: EngineKind { .sketch }
-
-  public func run(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64) -> [[MetricValues]] {
-    SampleMetrics.collecting(for: c) { run(sample: sample, configuration: c, seed: seed, into: $0) }
-  }
-
-  public func checkedRun(sample: UInt64, configuration c: ModelConfiguration, seed: UInt64, into results: SampleMetrics) {
-    run(sample: sample, configuration: c, seed: seed, into: results)
-  }
 
   /// ``run(sample:configuration:seed:)`` written to `results`, in the
   /// thread's `EncoderWorkspace` (no allocation after a warm-up sample,

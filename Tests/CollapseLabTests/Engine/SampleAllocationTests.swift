@@ -41,6 +41,9 @@ struct SampleAllocationTests {
     Case(engine: GramEngine(), architecture: .pythia),
     Case(engine: SketchEngine(), architecture: .llama),
     Case(engine: DenseEngine(), architecture: .gpt2),
+    // The attention shortcut with a causal mask (GPT-2 has neither RoPE nor grouped heads).
+    Case(engine: SketchEngine(), architecture: .gpt2),
+    Case(engine: GramEngine(), architecture: .gpt2),
   ]
 
   @Test(
