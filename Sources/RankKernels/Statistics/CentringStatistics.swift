@@ -82,8 +82,28 @@ public struct CentringStatistics: Sendable {
     mean = keepsMean ? Array(UnsafeBufferPointer(start: columnSums + 2 * d, count: d)) : []
     totalSquares = total
     residualSquares = residual
-    let sums = UnsafeBufferPointer(start: columnSums, count: 2 * d)
-    compositeNorm = ((sums[0..<d].max() ?? 0) * maxRow).squareRoot()
-    residualCompositeNorm = ((sums[d...].max() ?? 0) * maxResidualRow).squareRoot()
+    compositeNorm = (largest(columnAbs, count: d) * maxRow).squareRoot()
+    residualCompositeNorm = (largest(residualColumnAbs, count: d) * maxResidualRow).squareRoot()
   }
+}
+
+/// The largest of `count` non-negative values (0 for none), in four
+/// independent chains: `Sequence.max()` over a buffer slice ran as generic
+/// code, a quarter of the statistics' time at 16 × 768.
+@inline(__always)
+private func largest(_ values: UnsafePointer<Double>, count: Int) -> Double {
+  var m0 = 0.0, m1 = 0.0, m2 = 0.0, m3 = 0.0
+  var j = 0
+  while j + 4 <= count {
+    m0 = max(m0, values[j])
+    m1 = max(m1, values[j + 1])
+    m2 = max(m2, values[j + 2])
+    m3 = max(m3, values[j + 3])
+    j += 4
+  }
+  while j < count {
+    m0 = max(m0, values[j])
+    j += 1
+  }
+  return max(max(m0, m1), max(m2, m3))
 }
