@@ -82,17 +82,57 @@ typealias LapackeDsyevd = @convention(c) (Int32, CChar, CChar, Int32, UnsafeMuta
 /// with a function that sets OpenBLAS to `threads` threads (other cases change
 /// OpenBLAS's thread count, and its default is every core).
 func lapackeDsyevd(threads: Int) -> (call: (_ n: Int, _ a: UnsafeMutablePointer<Double>, _ w: UnsafeMutablePointer<Double>) -> Void, useThreads: () -> Void)? {
+  guard let dsyevd = lapackeFunction("LAPACKE_dsyevd", as: LapackeDsyevd.self, threads: threads) else { return nil }
+  // LAPACK_ROW_MAJOR = 101; 'N' (78): eigenvalues only; 'U' (85): upper triangle.
+  return ({ n, a, w in _ = dsyevd.call(101, 78, 85, Int32(n), a, Int32(n), w) }, dsyevd.useThreads)
+}
+
+/// Pivoted Cholesky factors of Float64 Gram matrices (the engines factor
+/// several per layer: 16 and 128 tokens, full rank), beside LAPACKE's
+/// `dpstrf` (lower, tolerance −1: LAPACK's default n·ε·max diagonal) on a
+/// copy of the same matrix when liblapacke is installed.
+func pivotedCholeskyCases(threads: Int) -> [BenchmarkCase] {
+  let dpstrf = lapackeFunction("LAPACKE_dpstrf", as: LapackeDpstrf.self, threads: threads)
+  return [16, 128].map { n in
+    let x = randomBuffer(n * 768, seed: 9)
+    let gram = permanentBuffer(n * n, of: Double.self), lower = permanentBuffer(n * n, of: Double.self)
+    let order = permanentBuffer(n, of: Int.self)
+    let copy = permanentBuffer(n * n, of: Double.self), pivots = permanentBuffer(n, of: Int32.self)
+    gramMatrix(rows: n, columns: 768, x: x, ldx: 768, gram: gram, ldg: n)
+    var contenders: [(name: String, body: () -> Void)] = [
+      ("swift", { pivotedCholesky(n: n, a: gram, lda: n, lower: lower, ldl: n, order: order) })
+    ]
+    if let dpstrf {
+      // The copy is part of the call: dpstrf overwrites A (ours copies internally too).
+      contenders.append(("openblas", {
+        copy.update(from: gram, count: n * n)
+        var rank: Int32 = 0
+        // LAPACK_ROW_MAJOR = 101; 'L' (76): lower.
+        _ = dpstrf.call(101, 76, Int32(n), copy, Int32(n), pivots, &rank, -1)
+      }))
+    }
+    return BenchmarkCase(
+      kernel: "pivoted_cholesky", shape: "\(n)x\(n)", work: Double(n * n * n) / 3, unit: .gflops,
+      contenders: contenders, check: { dpstrf?.useThreads() })
+  }
+}
+
+typealias LapackeDpstrf = @convention(c) (
+  Int32, CChar, Int32, UnsafeMutablePointer<Double>, Int32, UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>, Double
+) -> Int32
+
+/// A LAPACKE function from liblapacke.so.3, or nil (a benchmark reference
+/// only), with a function that sets OpenBLAS to `threads` threads.
+func lapackeFunction<F>(_ name: String, as type: F.Type, threads: Int) -> (call: F, useThreads: () -> Void)? {
   let environment = ProcessInfo.processInfo.environment
   guard environment["RANKKERNELS_DISABLE_OPENBLAS"] == nil,
     let handle = dlopen(environment["RANKKERNELS_LAPACKE_LIBRARY"] ?? "liblapacke.so.3", RTLD_NOW),
-    let symbol = dlsym(handle, "LAPACKE_dsyevd")
+    let symbol = dlsym(handle, name)
   else { return nil }
-  let dsyevd = unsafeBitCast(symbol, to: LapackeDsyevd.self)
   typealias SetThreads = @convention(c) (Int32) -> Void
   let blas = dlopen(environment["RANKKERNELS_OPENBLAS_LIBRARY"] ?? "libopenblas.so.0", RTLD_NOW)
   let setThreads = blas.flatMap { dlsym($0, "openblas_set_num_threads") }.map { unsafeBitCast($0, to: SetThreads.self) }
-  // LAPACK_ROW_MAJOR = 101; 'N' (78): eigenvalues only; 'U' (85): upper triangle.
-  return ({ n, a, w in _ = dsyevd(101, 78, 85, Int32(n), a, Int32(n), w) }, { setThreads?(Int32(threads)) })
+  return (unsafeBitCast(symbol, to: F.self), { setThreads?(Int32(threads)) })
 }
 
 /// Randomized SVD (top 16, oversampling 8, 2 power iterations, Swift) against

@@ -52,20 +52,25 @@ public func pivotedCholesky(
   if n == 0 { return 0 }
   // work: the permuted matrix, full storage, and the Schur complement's
   // diagonal. Per-thread scratch: this runs several times per mc-generic layer.
-  let work = ScratchArena.current.buffer(.choleskyWork, count: n * n + n, of: Double.self)
-  return pivotedCholeskyFactor(n: n, a: a, lda: lda, work: work, diagonal: work + n * n, order: order, into: lower, ldl: ldl)
+  // Its rows are an odd number of cache lines apart: at a power-of-two
+  // stride (n = 128: 1 KiB) the column swaps and the strided reads of
+  // U[p, j] fell into four L1 sets, and a third of the time went there.
+  let ldw = 8 * (2 * ((n + 15) / 16) + 1)
+  let work = ScratchArena.current.buffer(.choleskyWork, count: n * ldw + n, of: Double.self)
+  return pivotedCholeskyFactor(
+    n: n, a: a, lda: lda, work: work, ldw: ldw, diagonal: work + n * ldw, order: order, into: lower, ldl: ldl)
 }
 
 private func pivotedCholeskyFactor(
-  n: Int, a: UnsafePointer<Double>, lda: Int, work: UnsafeMutablePointer<Double>, diagonal: UnsafeMutablePointer<Double>,
+  n: Int, a: UnsafePointer<Double>, lda: Int, work: UnsafeMutablePointer<Double>, ldw: Int, diagonal: UnsafeMutablePointer<Double>,
   order: UnsafeMutablePointer<Int>, into lower: UnsafeMutablePointer<Double>, ldl: Int
 ) -> Int {
   var largestDiagonal = 0.0, finite = true
   for i in 0..<n {
     order[i] = i
     for j in i..<n {
-      work[i * n + j] = a[i * lda + j]
-      work[j * n + i] = a[i * lda + j]
+      work[i &* ldw &+ j] = a[i * lda + j]
+      work[j &* ldw &+ i] = a[i * lda + j]
       finite = finite && a[i * lda + j].isFinite
     }
     diagonal[i] = a[i * lda + i]
@@ -90,14 +95,14 @@ private func pivotedCholeskyFactor(
     if pivot != j {
       // Symmetric swap of rows and columns j and pivot (columns of the U rows
       // above j included: they are L's rows).
-      for k in 0..<n { swap(&work[j * n + k], &work[pivot * n + k]) }
-      for k in 0..<n { swap(&work[k * n + j], &work[k * n + pivot]) }
+      for k in 0..<n { swap(&work[j &* ldw &+ k], &work[pivot &* ldw &+ k]) }
+      for k in 0..<n { swap(&work[k &* ldw &+ j], &work[k &* ldw &+ pivot]) }
       swap(&diagonal[j], &diagonal[pivot])
       swap(&order[j], &order[pivot])
     }
     let root = schur.squareRoot()
-    let row = work + j * n
-    subtractPriorRows(work, n: n, row: j)
+    let row = work + j &* ldw
+    subtractPriorRows(work, ldw: ldw, n: n, row: j)
     row[j] = root
     for k in (j + 1)..<n {
       row[k] /= root
@@ -107,7 +112,7 @@ private func pivotedCholeskyFactor(
   }
   for i in 0..<n {
     let target = lower + i * ldl
-    for k in 0..<min(i + 1, rank) { target[k] = work[k * n + i] }
+    for k in 0..<min(i + 1, rank) { target[k] = work[k &* ldw &+ i] }
   }
   return rank
 }
@@ -115,22 +120,24 @@ private func pivotedCholeskyFactor(
 /// work[j, k] −= Σ_{p<j} work[p, j]·work[p, k] for k > j, in increasing p
 /// for every element and with the product rounded before the subtraction
 /// (no FMA), so the factor is bit-identical to the right-looking
-/// elimination's. Columns go 32 at a time through eight register
-/// accumulators, so each loaded vector of a prior row feeds one update.
+/// elimination's. Columns go 32 at a time (eight register accumulators, so
+/// each loaded vector of a prior row feeds one update), and the rest in
+/// blocks of 16, 8, 4, 2 and 1: one accumulator per four columns chained
+/// through all j prior rows was latency-bound, and the under-32 remainder of
+/// every row took two thirds of the time at n = 128.
 @inline(__always)
-private func subtractPriorRows(_ work: UnsafeMutablePointer<Double>, n: Int, row j: Int) {
-  typealias V = SIMD4<Double>
-  let target = work + j * n
+private func subtractPriorRows(_ work: UnsafeMutablePointer<Double>, ldw: Int, n: Int, row j: Int) {
   var k = j + 1
+  typealias V = SIMD4<Double>
   while k + 32 <= n {
-    let t = UnsafeMutableRawPointer(target + k)
+    let t = UnsafeMutableRawPointer(work + (j &* ldw &+ k))
     var r0 = t.loadUnaligned(as: V.self), r1 = t.loadUnaligned(fromByteOffset: 32, as: V.self)
     var r2 = t.loadUnaligned(fromByteOffset: 64, as: V.self), r3 = t.loadUnaligned(fromByteOffset: 96, as: V.self)
     var r4 = t.loadUnaligned(fromByteOffset: 128, as: V.self), r5 = t.loadUnaligned(fromByteOffset: 160, as: V.self)
     var r6 = t.loadUnaligned(fromByteOffset: 192, as: V.self), r7 = t.loadUnaligned(fromByteOffset: 224, as: V.self)
     for p in 0..<j {
-      let s = V(repeating: work[p * n + j])
-      let u = UnsafeRawPointer(work + p * n + k)
+      let s = V(repeating: work[p &* ldw &+ j])
+      let u = UnsafeRawPointer(work + (p &* ldw &+ k))
       r0 = r0 - s * u.loadUnaligned(as: V.self); r1 = r1 - s * u.loadUnaligned(fromByteOffset: 32, as: V.self)
       r2 = r2 - s * u.loadUnaligned(fromByteOffset: 64, as: V.self); r3 = r3 - s * u.loadUnaligned(fromByteOffset: 96, as: V.self)
       r4 = r4 - s * u.loadUnaligned(fromByteOffset: 128, as: V.self); r5 = r5 - s * u.loadUnaligned(fromByteOffset: 160, as: V.self)
@@ -142,17 +149,36 @@ private func subtractPriorRows(_ work: UnsafeMutablePointer<Double>, n: Int, row
     t.storeBytes(of: r6, toByteOffset: 192, as: V.self); t.storeBytes(of: r7, toByteOffset: 224, as: V.self)
     k += 32
   }
-  while k + 4 <= n {
-    let t = UnsafeMutableRawPointer(target + k)
-    var r = t.loadUnaligned(as: V.self)
-    for p in 0..<j { r = r - V(repeating: work[p * n + j]) * UnsafeRawPointer(work + p * n + k).loadUnaligned(as: V.self) }
-    t.storeBytes(of: r, as: V.self)
+  if k + 16 <= n {
+    subtractPriorRows(SIMD16<Double>.self, work, ldw: ldw, n: n, row: j, columns: k)
+    k += 16
+  }
+  if k + 8 <= n {
+    subtractPriorRows(SIMD8<Double>.self, work, ldw: ldw, n: n, row: j, columns: k)
+    k += 8
+  }
+  if k + 4 <= n {
+    subtractPriorRows(SIMD4<Double>.self, work, ldw: ldw, n: n, row: j, columns: k)
     k += 4
   }
-  while k < n {
-    var r = target[k]
-    for p in 0..<j { r = r - work[p * n + j] * work[p * n + k] }
-    target[k] = r
-    k += 1
+  if k + 2 <= n {
+    subtractPriorRows(SIMD2<Double>.self, work, ldw: ldw, n: n, row: j, columns: k)
+    k += 2
   }
+  if k < n {
+    var r = work[j &* ldw &+ k]
+    for p in 0..<j { r = r - work[p &* ldw &+ j] * work[p &* ldw &+ k] }
+    work[j &* ldw &+ k] = r
+  }
+}
+
+/// The update of `V.scalarCount` columns of row j from column k, the whole
+/// block in registers across the prior rows.
+@inline(__always)
+private func subtractPriorRows<V: SIMD>(_: V.Type, _ work: UnsafeMutablePointer<Double>, ldw: Int, n: Int, row j: Int, columns k: Int)
+where V.Scalar == Double {
+  let target = UnsafeMutableRawPointer(work + (j &* ldw &+ k))
+  var r = target.loadUnaligned(as: V.self)
+  for p in 0..<j { r = r - V(repeating: work[p &* ldw &+ j]) * UnsafeRawPointer(work + (p &* ldw &+ k)).loadUnaligned(as: V.self) }
+  target.storeBytes(of: r, as: V.self)
 }
