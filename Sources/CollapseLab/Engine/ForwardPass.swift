@@ -107,19 +107,17 @@ func standardAttendedHeads(
   let mask = scratch.buffer(.attentionMask, count: n * n, of: Float.self)
   let masked = c.block.mask.writeAdditiveMask(sequenceLength: n, into: mask)
   let entropies = scratch.buffer(.standardEntropies, count: c.heads * n, of: Float.self)
-  var probabilities = [Float](repeating: 0, count: c.attentionSpectra ? c.heads * n * n : 0)
+  let probabilities = c.attentionSpectra ? scratch.buffer(.attentionProbabilities, count: c.heads * n * n, of: Float.self) : nil
   var attended = RecycledArrays.current.headOutput(count: n * d) { out in
-    probabilities.withUnsafeMutableBufferPointer { p in
-      multiHeadAttention(
-        shape: AttentionShape(batch: 1, sequenceLength: n, heads: c.heads, headDimension: c.headDimension),
-        query: q, key: k, value: v, mask: masked ? mask : nil, output: out, probabilities: c.attentionSpectra ? p.baseAddress! : nil,
-        rowEntropy: entropies, threads: 1)
-    }
+    multiHeadAttention(
+      shape: AttentionShape(batch: 1, sequenceLength: n, heads: c.heads, headDimension: c.headDimension),
+      query: q, key: k, value: v, mask: masked ? mask : nil, output: out, probabilities: probabilities,
+      rowEntropy: entropies, threads: 1)
   }
   if let gates { applyHeadGates(&attended, gates: gates, rows: n, headCount: c.heads, headWidth: c.headDimension) }
   let attention = AttentionStatistics(
-    rowEntropies: UnsafeBufferPointer(start: entropies, count: c.heads * n), probabilities: c.attentionSpectra ? probabilities : nil,
-    heads: c.heads, sequenceLength: n)
+    rowEntropies: UnsafeBufferPointer(start: entropies, count: c.heads * n),
+    probabilities: probabilities.map { UnsafeBufferPointer(start: $0, count: c.heads * n * n) }, heads: c.heads, sequenceLength: n)
   return (attended, attention)
 }
 

@@ -42,6 +42,9 @@ enum SampleScratchSlot: Int, CaseIterable {
   /// `standardAttendedHeads`: Q, K, V, K and V widened to every query head
   /// (grouped-query heads), the mask, the rows' entropies.
   case standardQuery, standardKey, standardValue, standardRepeatedKey, standardRepeatedValue, attentionMask, standardEntropies
+  /// `--attention-spectra`: the heads' probabilities, and one head's Gram
+  /// matrix and eigenvalues (`AttentionStatistics`).
+  case attentionProbabilities, attentionSpectrumGram, attentionSpectrumEigenvalues
 }
 
 typealias SampleScratch = WorkBuffers<SampleScratchSlot>

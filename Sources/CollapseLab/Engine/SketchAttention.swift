@@ -80,23 +80,22 @@ extension SketchProjector {
     let key = scratch.buffer(.attentionKey, count: n * width, of: Float.self)
     for i in 0..<n { for h in 0..<heads { (key + i * width + h * n).update(from: f + i * n, count: n) } }
     let entropies = scratch.buffer(.attentionEntropies, count: heads * n, of: Float.self)
-    var probabilities = [Float](repeating: 0, count: c.attentionSpectra ? heads * n * n : 0)
+    let probabilities = c.attentionSpectra ? scratch.buffer(.attentionProbabilities, count: heads * n * n, of: Float.self) : nil
     // A mask acts on the scores, which the shortcut has exactly in law: it applies unchanged.
     let mask = scratch.buffer(.attentionMask, count: n * n, of: Float.self)
     let masked = c.block.mask.writeAdditiveMask(sequenceLength: n, into: mask)
     var t = RecycledArrays.current.headOutput(count: n * width) { out in
-      probabilities.withUnsafeMutableBufferPointer { p in
-        multiHeadAttention(
-          shape: AttentionShape(batch: 1, sequenceLength: n, heads: heads, headDimension: n),
-          query: query, key: key, value: value, mask: masked ? mask : nil, scale: 1 / Float(dk).squareRoot(),
-          output: out, probabilities: c.attentionSpectra ? p.baseAddress! : nil, rowEntropy: entropies, threads: 1)
-      }
+      multiHeadAttention(
+        shape: AttentionShape(batch: 1, sequenceLength: n, heads: heads, headDimension: n),
+        query: query, key: key, value: value, mask: masked ? mask : nil, scale: 1 / Float(dk).squareRoot(),
+        output: out, probabilities: probabilities, rowEntropy: entropies, threads: 1)
     }
     // PG-OP: diag(g_h)·T_h has the Gram matrix of the gated head outputs
     // diag(g_h)·A_h·Z_V,h, so gating T's head blocks keeps the identity exact.
     if let gates { applyHeadGates(&t, gates: gates, rows: n, headCount: heads, headWidth: n) }
     let attention = AttentionStatistics(
-      rowEntropies: UnsafeBufferPointer(start: entropies, count: heads * n), probabilities: c.attentionSpectra ? probabilities : nil,
+      rowEntropies: UnsafeBufferPointer(start: entropies, count: heads * n),
+      probabilities: probabilities.map { UnsafeBufferPointer(start: $0, count: heads * n * n) },
       heads: heads, sequenceLength: n)
     return (t, attention)
   }

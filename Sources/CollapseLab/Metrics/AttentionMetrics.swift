@@ -32,8 +32,10 @@ public struct AttentionStatistics: Sendable, Equatable {
   /// computed up to n = 128.
   public static let spectralGapLimit = 128
 
-  /// From row entropies [heads, n] and, when given, probabilities [heads, n, n] (query-major).
-  init(rowEntropies: UnsafeBufferPointer<Float>, probabilities: [Float]?, heads: Int, sequenceLength n: Int) {
+  /// From row entropies [heads, n] and, when given, probabilities [heads, n, n]
+  /// (query-major). The per-head Gram matrices and eigenvalues live in
+  /// per-thread scratch (`--attention-spectra` runs this per layer and variant).
+  init(rowEntropies: UnsafeBufferPointer<Float>, probabilities: UnsafeBufferPointer<Float>?, heads: Int, sequenceLength n: Int) {
     entropy = rowEntropies.reduce(0.0) { $0 + Double($1) } / Double(rowEntropies.count)
     guard let probabilities else {
       spectralGap = .nan
@@ -42,24 +44,20 @@ public struct AttentionStatistics: Sendable, Equatable {
     }
     precondition(probabilities.count == heads * n * n)
     var sink = 0.0, gap = 0.0
-    var gram = [Double](repeating: 0, count: n * n), eigenvalues = [Double](repeating: 0, count: n)
-    probabilities.withUnsafeBufferPointer { p in
-      for h in 0..<heads {
-        let head = p.baseAddress! + h * n * n
-        for i in 0..<n { sink += Double(head[i * n]) }
-        if n <= Self.spectralGapLimit {
-          // σᵢ² are the eigenvalues of A·Aᵀ (Float64): ~3× cheaper than a
-          // bidiagonal SVD at n = 16, and σ₂ is resolved to ~1e-8·σ₁, far
-          // below any gap the metric reports.
-          gram.withUnsafeMutableBufferPointer { g in
-            gramMatrix(rows: n, columns: n, x: head, ldx: n, gram: g.baseAddress!, ldg: n)
-          }
-          gram.withUnsafeBufferPointer { g in
-            eigenvalues.withUnsafeMutableBufferPointer { symmetricEigenvalues(n: n, a: g.baseAddress!, lda: n, into: $0.baseAddress!) }
-          }
-          let first = max(0, eigenvalues[0]).squareRoot(), second = n > 1 ? max(0, eigenvalues[1]).squareRoot() : 0
-          gap += first - second
-        }
+    let scratch = SampleScratch.current
+    let gram = scratch.buffer(.attentionSpectrumGram, count: n * n, of: Double.self)
+    let eigenvalues = scratch.buffer(.attentionSpectrumEigenvalues, count: n, of: Double.self)
+    for h in 0..<heads {
+      let head = probabilities.baseAddress! + h * n * n
+      for i in 0..<n { sink += Double(head[i * n]) }
+      if n <= Self.spectralGapLimit {
+        // σᵢ² are the eigenvalues of A·Aᵀ (Float64): ~3× cheaper than a
+        // bidiagonal SVD at n = 16, and σ₂ is resolved to ~1e-8·σ₁, far
+        // below any gap the metric reports.
+        gramMatrix(rows: n, columns: n, x: head, ldx: n, gram: gram, ldg: n)
+        symmetricEigenvalues(n: n, a: gram, lda: n, into: eigenvalues)
+        let first = max(0, eigenvalues[0]).squareRoot(), second = n > 1 ? max(0, eigenvalues[1]).squareRoot() : 0
+        gap += first - second
       }
     }
     sinkMass = sink / Double(heads * n)

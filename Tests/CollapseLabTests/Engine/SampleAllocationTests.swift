@@ -12,9 +12,9 @@ import _AllocationCounter
 /// caller-owned `SampleMetrics` (as `MonteCarloRun` calls the engines), and
 /// the engines' arrays and intermediates live in per-thread storage
 /// (`GramWorkspace`, `EncoderWorkspace`, `SampleScratch`, `RecycledArrays`,
-/// the kernels' `ScratchArena`). Random biases and norm parameters
-/// (`--random-biases`, `--random-layernorm`) and non-Gaussian inputs still
-/// allocate their draws. `ALLOCATION_COUNTER_BACKTRACE=1` prints each
+/// the kernels' `ScratchArena`), with `--attention-spectra` too. Random
+/// biases and norm parameters (`--random-biases`, `--random-layernorm`) and
+/// non-Gaussian inputs still allocate their draws. `ALLOCATION_COUNTER_BACKTRACE=1` prints each
 /// counted allocation's stack, and `Tools/perf/allocation-sites.py` groups
 /// them by site.
 @Suite("Heap allocations per Monte Carlo sample")
@@ -23,8 +23,16 @@ struct SampleAllocationTests {
     let engine: any ForwardEngine
     /// The main job's configuration (n = 16, L = 12, four variants), or a preset's.
     var architecture: Architecture? = nil
-    var configuration: ModelConfiguration { architecture?.configuration ?? ModelConfiguration() }
-    var testDescription: String { engine.name + (architecture.map { " on \($0.rawValue)" } ?? "") }
+    /// `--attention-spectra`: the probabilities' spectra per layer.
+    var attentionSpectra = false
+    var configuration: ModelConfiguration {
+      var c = architecture?.configuration ?? ModelConfiguration()
+      c.attentionSpectra = attentionSpectra
+      return c
+    }
+    var testDescription: String {
+      engine.name + (architecture.map { " on \($0.rawValue)" } ?? "") + (attentionSpectra ? " with attention spectra" : "")
+    }
   }
 
   /// Debug builds allocate for temporaries the optimiser removes, and their
@@ -44,6 +52,8 @@ struct SampleAllocationTests {
     // The attention shortcut with a causal mask (GPT-2 has neither RoPE nor grouped heads).
     Case(engine: SketchEngine(), architecture: .gpt2),
     Case(engine: GramEngine(), architecture: .gpt2),
+    Case(engine: GramEngine(), attentionSpectra: true),
+    Case(engine: DenseEngine(), attentionSpectra: true),
   ]
 
   @Test(
