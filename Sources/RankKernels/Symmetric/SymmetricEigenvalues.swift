@@ -66,18 +66,20 @@ private func withTridiagonalForm(
   // Per-thread scratch (n² + 6n doubles): this runs twice per token matrix
   // in mc-generic, where heap arrays per call showed up in profiles.
   do {
-    let w = ScratchArena.current.buffer(.tridiagonalForm, count: n * n + 6 * n, of: Double.self)
-    let d = w + n * n, e = d + n, vectors = e + n
+    // Rows an odd number of cache lines apart, as in `pivotedCholesky`.
+    let ldw = 8 * (2 * ((n + 15) / 16) + 1)
+    let w = ScratchArena.current.buffer(.tridiagonalForm, count: n * ldw + 6 * n, of: Double.self)
+    let d = w + n * ldw, e = d + n, vectors = e + n
     var finite = true
     for i in 0..<n {
       for j in i..<n {
         let value = a[i * lda + j]
         if !value.isFinite { finite = false }
-        w[i * n + j] = value
+        w[i * ldw + j] = value
       }
     }
     if !finite { return false }
-    tridiagonalize(w, n: n, diagonal: d, offDiagonal: e, scratch: vectors)
+    tridiagonalize(w, n: n, lda: ldw, diagonal: d, offDiagonal: e, scratch: vectors)
     body(d, e)
     return true
   }
@@ -128,16 +130,16 @@ private func sturmCount(n: Int, diagonal d: UnsafePointer<Double>, offDiagonal e
 /// read twice and written once; at n = 512 (2 MiB, beyond L2) that pass is
 /// the cost.
 private func tridiagonalize(
-  _ a: UnsafeMutablePointer<Double>, n: Int, diagonal d: UnsafeMutablePointer<Double>, offDiagonal e: UnsafeMutablePointer<Double>,
+  _ a: UnsafeMutablePointer<Double>, n: Int, lda: Int, diagonal d: UnsafeMutablePointer<Double>, offDiagonal e: UnsafeMutablePointer<Double>,
   scratch: UnsafeMutablePointer<Double>
 ) {
   var v = scratch, q = scratch + n, nextV = scratch + 2 * n, nextQ = scratch + 3 * n
   if n > 2 {
     // Step 0's reflector and its product with the whole trailing block.
-    if reflector(a, n: n, row: 0, diagonal: d, offDiagonal: e, v: v) {
+    if reflector(a, n: n, lda: lda, row: 0, diagonal: d, offDiagonal: e, v: v) {
       for i in 1..<n { q[i] = 0 }
       for i in 1..<n {
-        let row = a + i * n, vi = v[i]
+        let row = a + i * lda, vi = v[i]
         let partial = dotAndAxpy(row + i + 1, v + i + 1, q + i + 1, scale: vi, count: n - i - 1)
         q[i] += row[i] * vi + partial
       }
@@ -148,11 +150,11 @@ private func tridiagonalize(
   }
   for k in 0..<max(0, n - 2) {
     // Row k+1 takes step k's update first: it gives step k+1's reflector.
-    rankTwoUpdate(a + (k + 1) * n + k + 1, v + k + 1, q + k + 1, v[k + 1], q[k + 1], count: n - k - 1)
+    rankTwoUpdate(a + (k + 1) * lda + k + 1, v + k + 1, q + k + 1, v[k + 1], q[k + 1], count: n - k - 1)
     if k + 1 < n - 2 {
-      let active = reflector(a, n: n, row: k + 1, diagonal: d, offDiagonal: e, v: nextV)
+      let active = reflector(a, n: n, lda: lda, row: k + 1, diagonal: d, offDiagonal: e, v: nextV)
       for i in (k + 2)..<n { nextQ[i] = 0 }
-      for i in (k + 2)..<n { updateRowAndMultiply(a + i * n, i: i, n: n, v: v, q: q, nextV: nextV, nextP: nextQ) }
+      for i in (k + 2)..<n { updateRowAndMultiply(a + i * lda, i: i, n: n, v: v, q: q, nextV: nextV, nextP: nextQ) }
       if active {
         finishReflectorProduct(n: n, step: k + 1, v: nextV, p: nextQ)
       } else {
@@ -161,14 +163,14 @@ private func tridiagonalize(
       swap(&v, &nextV)
       swap(&q, &nextQ)
     } else {
-      for i in (k + 2)..<n { rankTwoUpdate(a + i * n + i, v + i, q + i, v[i], q[i], count: n - i) }
+      for i in (k + 2)..<n { rankTwoUpdate(a + i * lda + i, v + i, q + i, v[i], q[i], count: n - i) }
     }
   }
   if n >= 2 {
-    d[n - 2] = a[(n - 2) * n + (n - 2)]
-    e[n - 2] = a[(n - 2) * n + (n - 1)]
+    d[n - 2] = a[(n - 2) * lda + (n - 2)]
+    e[n - 2] = a[(n - 2) * lda + (n - 1)]
   }
-  d[n - 1] = a[(n - 1) * n + (n - 1)]
+  d[n - 1] = a[(n - 1) * lda + (n - 1)]
   e[n - 1] = 0
 }
 
@@ -177,10 +179,10 @@ private func tridiagonalize(
 /// when that part of the row is already zero past its first entry.
 @inline(__always)
 private func reflector(
-  _ a: UnsafeMutablePointer<Double>, n: Int, row k: Int, diagonal d: UnsafeMutablePointer<Double>,
+  _ a: UnsafeMutablePointer<Double>, n: Int, lda: Int, row k: Int, diagonal d: UnsafeMutablePointer<Double>,
   offDiagonal e: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>
 ) -> Bool {
-  let rowK = a + k * n
+  let rowK = a + k * lda
   let norm = dot(rowK + k + 1, rowK + k + 1, count: n - k - 1).squareRoot()
   let x0 = rowK[k + 1]
   let alpha = x0 >= 0 ? -norm : norm
