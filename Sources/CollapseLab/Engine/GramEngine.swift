@@ -103,12 +103,20 @@ public struct GramEngine: InPlaceForwardEngine {
       return normed
     }
     /// The MLP's hidden layer (n × d_ff, entries: the nonlinearity needs
-    /// them) on `input`, in per-thread scratch, made ready for the residual product.
+    /// them) on `input`, in per-thread scratch, made ready for the residual
+    /// product. Its rows stay in the input factor's pivot order (the
+    /// activation is elementwise); the hidden factor's order names tokens
+    /// through it, which saves moving n × d_ff floats back to token order.
     func feedForwardOperand(_ input: GramState) -> ProjectionOperand {
       let hidden = SampleScratch.current.buffer(.feedForwardHidden, count: n * c.feedForwardDimension, of: Float.self)
-      CollapseLab.feedForwardHidden(
-        ProjectionOperand(factoring: input.gram, rows: n), projector: projector, weights: w, configuration: c, into: hidden)
-      return projector.prepare(hidden, rows: n, columns: c.feedForwardDimension)
+      var operand = ProjectionOperand(factoring: input.gram, rows: n)
+      guard let tokens = operand.rowOrder, n <= c.feedForwardDimension else {
+        CollapseLab.feedForwardHidden(operand, projector: projector, weights: w, configuration: c, into: hidden)
+        return projector.prepare(hidden, rows: n, columns: c.feedForwardDimension)
+      }
+      operand.productsInPivotOrder = true
+      CollapseLab.feedForwardHidden(operand, projector: projector, weights: w, configuration: c, into: hidden)
+      return ProjectionOperand(factoringRowsOf: hidden, rows: n, columns: c.feedForwardDimension, tokens: tokens)
     }
     let normsFirst = variant.preLayerNorm || variant.parallelLayerNorm
     let operand = ProjectionOperand(factoring: normsFirst ? normalized(x).gram : x.gram, rows: n)

@@ -11,6 +11,10 @@ struct ProjectionOperand {
   var nonzeroColumns: Int
   /// When set, `matrix` is L and row i of L is row rowOrder[i] of F.
   var rowOrder: [Int]?
+  /// When set (with `rowOrder`), products keep L's row order instead of
+  /// moving row i to rowOrder[i]: for a caller that only needs the product's
+  /// rows up to a permutation it tracks itself (the Gram engine's MLP).
+  var productsInPivotOrder = false
   init(matrix: [Float], rows: Int, nonzeroColumns: Int? = nil, rowOrder: [Int]? = nil) {
     self.matrix = matrix
     self.rows = rows
@@ -37,6 +41,23 @@ struct ProjectionOperand {
     let gram = SampleScratch.current.buffer(.operandGram, count: n * n, of: Double.self)
     gramMatrix(rows: n, columns: k, x: y, ldx: k, gram: gram, ldg: max(1, n))
     self.init(factoring: gram, rows: n)
+  }
+
+  /// The factor of Y·Yᵀ for Y whose row i is token `tokens[i]` (a product
+  /// left in pivot order): the factor's rows then name tokens through
+  /// `tokens`, so it is the factor of the token-ordered Y. The Gram matrix of
+  /// the permuted rows holds the same entries, and the pivoted Cholesky picks
+  /// the same pivots, so the factor is the one of the token-ordered rows
+  /// (up to exact ties between diagonal entries).
+  init(factoringRowsOf y: UnsafePointer<Float>, rows n: Int, columns k: Int, tokens: [Int]) {
+    let gram = SampleScratch.current.buffer(.operandGram, count: n * n, of: Double.self)
+    gramMatrix(rows: n, columns: k, x: y, ldx: k, gram: gram, ldg: max(1, n))
+    let (lower, order, nonzero) = RecycledArrays.current.factor(rows: n) { lower, order in
+      let rank = Self.factor(gram, rows: n, lower: lower, order: order)
+      for i in 0..<n { order[i] = tokens[order[i]] }
+      return rank
+    }
+    self.init(matrix: lower, rows: n, nonzeroColumns: nonzero, rowOrder: order)
   }
 
   /// Factors the Gram matrix `gram` (n × n, Float64) into `lower` (n × n,
@@ -77,7 +98,7 @@ struct ProjectionOperand {
     }
     let width = self.inner
     lowerTriangularProduct(m: rows, n: columns, k: inner, a: matrix, lda: width, b: w, ldb: columns, c: product, ldc: columns, threads: 1)
-    permuteRowsInPlace(product, rows: rows, columns: columns, to: rowOrder)
+    if !productsInPivotOrder { permuteRowsInPlace(product, rows: rows, columns: columns, to: rowOrder) }
   }
 }
 
