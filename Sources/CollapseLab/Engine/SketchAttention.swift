@@ -145,14 +145,15 @@ func bartlettFactors(
   uniforms.fillUniform(tryUniforms, count: variates * (tries + 1))
   // Positions from here on are reserved for the (rare) further tries.
   let fallbackStart = tryStart + UInt64(variates * tries)
-  // The entries above the diagonals, in position order.
+  // The entries above the diagonals, in position order: row i of matrix m
+  // takes the next n − 1 − i (one copy per row; element by element, the
+  // index arithmetic cost a third of this function).
   for m in 0..<count {
-    var next = 0
+    var next = m * offDiagonal
     for i in 0..<n {
-      for j in (i + 1)..<n {
-        r[m * n * n + i * n + j] = above[m * offDiagonal + next]
-        next += 1
-      }
+      let length = n - 1 - i
+      (r + (m * n * n + i * n + i + 1)).update(from: above + next, count: length)
+      next += length
     }
   }
   // Diagonal entry i has the same shape in every matrix: its Marsaglia–Tsang
