@@ -110,12 +110,11 @@ public struct GramEngine: InPlaceForwardEngine {
     func feedForwardOperand(_ input: GramState) -> ProjectionOperand {
       let hidden = SampleScratch.current.buffer(.feedForwardHidden, count: n * c.feedForwardDimension, of: Float.self)
       var operand = ProjectionOperand(factoring: input.gram, rows: n)
-      guard let tokens = operand.rowOrder, n <= c.feedForwardDimension else {
-        CollapseLab.feedForwardHidden(operand, projector: projector, weights: w, configuration: c, into: hidden)
-        return projector.prepare(hidden, rows: n, columns: c.feedForwardDimension)
-      }
-      operand.productsInPivotOrder = true
+      // With d_ff < n the hidden layer is its own operand (no factor), in token order.
+      let tokens = n <= c.feedForwardDimension ? operand.rowOrder : nil
+      operand.productsInPivotOrder = tokens != nil
       CollapseLab.feedForwardHidden(operand, projector: projector, weights: w, configuration: c, into: hidden)
+      guard let tokens else { return projector.prepare(hidden, rows: n, columns: c.feedForwardDimension) }
       return ProjectionOperand(factoringRowsOf: hidden, rows: n, columns: c.feedForwardDimension, tokens: tokens)
     }
     let normsFirst = variant.preLayerNorm || variant.parallelLayerNorm

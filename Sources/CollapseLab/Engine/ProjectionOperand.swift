@@ -26,8 +26,18 @@ struct ProjectionOperand {
   /// The pivoted Cholesky factor of a Gram matrix Y·Yᵀ (rows × rows,
   /// Float64): L in pivot order, rounded to Float32, and its rank. Its
   /// arrays come from the thread's `RecycledArrays`.
-  init(factoring gram: UnsafePointer<Double>, rows n: Int) {
-    let (lower, order, nonzero) = RecycledArrays.current.factor(rows: n) { Self.factor(gram, rows: n, lower: $0, order: $1) }
+  ///
+  /// With `tokens`, Y's row i is token `tokens[i]` (a product left in pivot
+  /// order), and the factor's rows name tokens through it: the Gram matrix of
+  /// the permuted rows holds the same entries and the pivoted Cholesky picks
+  /// the same pivots, so this is the factor of the token-ordered Y (up to
+  /// exact ties between diagonal entries).
+  init(factoring gram: UnsafePointer<Double>, rows n: Int, tokens: [Int]? = nil) {
+    let (lower, order, nonzero) = RecycledArrays.current.factor(rows: n) { lower, order in
+      let rank = Self.factor(gram, rows: n, lower: lower, order: order)
+      if let tokens { for i in 0..<n { order[i] = tokens[order[i]] } }
+      return rank
+    }
     self.init(matrix: lower, rows: n, nonzeroColumns: nonzero, rowOrder: order)
   }
 
@@ -36,28 +46,11 @@ struct ProjectionOperand {
   }
 
   /// The factor of Y·Yᵀ for Y (rows × columns, row-major), its Gram matrix
-  /// formed in per-thread scratch.
-  init(factoringRowsOf y: UnsafePointer<Float>, rows n: Int, columns k: Int) {
+  /// formed in per-thread scratch; `tokens` as in ``init(factoring:rows:tokens:)``.
+  init(factoringRowsOf y: UnsafePointer<Float>, rows n: Int, columns k: Int, tokens: [Int]? = nil) {
     let gram = SampleScratch.current.buffer(.operandGram, count: n * n, of: Double.self)
     gramMatrix(rows: n, columns: k, x: y, ldx: k, gram: gram, ldg: max(1, n))
-    self.init(factoring: gram, rows: n)
-  }
-
-  /// The factor of Y·Yᵀ for Y whose row i is token `tokens[i]` (a product
-  /// left in pivot order): the factor's rows then name tokens through
-  /// `tokens`, so it is the factor of the token-ordered Y. The Gram matrix of
-  /// the permuted rows holds the same entries, and the pivoted Cholesky picks
-  /// the same pivots, so the factor is the one of the token-ordered rows
-  /// (up to exact ties between diagonal entries).
-  init(factoringRowsOf y: UnsafePointer<Float>, rows n: Int, columns k: Int, tokens: [Int]) {
-    let gram = SampleScratch.current.buffer(.operandGram, count: n * n, of: Double.self)
-    gramMatrix(rows: n, columns: k, x: y, ldx: k, gram: gram, ldg: max(1, n))
-    let (lower, order, nonzero) = RecycledArrays.current.factor(rows: n) { lower, order in
-      let rank = Self.factor(gram, rows: n, lower: lower, order: order)
-      for i in 0..<n { order[i] = tokens[order[i]] }
-      return rank
-    }
-    self.init(matrix: lower, rows: n, nonzeroColumns: nonzero, rowOrder: order)
+    self.init(factoring: gram, rows: n, tokens: tokens)
   }
 
   /// Factors the Gram matrix `gram` (n × n, Float64) into `lower` (n × n,

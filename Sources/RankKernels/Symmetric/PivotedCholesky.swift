@@ -50,12 +50,10 @@ public func pivotedCholesky(
   requireLeadingDimension(kernel, "ldl", ldl, columns: n, of: "L")
   for i in 0..<n { (lower + i * ldl).update(repeating: 0, count: n) }
   if n == 0 { return 0 }
-  // work: the permuted matrix, full storage, and the Schur complement's
-  // diagonal. Per-thread scratch: this runs several times per mc-generic layer.
-  // Its rows are an odd number of cache lines apart: at a power-of-two
-  // stride (n = 128: 1 KiB) the column swaps and the strided reads of
-  // U[p, j] fell into four L1 sets, and a third of the time went there.
-  let ldw = 8 * (2 * ((n + 15) / 16) + 1)
+  // work: the permuted matrix, full storage (rows an odd number of cache
+  // lines apart), and the Schur complement's diagonal. Per-thread scratch:
+  // this runs several times per mc-generic layer.
+  let ldw = oddCacheLineStride(doubleColumns: n)
   let work = ScratchArena.current.buffer(.choleskyWork, count: n * ldw + n, of: Double.self)
   return pivotedCholeskyFactor(
     n: n, a: a, lda: lda, work: work, ldw: ldw, diagonal: work + n * ldw, order: order, into: lower, ldl: ldl)

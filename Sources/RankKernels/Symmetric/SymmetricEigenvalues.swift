@@ -63,11 +63,11 @@ private func withTridiagonalForm(
   n: Int, a: UnsafePointer<Double>, lda: Int,
   _ body: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void
 ) -> Bool {
-  // Per-thread scratch (n² + 6n doubles): this runs twice per token matrix
-  // in mc-generic, where heap arrays per call showed up in profiles.
+  // Per-thread scratch (n rows of `ldw` doubles, an odd number of cache
+  // lines apart, and 6n more): this runs twice per token matrix in
+  // mc-generic, where heap arrays per call showed up in profiles.
   do {
-    // Rows an odd number of cache lines apart, as in `pivotedCholesky`.
-    let ldw = 8 * (2 * ((n + 15) / 16) + 1)
+    let ldw = oddCacheLineStride(doubleColumns: n)
     let w = ScratchArena.current.buffer(.tridiagonalForm, count: n * ldw + 6 * n, of: Double.self)
     let d = w + n * ldw, e = d + n, vectors = e + n
     var finite = true

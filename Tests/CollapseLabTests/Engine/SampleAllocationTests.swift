@@ -14,9 +14,9 @@ import _AllocationCounter
 /// (`GramWorkspace`, `EncoderWorkspace`, `SampleScratch`, `RecycledArrays`,
 /// the kernels' `ScratchArena`), with `--attention-spectra` too. Random
 /// biases and norm parameters (`--random-biases`, `--random-layernorm`) and
-/// non-Gaussian inputs still allocate their draws. `ALLOCATION_COUNTER_BACKTRACE=1` prints each
-/// counted allocation's stack, and `Tools/perf/allocation-sites.py` groups
-/// them by site.
+/// non-Gaussian inputs still allocate their draws.
+/// `ALLOCATION_COUNTER_BACKTRACE=1` prints each counted allocation's stack,
+/// and `Tools/perf/allocation-sites.py` groups them by site.
 @Suite("Heap allocations per Monte Carlo sample")
 struct SampleAllocationTests {
   struct Case: CustomTestStringConvertible, Sendable {
