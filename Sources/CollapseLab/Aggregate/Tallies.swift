@@ -64,6 +64,21 @@ public struct Tallies: Codable, Equatable, Sendable {
     counts = specs.map { [Int](repeating: 0, count: $0.bins + 2) }
   }
 
+  private enum CodingKeys: String, CodingKey { case counts }
+
+  /// The synthesised form, `{"counts":[[…],…]}`, written through the
+  /// containers' `Int` overloads: the synthesised `[[Int]]` path went through
+  /// the encoder's generic wrapping and a dynamic cast per count, ~0.1 s per
+  /// checkpoint of the default run (~340,000 counts) with every worker idle.
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    var histograms = container.nestedUnkeyedContainer(forKey: .counts)
+    for histogram in counts {
+      var slots = histograms.nestedUnkeyedContainer()
+      for count in histogram { try slots.encode(count) }
+    }
+  }
+
   public mutating func add(_ value: Double, at entry: Int, spec: HistogramSpec) {
     if let slot = spec.slot(of: value) { counts[entry][slot] += 1 }
   }

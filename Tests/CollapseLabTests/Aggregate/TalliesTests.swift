@@ -74,4 +74,15 @@ struct TalliesTests {
     ba.absorb(a)
     #expect(ab == whole && ba == whole)
   }
+  /// The hand-written encoding is the synthesised one's text,
+  /// `{"counts":[[…],…]}`, and decodes back to the same tallies.
+  @Test func encodingKeepsTheCountsFormat() throws {
+    let specs = [HistogramSpec(lower: 0, upper: 1, bins: 3, logarithmic: false), HistogramSpec(lower: -1, upper: 1, bins: 1, logarithmic: false)]
+    var tallies = Tallies(specs: specs)
+    for value in [0.1, 0.5, 0.5, 2.0, -3.0] { tallies.add(value, at: 0, spec: specs[0]) }
+    tallies.add(0.25, at: 1, spec: specs[1])
+    let text = String(decoding: try JSONEncoder().encode(tallies), as: UTF8.self)
+    #expect(text == #"{"counts":[[1,1,2,0,1],[0,1,0]]}"#)
+    #expect(try JSONDecoder().decode(Tallies.self, from: Data(text.utf8)) == tallies)
+  }
 }

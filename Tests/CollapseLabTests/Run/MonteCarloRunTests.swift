@@ -223,6 +223,13 @@ struct MonteCarloRunTests {
       #expect(layers[12]["full_rank_fraction"] as? Double == Double(full.count) / Double(full.of), "\(variant)")
       #expect((layers[12]["rank_histogram"] as? [Int])?.reduce(0, +) == full.of)
     }
+    // The file `write(to:)` leaves reads back as the same document.
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("summary-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    try summary.write(to: directory)
+    let file = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("summary.json")))
+    #expect(canonicalJSON(file) == canonicalJSON(parsed))
     // The table has a row per variant; the plot a curve and a legend entry per variant in each panel.
     let table = summary.table()
     for variant in c.variants { #expect(table.contains("\n\(variant.description) ")) }
@@ -230,6 +237,18 @@ struct MonteCarloRunTests {
     #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n"))
     #expect(svg.components(separatedBy: "stroke-width=\"2\"").count - 1 == 3 * c.variants.count)
     for variant in c.variants { #expect(svg.contains(">\(variant.description)</text>")) }
+  }
+}
+
+/// A parsed JSON value as text that ignores key order and how a number was
+/// spelled (16 and 16.0 are one value).
+func canonicalJSON(_ value: Any) -> String {
+  switch value {
+  case let object as [String: Any]: "{" + object.keys.sorted().map { "\($0):\(canonicalJSON(object[$0]!))" }.joined(separator: ",") + "}"
+  case let array as [Any]: "[" + array.map(canonicalJSON).joined(separator: ",") + "]"
+  case let number as NSNumber: "\(number.doubleValue)"
+  case let string as String: "\"\(string)\""
+  default: "\(value)"
   }
 }
 
