@@ -10,7 +10,7 @@ struct JSONTextTests {
     let document: [String: Any] = [
       "b_second": [1, 2, 3], "a_first": ["nested": 0.1, "Upper": -2.5e-300, "empty": [String: Any](), "none": [Any]()],
       "c": "quote \" backslash \\ newline \n tab \t bell \u{07} é/", "d": true, "e": NSNull(), "f": UInt64.max,
-      "g": RawJSON(text: "{\n  \"x\" : [\n    1\n  ]\n}"), "h": [1.5, false, "s"] as [Any], "a_": 7,
+      "g": RawJSON(text: "{\n  \"x\" : [\n    1\n  ]\n}"), "h": [1.5, false, "s", Double.nan, -Double.infinity] as [Any], "a_": 7,
     ]
     let text = prettyJSONText(document)
     let parsed = try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
@@ -24,6 +24,8 @@ struct JSONTextTests {
     #expect((parsed["f"] as? NSNumber)?.uint64Value == UInt64.max)
     #expect(((parsed["g"] as? [String: Any])?["x"] as? [Int]) == [1])
     #expect(parsed["a_"] as? Int == 7)
+    let mixed = try #require(parsed["h"] as? [Any])
+    #expect(mixed.count == 5 && mixed[0] as? Double == 1.5 && mixed[2] as? String == "s" && mixed[3] is NSNull && mixed[4] is NSNull)
     // Sorted by code point at each level: "a_" before "a_first" before "b_second", "Upper" before "empty".
     for keys in [["a_", "a_first", "b_second", "c"], ["Upper", "empty", "nested", "none"]] {
       let positions = keys.map { text.range(of: "\"\($0)\" : ")!.lowerBound }
