@@ -9,7 +9,9 @@ import sys
 PHASES = [
     ("random numbers (Philox, Box-Muller, Bartlett/gamma)", ["RandomStream", "bartlettFactors", "sampleGamma", "ieee754_log", "fillNormalGroups", "fillUniformGroups", "RandomLanes", "AVX5120C6Random"]),
     ("products (SGEMM)", ["GEMMMicroKernel", "MicroKernel", "SGEMM", "packA", "packB", "scaleMatrix", "TriangularProduct"]),
-    ("factors (Gram matrix, pivoted Cholesky, QR)", ["gramMatrix", "AVX5120C4Gram", "pivotedCholesky", "householder", "lqLowerFactor"]),
+    # GramState: the Gram engine's factor bookkeeping (residual sums, norms, coordinates);
+    # haarFrame: the QR of its per-sample frame.
+    ("factors (Gram matrix, pivoted Cholesky, QR)", ["gramMatrix", "AVX5120C4Gram", "pivotedCholesky", "householder", "lqLowerFactor", "GramState", "haarFrame"]),
     ("attention (softmax, entropy)", ["multiHeadAttention", "attentionBlock", "attentionTask", "softmax", "exponentiate", "probabilityWeighted"]),
     ("rank metrics (eigenvalues, centring, SVD)", ["tridiagonal", "symmetricEigenvalue", "rootFree", "sturmCount", "affineRank", "CentringStatistics", "measure", "meanAbsoluteCosine", "Jacobi", "singularValues", "randomizedRank"]),
     ("LayerNorm, GELU, biases", ["layerNorm", "LayerNorm", "gelu", "addBias", "addInPlace", "erfc8"]),
