@@ -253,6 +253,3 @@ public final class HiddenStateFile: Sendable {
   }
 }
 
-/// JSONSerialization gives true and false as NSNumbers of Objective-C type
-/// `c` (char); integers are `i`/`q` and fractions `d`.
-private func isJSONBoolean(_ number: NSNumber) -> Bool { String(cString: number.objCType) == "c" }

@@ -1,11 +1,5 @@
 import Foundation
 
-/// JSON text already encoded (by `JSONEncoder`), placed as it is inside a
-/// document written by `prettyJSONText`.
-struct RawJSON {
-  var text: String
-}
-
 /// `object` as pretty-printed JSON (two-space indents, `"key" : value`, keys
 /// in code-point order), as `JSONSerialization`'s `[.prettyPrinted,
 /// .sortedKeys]` lays it out. Foundation sorts keys with a locale-aware
@@ -13,8 +7,9 @@ struct RawJSON {
 /// keys) that took ~0.1 s of every checkpoint, with every worker idle.
 ///
 /// Values may be `[String: Any]`, `[Any]`, `String`, integers, `Bool`,
-/// `Double`, `NSNull` and `RawJSON`. Doubles are written in Swift's shortest
-/// round-trip form, non-finite ones (which JSON cannot hold) as null.
+/// `Double`, `NSNull` and the `NSNumber`s of a parsed document. Doubles are
+/// written in Swift's shortest round-trip form, non-finite ones (which JSON
+/// cannot hold) as null.
 func prettyJSONText(_ object: Any) -> String {
   var text = ""
   text.reserveCapacity(1 << 18)
@@ -44,13 +39,21 @@ private func appendJSON(_ value: Any, indent: Int, to text: inout String) {
     appendArray(value as! [[String: Any]], indent: indent, to: &text)
   } else if type == [Int].self {
     appendArray(value as! [Int], indent: indent, to: &text)
-  } else if type == RawJSON.self {
-    // Nested one level deeper: indent its continuation lines to match.
-    text += (value as! RawJSON).text.replacingOccurrences(of: "\n", with: "\n" + String(repeating: " ", count: indent))
   } else if value is NSNull {
     text += "null"
+  } else if let number = value as? NSNumber {
+    // A parsed document's numbers and booleans (the model configuration's).
+    if isJSONBoolean(number) {
+      text += number.boolValue ? "true" : "false"
+    } else if isJSONFraction(number) {
+      appendJSON(number.doubleValue, indent: indent, to: &text)
+    } else {
+      text += number.description  // an integer, exactly
+    }
   } else if let integer = value as? any BinaryInteger {
     text += "\(integer)"
+  } else if let string = value as? String {
+    appendJSONString(string, to: &text)
   } else if let object = value as? [String: Any] {
     appendObject(object, indent: indent, to: &text)
   } else if let array = value as? [Any] {
@@ -103,4 +106,14 @@ private func appendJSONString(_ string: String, to text: inout String) {
     }
   }
   text += "\""
+}
+
+/// JSONSerialization gives true and false as NSNumbers of Objective-C type
+/// `c` (char); integers are `i`/`q` and fractions `d`.
+func isJSONBoolean(_ number: NSNumber) -> Bool { String(cString: number.objCType) == "c" }
+
+/// Whether `number` was parsed from a JSON fraction or exponent (type `d` or `f`).
+private func isJSONFraction(_ number: NSNumber) -> Bool {
+  let type = String(cString: number.objCType)
+  return type == "d" || type == "f"
 }

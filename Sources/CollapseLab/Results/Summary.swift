@@ -69,13 +69,6 @@ public struct Summary: Sendable {
 
   /// The `summary.json` document (schema `mc-generic/summary/v2`, see README).
   public func jsonObject() -> [String: Any] {
-    let configJSON = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(configuration))) ?? [:]
-    return document(model: configJSON)
-  }
-
-  /// The document with `model` as the configuration's value: its parsed
-  /// form for `jsonObject()`, its encoded text for `write(to:)`.
-  private func document(model: Any) -> [String: Any] {
     let c = configuration
     let identity = state.identity
     var variants: [String: Any] = [:]
@@ -108,10 +101,11 @@ public struct Summary: Sendable {
       }
       variants[variant] = ["layers": layers]
     }
+    let configJSON = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(c))) ?? [:]
     return [
       "schema": "mc-generic/summary/v2",
       "config": [
-        "model": model, "seed": identity.seed, "samples": identity.samples, "engine": identity.engine.rawValue,
+        "model": configJSON, "seed": identity.seed, "samples": identity.samples, "engine": identity.engine.rawValue,
         "block_size": identity.blockSize, "shard": state.shard.description, "code_version": identity.codeVersion,
         "rank_tolerance": "factor * sigma_1 * max(n, d) * eps_f32, factor = \(c.rankToleranceFactor)",
         "quantiles": "from fixed histograms: 20 bins per decade (log metrics), 0.1 (log10_sigma_ratio), range/200 (attention_entropy, attention_spectral_gap, attention_sink_mass)",
@@ -124,15 +118,10 @@ public struct Summary: Sendable {
     ]
   }
 
-  /// Writes `summary.json` atomically. The configuration goes in as
-  /// `JSONEncoder`'s own text: parsed back, its booleans would be NSNumbers,
-  /// which Linux Foundation cannot tell from the integers 0 and 1.
+  /// Writes `summary.json` atomically (`prettyJSONText`, not
+  /// `JSONSerialization`, whose sorted keys cost most of a checkpoint).
   public func write(to directory: URL) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    let model = RawJSON(text: String(decoding: try encoder.encode(configuration), as: UTF8.self))
-    let text = prettyJSONText(document(model: model))
-    try writeAtomically(Data(text.utf8), to: directory.appendingPathComponent("summary.json"))
+    try writeAtomically(Data(prettyJSONText(jsonObject()).utf8), to: directory.appendingPathComponent("summary.json"))
   }
 
   /// The end-of-run table: per variant, full-rank fraction at the last layer,
