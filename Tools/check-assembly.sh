@@ -34,8 +34,10 @@ avx512="$build/_RankKernelsAVX512.build/AVX512MicroKernel.swift.o"
 [ -f "$avx512" ] || { echo "check-assembly: $avx512 not found" >&2; exit 2; }
 zmm_fma=$(objdump -d --no-show-raw-insn "$avx512" | grep -cE 'vfmadd[0-9]+ps.*%zmm' || true)
 zmm_elsewhere=$(objdump -d --no-show-raw-insn "$objects"/*.o | grep -c '%zmm' || true)
-# The 16-lane random fills: LLVM once narrowed their Box–Muller arithmetic to
-# ymm halves (see FloatLanes.storeGroups); Box–Muller has 29 zmm FMAs.
+# The 16-lane random fills: LLVM narrows their Box–Muller arithmetic to ymm
+# halves unless each result passes the barrier of RankKernelsOpaque.h. A step's
+# two Box–Muller calls have 28 FMAs each: 56 in zmm when whole; the narrowed
+# code had 29 zmm and 164 ymm FMAs.
 random="$build/_RankKernelsAVX512.build/AVX512Random.swift.o"
 [ -f "$random" ] || { echo "check-assembly: $random not found" >&2; exit 2; }
 random_fma=$(objdump -d --no-show-raw-insn "$random" | grep -cE 'vfmadd[0-9]+ps.*%zmm' || true)
@@ -54,7 +56,7 @@ fi
 if [ "$gram_fma" -lt 16 ]; then
   echo "check-assembly: FAIL: the AVX-512 Gram accumulation is not in zmm registers" >&2; exit 1
 fi
-if [ "$random_fma" -lt 20 ]; then
+if [ "$random_fma" -lt 50 ]; then
   echo "check-assembly: FAIL: the 16-lane random fills are not in zmm registers (narrowed to ymm?)" >&2; exit 1
 fi
 if [ "$zmm_fma" -lt 64 ]; then

@@ -30,10 +30,7 @@ public protocol FloatLanes: SIMD where Scalar == Float {
   /// random numbers: lanes 8g ..< 8g + 8 of `values.j` go to floats
   /// 32g + 8j ..< 32g + 8j + 8 of `destination` (the layout of
   /// `RandomStream`: eight Philox blocks per group, word j of each).
-  /// `staging`: 4 · `scalarCount` floats of scratch where the width needs it
-  /// (16 lanes; see that conformance), else unused.
-  static func storeGroups(
-    _ values: (Self, Self, Self, Self), to destination: UnsafeMutableRawPointer, staging: UnsafeMutableRawPointer?)
+  static func storeGroups(_ values: (Self, Self, Self, Self), to destination: UnsafeMutableRawPointer)
 }
 
 extension SIMD8: FloatLanes where Scalar == Float {
@@ -53,9 +50,7 @@ extension SIMD8: FloatLanes where Scalar == Float {
   }
 
   @inlinable @inline(__always)
-  public static func storeGroups(
-    _ values: (Self, Self, Self, Self), to destination: UnsafeMutableRawPointer, staging: UnsafeMutableRawPointer?
-  ) {
+  public static func storeGroups(_ values: (Self, Self, Self, Self), to destination: UnsafeMutableRawPointer) {
     destination.storeBytes(of: values.0, as: Self.self)
     destination.storeBytes(of: values.1, toByteOffset: 32, as: Self.self)
     destination.storeBytes(of: values.2, toByteOffset: 64, as: Self.self)
@@ -79,27 +74,21 @@ extension SIMD16: FloatLanes where Scalar == Float {
     SIMD16<Int32>().replacing(with: a, where: a .> b)
   }
 
-  /// Through `staging`, 64 floats of memory the caller owns and LLVM cannot
-  /// see through (a parameter of a non-inlined function): whole vectors are
-  /// stored there, then their 8-float halves copied to their groups. Storing
-  /// the halves straight from registers (or lane shuffles of them) let LLVM
-  /// narrow all the arithmetic that feeds them to 8-lane vectors, and the
-  /// 16-lane fill ran no faster than the 8-lane one.
+  /// Each vector's halves go to two groups 32 floats apart. Seeing only
+  /// half-vector stores, LLVM narrows all the arithmetic feeding them to
+  /// 8-lane vectors, and the fill runs no faster than the 8-lane one, unless
+  /// the values come through an optimisation barrier first
+  /// (`_RankKernelsAVX512`'s fills pass them through `rankkernels_opaque16`).
   @inlinable @inline(__always)
-  public static func storeGroups(
-    _ values: (Self, Self, Self, Self), to destination: UnsafeMutableRawPointer, staging: UnsafeMutableRawPointer?
-  ) {
-    guard let staging else { preconditionFailure("16-lane group stores need staging memory") }
-    staging.storeBytes(of: values.0, as: Self.self)
-    staging.storeBytes(of: values.1, toByteOffset: 64, as: Self.self)
-    staging.storeBytes(of: values.2, toByteOffset: 128, as: Self.self)
-    staging.storeBytes(of: values.3, toByteOffset: 192, as: Self.self)
-    for word in 0..<4 {
-      let low = staging.load(fromByteOffset: 64 * word, as: SIMD8<Float>.self)
-      let high = staging.load(fromByteOffset: 64 * word + 32, as: SIMD8<Float>.self)
-      destination.storeBytes(of: low, toByteOffset: 32 * word, as: SIMD8<Float>.self)
-      destination.storeBytes(of: high, toByteOffset: 128 + 32 * word, as: SIMD8<Float>.self)
-    }
+  public static func storeGroups(_ values: (Self, Self, Self, Self), to destination: UnsafeMutableRawPointer) {
+    destination.storeBytes(of: values.0.lowHalf, as: SIMD8<Float>.self)
+    destination.storeBytes(of: values.1.lowHalf, toByteOffset: 32, as: SIMD8<Float>.self)
+    destination.storeBytes(of: values.2.lowHalf, toByteOffset: 64, as: SIMD8<Float>.self)
+    destination.storeBytes(of: values.3.lowHalf, toByteOffset: 96, as: SIMD8<Float>.self)
+    destination.storeBytes(of: values.0.highHalf, toByteOffset: 128, as: SIMD8<Float>.self)
+    destination.storeBytes(of: values.1.highHalf, toByteOffset: 160, as: SIMD8<Float>.self)
+    destination.storeBytes(of: values.2.highHalf, toByteOffset: 192, as: SIMD8<Float>.self)
+    destination.storeBytes(of: values.3.highHalf, toByteOffset: 224, as: SIMD8<Float>.self)
   }
 
 }

@@ -95,13 +95,13 @@ public enum RandomLanes {
 
   /// Fills `groupCount` whole groups of 32 floats, the first made from
   /// blocks `firstBlock ..< firstBlock + 8`, `V.scalarCount / 8` groups per
-  /// step (`staging` as `FloatLanes.storeGroups` needs it: nil at 8 lanes). `groupCount` must be a multiple of that; with more than one group
+  /// step. `groupCount` must be a multiple of that; with more than one group
   /// per step, no step may straddle a change of the block's high word (the
   /// caller starts on an even group: 8·(g + 1) then never crosses 2³²).
   @inlinable @inline(__always)
   public static func fillGroups<V: FloatLanes>(
     _ lanes: V.Type, _ destination: UnsafeMutablePointer<Float>, firstBlock: UInt64, groupCount: Int,
-    address: StreamAddress, staging: UnsafeMutableRawPointer?,
+    address: StreamAddress,
     transform: (V.Bits, V.Bits, V.Bits, V.Bits) -> (V, V, V, V)
   ) {
     let groupsPerStep = V.scalarCount / 8
@@ -114,9 +114,7 @@ public enum RandomLanes {
       let low = V.Bits(repeating: UInt32(truncatingIfNeeded: block)) &+ V.laneIndices
       let high = V.Bits(repeating: UInt32(truncatingIfNeeded: block >> 32) | address.family)
       let words = philoxBlocks(V.self, low, high, streamLow, streamHigh, key: key)
-      V.storeGroups(
-        transform(words.0, words.1, words.2, words.3), to: UnsafeMutableRawPointer(destination + 32 * group),
-        staging: staging)
+      V.storeGroups(transform(words.0, words.1, words.2, words.3), to: UnsafeMutableRawPointer(destination + 32 * group))
       group &+= groupsPerStep
     }
   }
@@ -125,12 +123,16 @@ public enum RandomLanes {
   @inlinable @inline(__always)
   public static func fillUniformGroups<V: FloatLanes>(
     _ lanes: V.Type, _ destination: UnsafeMutablePointer<Float>, firstBlock: UInt64, groupCount: Int,
-    address: StreamAddress, staging: UnsafeMutableRawPointer? = nil
+    address: StreamAddress
   ) {
-    fillGroups(V.self, destination, firstBlock: firstBlock, groupCount: groupCount, address: address, staging: staging) {
-      w0, w1, w2, w3 in
-      (uniform(w0), uniform(w1), uniform(w2), uniform(w3))
-    }
+    fillGroups(V.self, destination, firstBlock: firstBlock, groupCount: groupCount, address: address, transform: uniforms)
+  }
+
+  /// A block's four words as uniforms in (0, 1) (`uniform`): the transform of
+  /// `fillUniformGroups`.
+  @inlinable @inline(__always)
+  public static func uniforms<V: FloatLanes>(_ w0: V.Bits, _ w1: V.Bits, _ w2: V.Bits, _ w3: V.Bits) -> (V, V, V, V) {
+    (uniform(w0), uniform(w1), uniform(w2), uniform(w3))
   }
 
   /// `fillGroups` producing normals N(mean, sd²) by Box–Muller on words
@@ -138,16 +140,24 @@ public enum RandomLanes {
   @inlinable @inline(__always)
   public static func fillNormalGroups<V: FloatLanes>(
     _ lanes: V.Type, _ destination: UnsafeMutablePointer<Float>, firstBlock: UInt64, groupCount: Int,
-    address: StreamAddress, mean: Float, standardDeviation: Float, staging: UnsafeMutableRawPointer? = nil
+    address: StreamAddress, mean: Float, standardDeviation: Float
   ) {
     let scale = V(repeating: standardDeviation), shift = V(repeating: mean)
-    fillGroups(V.self, destination, firstBlock: firstBlock, groupCount: groupCount, address: address, staging: staging) {
-      w0, w1, w2, w3 in
-      let (z0, z1): (V, V) = boxMuller(w0, w1)
-      let (z2, z3): (V, V) = boxMuller(w2, w3)
-      return (LaneMath.fma(z0, scale, shift), LaneMath.fma(z1, scale, shift), LaneMath.fma(z2, scale, shift),
-        LaneMath.fma(z3, scale, shift))
+    fillGroups(V.self, destination, firstBlock: firstBlock, groupCount: groupCount, address: address) {
+      normals($0, $1, $2, $3, scale: scale, shift: shift)
     }
+  }
+
+  /// A block's four words as normals N(shift, scale²), by Box–Muller on words
+  /// (0, 1) and (2, 3): the transform of `fillNormalGroups`.
+  @inlinable @inline(__always)
+  public static func normals<V: FloatLanes>(
+    _ w0: V.Bits, _ w1: V.Bits, _ w2: V.Bits, _ w3: V.Bits, scale: V, shift: V
+  ) -> (V, V, V, V) {
+    let (z0, z1): (V, V) = boxMuller(w0, w1)
+    let (z2, z3): (V, V) = boxMuller(w2, w3)
+    return (LaneMath.fma(z0, scale, shift), LaneMath.fma(z1, scale, shift), LaneMath.fma(z2, scale, shift),
+      LaneMath.fma(z3, scale, shift))
   }
 
   /// `fillUniformGroups` at 8 lanes, compiled here (optimised, with AVX2 in
