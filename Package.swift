@@ -60,7 +60,9 @@ let package = Package(
     // MARK: Implementation details
 
     /// Load-time CPU check, compiled without AVX flags so it can run on any
-    /// x86-64 CPU and explain the refusal instead of dying on SIGILL.
+    /// x86-64 CPU and explain the refusal instead of dying on SIGILL; and the
+    /// optimisation barrier `_RankKernelsAVX512` applies to 16-lane results
+    /// (RankKernelsOpaque.h, declared only where AVX-512F is enabled).
     .target(
       name: "_RankKernelsCPU",
       cSettings: cpuGuardCSettings
