@@ -28,6 +28,25 @@ func gemmCases(backends: [any LinearAlgebraBackend], threads: Int) -> [Benchmark
           m: m, n: n, k: k, a: a, lda: k, strideA: m * k, b: b, ldb: n, strideB: k * n,
           c: c, ldc: n, strideC: m * n, batchCount: batch, threads: threads, backend: backend)
       }))
+  // The Gram engine's two per-layer products at 16 tokens: the metrics'
+  // entries [a | F]·[u | Ω]ᵀ (16 × 17 · 17 × 768) and the MLP's factor times
+  // its Gaussian block, L (16 × 16, lower-triangular) · Ξ (16 × 3072).
+  let (em, ek, en) = (16, 17, 768)
+  let ea = randomBuffer(em * ek, seed: 5), eb = randomBuffer(ek * en, seed: 6), ec = permanentBuffer(em * en, of: Float.self)
+  cases.append(
+    BenchmarkCase(
+      kernel: "sgemm", shape: "\(em)x\(ek)x\(en)", work: 2.0 * Double(em * en * ek), unit: .gflops,
+      contenders: perBackend(backends) { backend in
+        sgemm(m: em, n: en, k: ek, a: ea, lda: ek, b: eb, ldb: en, c: ec, ldc: en, threads: threads, backend: backend)
+      }))
+  let (tm, tn) = (16, 3072)
+  let ta = randomBuffer(tm * tm, seed: 7), tb = randomBuffer(tm * tn, seed: 8), tc = permanentBuffer(tm * tn, of: Float.self)
+  cases.append(
+    BenchmarkCase(
+      kernel: "lower_triangular_product", shape: "\(tm)x\(tm)x\(tn)", work: Double(tm * (tm + 1) * tn), unit: .gflops,
+      contenders: perBackend(backends) { backend in
+        lowerTriangularProduct(m: tm, n: tn, k: tm, a: ta, lda: tm, b: tb, ldb: tn, c: tc, ldc: tn, threads: threads, backend: backend)
+      }))
   return cases
 }
 

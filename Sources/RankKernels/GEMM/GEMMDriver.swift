@@ -214,12 +214,35 @@ private func serialSGEMMReadingBInPlace(
   let packedB = arena.buffer(.gemmPackedB, count: nr * kcMax, of: Float.self)
   let edgeTile = arena.buffer(.gemmEdgeTile, count: mr * nr, of: Float.self)
   let twelveRowTiles = GEMMMicroKernel.hasTwelveRowTile
+  // m = 16 on AVX-512 (the Gram engine's entries, [a | F]·[u | Ω]ᵀ at 16
+  // tokens): the 16-row tiles read A in place, as in `smallSGEMM`, where
+  // 12 + 4 rows left the 4-row pass latency-bound; A is packed only for a
+  // partial last panel.
+  let sixteenRowTiles = twelveRowTiles && m == 16 && transA == .noTranspose
+  let fullPanelColumns = sixteenRowTiles ? n / nr * nr : 0
   var pc = 0
   while pc < k {
     let kc = min(kcMax, k - pc)
     let betaHere: Float = pc == 0 ? beta : 1
-    packA(transposed: transA == .transpose, a: transA == .transpose ? a + pc * lda : a + pc, lda: lda, mc: m, kc: kc, into: packedA)
     var jr = 0
+    if sixteenRowTiles {
+      while jr + 2 * nr <= fullPanelColumns {
+        GEMMMicroKernel.doubleTileReadingAInPlace(
+          k: kc, a: a + pc, lda: lda, b: b + pc * ldb + jr, ldb: ldb, alpha: alpha, beta: betaHere, c: c + jr, ldc: ldc)
+        jr += 2 * nr
+      }
+      if jr < fullPanelColumns {
+        GEMMMicroKernel.wideTileReadingAInPlace(
+          rows: 16, k: kc, a: a + pc, lda: lda, b: b + pc * ldb + jr, ldb: ldb, alpha: alpha, beta: betaHere,
+          c: c + jr, ldc: ldc)
+        jr += nr
+      }
+      if jr == n {
+        pc += kc
+        continue
+      }
+    }
+    packA(transposed: transA == .transpose, a: transA == .transpose ? a + pc * lda : a + pc, lda: lda, mc: m, kc: kc, into: packedA)
     while jr < n {
       let columns = min(nr, n - jr)
       let source = b + pc * ldb + jr

@@ -7,7 +7,8 @@
 /// take no part (packing copies them and zeroes them: NaN there is harmless).
 ///
 /// About half the multiply-adds of ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:threads:backend:)``
-/// on the full A: each 6-row tile of C stops its depth loop at its last row.
+/// on the full A: each 6-row tile of C stops its depth loop at its last row
+/// (except m = 16 on AVX-512, where one 16-row pass over the zeroed A is faster).
 /// Each element of C is summed over k in increasing order, as the general
 /// product sums it, so C equals the general product of A with its strict upper
 /// triangle zeroed, bit for bit (up to the sign of exact zeros). Results do
@@ -44,10 +45,51 @@ internal func swiftLowerTriangularProduct(
   }
   let usable = m * n * k / 2 < GEMMTuning.parallelThreshold ? 1 : max(1, threads)
   let ranges = splitRange(n, parts: usable, granule: GEMMMicroKernel.columns)
+  let sixteenRows = GEMMMicroKernel.hasTwelveRowTile && m == 16
   parallelForEach(taskCount: ranges.count, threads: usable) { task in
     let j0 = ranges[task].lowerBound
-    serialLowerTriangularProduct(
-      m: m, n: ranges[task].count, k: k, alpha: alpha, a: a, lda: lda, b: b + j0, ldb: ldb, c: c + j0, ldc: ldc)
+    if sixteenRows {
+      sixteenRowLowerTriangularProduct(
+        n: ranges[task].count, k: k, alpha: alpha, a: a, lda: lda, b: b + j0, ldb: ldb, c: c + j0, ldc: ldc)
+    } else {
+      serialLowerTriangularProduct(
+        m: m, n: ranges[task].count, k: k, alpha: alpha, a: a, lda: lda, b: b + j0, ldb: ldb, c: c + j0, ldc: ldc)
+    }
+  }
+}
+
+/// m = 16 on AVX-512 (the sampling engines' 16-token factors times Gaussian
+/// blocks, e.g. the MLP's 16 × 16 · 16 × 3072): L copied with its upper
+/// triangle zeroed, then the 16-row tiles read it and B in place. That is
+/// the general product of the zeroed A, which the triangular loops equal
+/// bit for bit (up to the sign of exact zeros); it does all 16 × 16
+/// multiply-adds where three 6-row tiles stop at depths 6, 12 and 16, and
+/// saves packing B and those tiles' short, latency-bound chains (6, 6 and 4).
+/// A partial last panel goes through the general loops.
+private func sixteenRowLowerTriangularProduct(
+  n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+  c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+  let m = 16, nr = GEMMMicroKernel.columns
+  let zeroed = ScratchArena.current.buffer(.gemmPackedA, count: m * k, of: Float.self)
+  for i in 0..<m {
+    for j in 0..<k { zeroed[i * k + j] = j <= i ? a[i * lda + j] : 0 }
+  }
+  let fullColumns = n / nr * nr
+  var j0 = 0
+  while j0 + 2 * nr <= fullColumns {
+    GEMMMicroKernel.doubleTileReadingAInPlace(
+      k: k, a: zeroed, lda: k, b: b + j0, ldb: ldb, alpha: alpha, beta: 0, c: c + j0, ldc: ldc)
+    j0 += 2 * nr
+  }
+  if j0 < fullColumns {
+    GEMMMicroKernel.wideTileReadingAInPlace(
+      rows: 16, k: k, a: zeroed, lda: k, b: b + j0, ldb: ldb, alpha: alpha, beta: 0, c: c + j0, ldc: ldc)
+    j0 += nr
+  }
+  // `zeroed` is not read past this point: the general loops may reuse its scratch slot.
+  if j0 < n {
+    serialLowerTriangularProduct(m: m, n: n - j0, k: k, alpha: alpha, a: a, lda: lda, b: b + j0, ldb: ldb, c: c + j0, ldc: ldc)
   }
 }
 

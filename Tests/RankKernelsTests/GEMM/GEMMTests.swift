@@ -10,6 +10,9 @@ private let awkwardShapes: [(m: Int, n: Int, k: Int)] = [
   (150, 40, 30), (33, 200, 20),
   // The small-product path (m ≤ 24, n ≤ 64, k ≤ 64) at and around its limits.
   (16, 16, 16), (16, 64, 16), (16, 16, 64), (24, 64, 64), (23, 17, 63), (19, 33, 5),
+  // m = 16 past the small path (16-row in-place tiles on AVX-512): an odd
+  // number of whole panels, a partial last one, a second depth block.
+  (16, 80, 17), (16, 769, 17), (16, 65, 385),
 ]
 
 @Suite("SGEMM against a Float64 reference")
@@ -55,6 +58,19 @@ struct GEMMTests {
     sgemm(transB: transB, m: 24, n: n, k: k, a: a, lda: k, b: b, ldb: ldb, c: &small, ldc: n, threads: 1, backend: Backends.swift)
     sgemm(transB: transB, m: 25, n: n, k: k, a: a, lda: k, b: b, ldb: ldb, c: &blocked, ldc: n, threads: 1, backend: Backends.swift)
     #expect(Array(blocked[0..<(24 * n)]) == small)
+  }
+
+  /// m = 16 past the small path reads A in place with 16-row tiles on
+  /// AVX-512; each element is summed as the 6-row tiles of a 17-row product
+  /// sum it, bit for bit, whatever alpha and beta (and a partial last panel).
+  @Test(arguments: [(Float(1), Float(0)), (-0.75, 1.5)])
+  func sixteenRowsMatchBlockedPathBitForBit(alpha: Float, beta: Float) {
+    let (k, n) = (40, 100)
+    let a = randomMatrix(17, k, seed: 23), b = randomMatrix(k, n, seed: 24), start = randomMatrix(17, n, seed: 25)
+    var sixteen = Array(start[0..<(16 * n)]), seventeen = start
+    sgemm(m: 16, n: n, k: k, alpha: alpha, a: a, lda: k, b: b, ldb: n, beta: beta, c: &sixteen, ldc: n, threads: 1, backend: Backends.swift)
+    sgemm(m: 17, n: n, k: k, alpha: alpha, a: a, lda: k, b: b, ldb: n, beta: beta, c: &seventeen, ldc: n, threads: 1, backend: Backends.swift)
+    #expect(Array(seventeen[0..<(16 * n)]) == sixteen)
   }
 
   @Test func betaZeroDoesNotReadC() {

@@ -10,6 +10,8 @@ struct TriangularProductTests {
   static let shapes: [(m: Int, n: Int, k: Int)] = [
     (1, 1, 1), (7, 17, 7), (17, 7, 5), (17, 65, 1), (65, 33, 65), (127, 769, 127), (128, 768, 97),
     (150, 40, 150), (400, 20, 385),
+    // m = 16 (16-row tiles on AVX-512): whole panels in pairs and alone, a partial last panel, k < m.
+    (16, 3072, 16), (16, 80, 16), (16, 65, 7), (16, 1, 16),
   ]
 
   @Test(arguments: backendNames)
@@ -22,7 +24,7 @@ struct TriangularProductTests {
   /// The sketch engine relies on this: the product equals the general SGEMM
   /// of A with its upper triangle zeroed, bit for bit, so factors kept
   /// triangular change no result.
-  @Test(arguments: [(16, 768, 16), (128, 768, 128), (128, 3072, 61)])
+  @Test(arguments: [(16, 768, 16), (16, 65, 11), (128, 768, 128), (128, 3072, 61)])
   func equalsGeneralProductOfZeroedA(shape: (m: Int, n: Int, k: Int)) {
     let (m, n, k) = shape
     var a = randomMatrix(m, k, seed: 11)

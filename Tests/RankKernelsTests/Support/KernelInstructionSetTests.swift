@@ -12,7 +12,7 @@ import Glibc
 private let shapes: [(m: Int, n: Int, k: Int)] = [
   (1, 1, 1), (7, 17, 65), (12, 16, 16), (13, 31, 17), (16, 16, 16), (16, 64, 16), (16, 16, 64),
   (16, 17, 5), (16, 48, 16), (16, 32, 64), (18, 48, 33), (24, 64, 64), (16, 768, 16), (16, 40, 769), (127, 65, 17),
-  (150, 130, 385),
+  (150, 130, 385), (16, 80, 17), (16, 769, 17), (16, 65, 385),
 ]
 
 /// The AVX-512 kernels and random fills against the AVX2 ones, bit for bit. Serialized: each
@@ -60,22 +60,24 @@ struct KernelInstructionSetTests {
     }
     #expect(bits(batched.avx2) == bits(batched.avx512))
 
-    let (rows, columns, depth) = (130, 70, 100)
-    let lower = randomMatrix(rows, depth, seed: 23), right = randomMatrix(depth, columns, seed: 24)
-    let triangular = onBothInstructionSets {
-      var c = [Float](repeating: 0, count: rows * columns)
-      lower.withUnsafeBufferPointer { l in
-        right.withUnsafeBufferPointer { r in
-          c.withUnsafeMutableBufferPointer { c in
-            lowerTriangularProduct(
-              m: rows, n: columns, k: depth, a: l.baseAddress!, lda: depth, b: r.baseAddress!, ldb: columns,
-              c: c.baseAddress!, ldc: columns, threads: 2, backend: Backends.swift)
+    // The blocked loops, and m = 16 (16-row tiles on AVX-512) with a partial last panel and k < m.
+    for (rows, columns, depth) in [(130, 70, 100), (16, 3072, 16), (16, 65, 11)] {
+      let lower = randomMatrix(rows, depth, seed: 23), right = randomMatrix(depth, columns, seed: 24)
+      let triangular = onBothInstructionSets {
+        var c = [Float](repeating: 0, count: rows * columns)
+        lower.withUnsafeBufferPointer { l in
+          right.withUnsafeBufferPointer { r in
+            c.withUnsafeMutableBufferPointer { c in
+              lowerTriangularProduct(
+                m: rows, n: columns, k: depth, a: l.baseAddress!, lda: depth, b: r.baseAddress!, ldb: columns,
+                c: c.baseAddress!, ldc: columns, threads: 2, backend: Backends.swift)
+            }
           }
         }
+        return c
       }
-      return c
+      #expect(bits(triangular.avx2) == bits(triangular.avx512), "lowerTriangularProduct \(rows)×\(columns)×\(depth)")
     }
-    #expect(bits(triangular.avx2) == bits(triangular.avx512))
   }
 
   /// Attention's in-place 6-row tiles (query strips, probability strips).
