@@ -50,6 +50,18 @@ func gramCases() -> [BenchmarkCase] {
   }
 }
 
+/// The rank metrics' Float64 pass over a token matrix's entries (means,
+/// squared norms, composite norms of X and its centred form), at the Gram
+/// engine's 16 × 768 and at 128 × 768; Swift only, in G entries/s.
+func centringCases() -> [BenchmarkCase] {
+  [(16, 768), (128, 768)].map { n, d in
+    let x = randomBuffer(n * d, seed: 9)
+    return BenchmarkCase(
+      kernel: "centring_statistics", shape: "\(n)x\(d)", work: Double(n * d), unit: .giganumbers,
+      contenders: [("swift", { _ = CentringStatistics(rows: n, columns: d, x: x, ldx: d, keepsMean: false) })])
+  }
+}
+
 /// Eigenvalues of Float64 Gram matrices (the rank metrics at 16 and 128
 /// tokens, and 512), beside LAPACKE's `dsyevd` (job 'N', values only) on a
 /// copy of the same matrix when liblapacke is installed.

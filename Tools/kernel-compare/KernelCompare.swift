@@ -94,7 +94,7 @@ struct KernelCompare: ParsableCommand {
     cases += factorizationCases(backends: backends, threads: threads)
     cases += attentionCases(threads: threads)
     cases += randomizedSVDCases(backends: backends, threads: threads)
-    cases += gramCases() + eigenvalueCases(threads: threads) + pivotedCholeskyCases(threads: threads)
+    cases += gramCases() + centringCases() + eigenvalueCases(threads: threads) + pivotedCholeskyCases(threads: threads)
     cases += streamBandwidthCases(threads: threads)
     cases += elementwiseCases(threads: threads)
     cases += rngCases(threads: threads)
