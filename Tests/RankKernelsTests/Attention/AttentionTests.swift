@@ -82,7 +82,8 @@ struct AttentionTests {
     return (output, probabilities, entropy, outputBound, entropyBound)
   }
 
-  private func run(_ problem: Problem, threads: Int) -> (output: [Float], probabilities: [Float], entropy: [Float]) {
+  /// Outputs, probabilities (NaN when `withProbabilities` is false: none asked for) and entropies.
+  private func run(_ problem: Problem, threads: Int, withProbabilities: Bool = true) -> (output: [Float], probabilities: [Float], entropy: [Float]) {
     let s = problem.shape
     var output = [Float](repeating: .nan, count: s.batch * s.sequenceLength * s.modelDimension)
     var probabilities = [Float](repeating: .nan, count: s.batch * s.heads * s.sequenceLength * s.sequenceLength)
@@ -90,20 +91,42 @@ struct AttentionTests {
     output.withUnsafeMutableBufferPointer { o in
       probabilities.withUnsafeMutableBufferPointer { p in
         entropy.withUnsafeMutableBufferPointer { e in
+          let p = withProbabilities ? p.baseAddress! : nil
           if let mask = problem.mask {
             multiHeadAttention(
               shape: s, query: problem.q, key: problem.k, value: problem.v, mask: mask,
               maskBatchStride: s.sequenceLength * s.sequenceLength, output: o.baseAddress!,
-              probabilities: p.baseAddress!, rowEntropy: e.baseAddress!, threads: threads)
+              probabilities: p, rowEntropy: e.baseAddress!, threads: threads)
           } else {
             multiHeadAttention(
               shape: s, query: problem.q, key: problem.k, value: problem.v, output: o.baseAddress!,
-              probabilities: p.baseAddress!, rowEntropy: e.baseAddress!, threads: threads)
+              probabilities: p, rowEntropy: e.baseAddress!, threads: threads)
           }
         }
       }
     }
     return (output, probabilities, entropy)
+  }
+
+  /// At n = 16 on AVX-512 a head asked for no probabilities runs as one
+  /// 16-row pass instead of 6-row strips (which run when probabilities are
+  /// asked for, and everywhere else): outputs and entropies equal, bit for
+  /// bit, with and without a mask, for head dimensions at which the strips
+  /// normalise the outputs (16) and the probabilities (64) — and against the
+  /// Float64 reference. Elsewhere both runs take the strips.
+  @Test(arguments: [16, 32, 64], [false, true])
+  func sixteenTokenHeadsMatchTheStripsBitForBit(headDimension dk: Int, masked: Bool) {
+    let problem = makeProblem(batch: 2, n: 16, heads: 3, dk: dk, logitScale: 3, masked: masked)
+    let strips = run(problem, threads: 1), whole = run(problem, threads: 2, withProbabilities: false)
+    #expect(whole.output.map(\.bitPattern) == strips.output.map(\.bitPattern))
+    #expect(whole.entropy.map(\.bitPattern) == strips.entropy.map(\.bitPattern))
+    let expected = reference(problem)
+    for (index, value) in expected.output.enumerated() {
+      #expect(abs(Double(whole.output[index]) - value) <= expected.outputBound, "output \(index)")
+    }
+    for (index, h) in expected.entropy.enumerated() {
+      #expect(abs(Double(whole.entropy[index]) - h) <= expected.entropyBound[index], "entropy \(index)")
+    }
   }
 
   /// n spans one key block (1, 7, 17, 65) and several (300 > 256, in three

@@ -124,6 +124,32 @@ struct KernelInstructionSetTests {
     }
   }
 
+  /// Without probabilities, n = 16 runs as one 16-row pass with AVX-512
+  /// and as 6-row strips with AVX2: outputs and entropies, masked or not.
+  @Test(arguments: [16, 64], [false, true])
+  func sixteenTokenAttentionIsBitIdentical(headDimension: Int, masked: Bool) {
+    let n = 16
+    let shape = AttentionShape(batch: 1, sequenceLength: n, heads: 3, headDimension: headDimension)
+    let width = shape.heads * headDimension
+    let q = randomMatrix(n, width, seed: 34), k = randomMatrix(n, width, seed: 35), v = randomMatrix(n, width, seed: 36)
+    // Causal: each query sees itself and the keys before it.
+    let mask = (0..<(n * n)).map { $0 % n > $0 / n ? -Float.infinity : 0 }
+    let results = onBothInstructionSets {
+      var output = [Float](repeating: 0, count: n * width), entropy = [Float](repeating: 0, count: shape.heads * n)
+      output.withUnsafeMutableBufferPointer { o in
+        entropy.withUnsafeMutableBufferPointer { e in
+          mask.withUnsafeBufferPointer { m in
+            multiHeadAttention(
+              shape: shape, query: q, key: k, value: v, mask: masked ? m.baseAddress! : nil, output: o.baseAddress!,
+              probabilities: nil, rowEntropy: e.baseAddress!, threads: 2)
+          }
+        }
+      }
+      return output + entropy
+    }
+    #expect(bits(results.avx2) == bits(results.avx512), "d_k = \(headDimension), masked: \(masked)")
+  }
+
   @Test(arguments: [(16, 64), (17, 32), (128, 64)])
   func attentionIsBitIdentical(sequenceLength: Int, headDimension: Int) {
     let shape = AttentionShape(batch: 1, sequenceLength: sequenceLength, heads: 3, headDimension: headDimension)
